@@ -1,0 +1,541 @@
+//===- DynOps.cpp - dyn dialect verifiers ---------------------------------===//
+//
+// Verifiers say what is wrong in the user's terms: which operand, which
+// dimension, what was expected and why. Dimensions that are dynamic on either
+// side are accepted; they are checked again at run time.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dync/Dialect/Dyn/DynOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/OpImplementation.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+using namespace mlir::dyn;
+
+//===----------------------------------------------------------------------===//
+// Shape helpers
+//===----------------------------------------------------------------------===//
+
+static constexpr int64_t kDyn = ShapedType::kDynamic;
+
+static bool dimsAgree(int64_t a, int64_t b) {
+  return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
+}
+
+static std::string formatShape(ArrayRef<int64_t> shape) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << '[';
+  llvm::interleaveComma(shape, os, [&](int64_t d) {
+    if (ShapedType::isDynamic(d))
+      os << '?';
+    else
+      os << d;
+  });
+  os << ']';
+  return s;
+}
+
+static std::optional<double> toDouble(std::optional<APFloat> value) {
+  if (!value)
+    return std::nullopt;
+  return value->convertToDouble();
+}
+
+static ArrayRef<int64_t> shapeOf(Value v) {
+  return cast<ShapedType>(v.getType()).getShape();
+}
+
+static int64_t dimOf(Value v, unsigned i) {
+  return cast<ShapedType>(v.getType()).getDimSize(i);
+}
+
+/// Checks that `actual` has the rank of `expected` and agrees with it on every
+/// dimension known on both sides. `legend` names the dimensions for the user,
+/// e.g. "[E, h, d]".
+static LogicalResult checkShape(Operation *op, StringRef what,
+                                ArrayRef<int64_t> actual,
+                                ArrayRef<int64_t> expected, StringRef legend) {
+  bool ok = actual.size() == expected.size() &&
+            llvm::all_of(llvm::zip_equal(actual, expected), [](auto p) {
+              return dimsAgree(std::get<0>(p), std::get<1>(p));
+            });
+  if (ok)
+    return success();
+  return op->emitOpError() << what << " has shape " << formatShape(actual)
+                           << ", expected " << formatShape(expected) << " "
+                           << legend;
+}
+
+static LogicalResult checkShape(Operation *op, StringRef what, Value v,
+                                ArrayRef<int64_t> expected, StringRef legend) {
+  if (!v)
+    return success();
+  return checkShape(op, what, shapeOf(v), expected, legend);
+}
+
+/// `shape` with its first `n` dimensions replaced by one dynamic dimension:
+/// the type a per-sample (or per-token) region sees for the live rows.
+static SmallVector<int64_t> liveShape(ArrayRef<int64_t> shape, unsigned n) {
+  SmallVector<int64_t> result{kDyn};
+  llvm::append_range(result, shape.drop_front(n));
+  return result;
+}
+
+//===----------------------------------------------------------------------===//
+// WeightOp, ParamDefOp, ParamReadOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult WeightOp::verify() {
+  if (getName().empty())
+    return emitOpError("weight name must not be empty");
+  return success();
+}
+
+LogicalResult ParamDefOp::verify() {
+  Type type = getType();
+  if (!type.isF32() && !type.isSignlessInteger(32))
+    return emitOpError() << "runtime parameter '" << getSymName()
+                         << "' must be f32 or i32, got " << type;
+  if (!isa<FloatAttr, IntegerAttr>(getDefaultValue()))
+    return emitOpError() << "default of runtime parameter '" << getSymName()
+                         << "' must be a scalar number";
+  return success();
+}
+
+LogicalResult
+ParamReadOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  auto def =
+      symbolTable.lookupNearestSymbolFrom<ParamDefOp>(*this, getParamAttr());
+  if (!def)
+    return emitOpError() << "'" << getParam()
+                         << "' does not name a runtime parameter "
+                            "(no dyn.param.def with that name)";
+  if (def.getType() != getType())
+    return emitOpError() << "reads runtime parameter '" << getParam()
+                         << "' of type " << def.getType() << " as "
+                         << getType();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// MoE ops
+//===----------------------------------------------------------------------===//
+
+static LogicalResult verifyTopK(Operation *op, int64_t topK,
+                                int64_t numExperts) {
+  if (!ShapedType::isDynamic(numExperts) && topK > numExperts)
+    return op->emitOpError() << "top_k = " << topK
+                             << " exceeds the number of experts ("
+                             << numExperts << ")";
+  return success();
+}
+
+static LogicalResult verifyCapacity(Operation *op,
+                                    std::optional<double> capacity) {
+  if (capacity && !(*capacity > 0.0))
+    return op->emitOpError() << "capacity_factor must be positive, got "
+                             << *capacity;
+  return success();
+}
+
+/// Checks the expert weights shared by `dyn.moe` and `dyn.moe.experts`.
+static LogicalResult verifyExpertWeights(Operation *op, int64_t e, int64_t d,
+                                         Value w1, Value w2, Value w3, Value b1,
+                                         Value b2) {
+  int64_t h = dimOf(w1, 1);
+  if (failed(checkShape(op, "'w1'", w1, {e, h, d}, "[E, h, d]")) ||
+      failed(checkShape(op, "'w2'", w2, {e, d, h}, "[E, d, h]")) ||
+      failed(checkShape(op, "'w3'", w3, {e, h, d}, "[E, h, d]")) ||
+      failed(checkShape(op, "'b1'", b1, {e, h}, "[E, h]")) ||
+      failed(checkShape(op, "'b2'", b2, {e, d}, "[E, d]")))
+    return failure();
+  return success();
+}
+
+LogicalResult MoeOp::verify() {
+  auto inputType = getInput().getType();
+  if (inputType.getRank() < 1)
+    return emitOpError("input must have at least one dimension (the model "
+                       "dimension d)");
+  int64_t d = inputType.getShape().back();
+  int64_t e = getNumExperts();
+  if (failed(checkShape(*this, "'router'", getRouter(), {e, d}, "[E, d]")) ||
+      failed(checkShape(*this, "'router_bias'", getRouterBias(), {e}, "[E]")) ||
+      failed(verifyExpertWeights(*this, e, d, getW1(), getW2(), getW3(),
+                                 getB1(), getB2())) ||
+      failed(verifyTopK(*this, getTopK(), e)) ||
+      failed(verifyCapacity(*this, toDouble(getCapacityFactor()))))
+    return failure();
+
+  // Shared expert: both projections or neither, and gated like the experts.
+  bool shared = getSharedW1() || getSharedW2();
+  if (shared && !(getSharedW1() && getSharedW2()))
+    return emitOpError("'shared_w1' and 'shared_w2' must be given together");
+  if (!shared && (getSharedW3() || getSharedB1() || getSharedB2()))
+    return emitOpError("shared expert weights given without 'shared_w1' and "
+                       "'shared_w2'");
+  if (shared && isGated() && !getSharedW3())
+    return emitOpError("the experts are gated ('w3' given) but the shared "
+                       "expert has no 'shared_w3'");
+  if (getSharedW3() && !isGated())
+    return emitOpError("'shared_w3' given but the experts are not gated (no "
+                       "'w3')");
+  if (shared) {
+    int64_t hs = dimOf(getSharedW1(), 0);
+    if (failed(checkShape(*this, "'shared_w1'", getSharedW1(), {hs, d},
+                          "[hs, d]")) ||
+        failed(checkShape(*this, "'shared_w2'", getSharedW2(), {d, hs},
+                          "[d, hs]")) ||
+        failed(checkShape(*this, "'shared_w3'", getSharedW3(), {hs, d},
+                          "[hs, d]")) ||
+        failed(checkShape(*this, "'shared_b1'", getSharedB1(), {hs}, "[hs]")) ||
+        failed(checkShape(*this, "'shared_b2'", getSharedB2(), {d}, "[d]")))
+      return failure();
+  }
+
+  if (getResult().getType() != inputType)
+    return emitOpError() << "result type " << getResult().getType()
+                         << " must equal the input type " << inputType;
+  if (failed(checkShape(*this, "'expert_counts'", getExpertCounts(), {e},
+                        "[E]")))
+    return failure();
+  return success();
+}
+
+LogicalResult MoeRouteOp::verify() {
+  int64_t t = dimOf(getLogits(), 0);
+  int64_t e = dimOf(getLogits(), 1);
+  int64_t k = getTopK();
+  if (failed(verifyTopK(*this, k, e)) ||
+      failed(checkShape(*this, "'weights'", getWeights(), {t, k}, "[T, k]")) ||
+      failed(checkShape(*this, "'indices'", getIndices(), {t, k}, "[T, k]")))
+    return failure();
+  return success();
+}
+
+LogicalResult MoeDispatchOp::verify() {
+  int64_t t = dimOf(getInput(), 0);
+  int64_t d = dimOf(getInput(), 1);
+  int64_t k = dimOf(getIndices(), 1);
+  int64_t e = getNumExperts();
+  int64_t rows = ShapedType::isDynamic(t) || ShapedType::isDynamic(k)
+                     ? kDyn
+                     : t * k;
+  if (failed(checkShape(*this, "'indices'", getIndices(), {t, k}, "[T, k]")) ||
+      failed(verifyTopK(*this, k, e)) ||
+      failed(verifyCapacity(*this, toDouble(getCapacityFactor()))) ||
+      failed(checkShape(*this, "'rows'", getRows(), {rows, d}, "[T*k, d]")) ||
+      failed(checkShape(*this, "'offsets'", getOffsets(), {e + 1}, "[E+1]")) ||
+      failed(checkShape(*this, "'slots'", getSlots(), {t, k}, "[T, k]")))
+    return failure();
+  if (getRows().getType().getElementType() !=
+      getInput().getType().getElementType())
+    return emitOpError("'rows' must have the element type of the input");
+  return success();
+}
+
+LogicalResult MoeExpertsOp::verify() {
+  int64_t e = dimOf(getW1(), 0);
+  int64_t d = dimOf(getRows(), 1);
+  if (failed(checkShape(*this, "'offsets'", getOffsets(),
+                        {ShapedType::isDynamic(e) ? kDyn : e + 1}, "[E+1]")) ||
+      failed(verifyExpertWeights(*this, e, d, getW1(), getW2(), getW3(),
+                                 getB1(), getB2())))
+    return failure();
+  if (getResult().getType() != getRows().getType())
+    return emitOpError() << "result type " << getResult().getType()
+                         << " must equal the type of 'rows' "
+                         << getRows().getType();
+  return success();
+}
+
+LogicalResult MoeCombineOp::verify() {
+  int64_t t = dimOf(getSlots(), 0);
+  int64_t k = dimOf(getSlots(), 1);
+  int64_t d = dimOf(getExpertRows(), 1);
+  if (failed(checkShape(*this, "'weights'", getWeights(), {t, k}, "[T, k]")) ||
+      failed(checkShape(*this, "result", getResult(), {t, d}, "[T, d]")))
+    return failure();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Region ops
+//===----------------------------------------------------------------------===//
+
+static std::string formatTypes(TypeRange types) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << '(';
+  llvm::interleaveComma(types, os);
+  os << ')';
+  return s;
+}
+
+/// Checks that `region` takes exactly `args` and yields exactly `yields`.
+static LogicalResult checkRegionSignature(Operation *op, Region &region,
+                                          StringRef name, TypeRange args,
+                                          TypeRange yields) {
+  Block &block = region.front();
+  if (block.getArgumentTypes() != args)
+    return op->emitOpError()
+           << name << " must take " << formatTypes(args) << ", but takes "
+           << formatTypes(block.getArgumentTypes());
+  auto yield = dyn_cast<YieldOp>(block.getTerminator());
+  if (!yield)
+    return op->emitOpError() << name << " must end with dyn.yield";
+  if (yield.getValues().getTypes() != yields)
+    return op->emitOpError()
+           << name << " must yield " << formatTypes(yields) << ", but yields "
+           << formatTypes(yield.getValues().getTypes());
+  return success();
+}
+
+RankedTensorType GateOp::getLiveType() {
+  auto inputType = cast<RankedTensorType>(getInput().getType());
+  unsigned gated = isPerToken() ? 2 : 1;
+  return RankedTensorType::get(liveShape(inputType.getShape(), gated),
+                               inputType.getElementType());
+}
+
+LogicalResult GateOp::verifyRegions() {
+  auto inputType = cast<RankedTensorType>(getInput().getType());
+  auto scoreType = cast<RankedTensorType>(getScore().getType());
+  int64_t rank = scoreType.getRank();
+  if (rank != 1 && rank != 2)
+    return emitOpError() << "score must have shape [B] (per sample) or "
+                            "[B, S] (per token), got rank "
+                         << rank;
+  if (inputType.getRank() < rank)
+    return emitOpError() << "input of rank " << inputType.getRank()
+                         << " cannot be gated by a score of rank " << rank;
+  if (failed(checkShape(*this, "score", scoreType.getShape(),
+                        inputType.getShape().take_front(rank),
+                        rank == 1 ? "[B] (the input's batch)"
+                                  : "[B, S] (the input's leading dims)")))
+    return failure();
+  if (Value mask = getMask())
+    if (failed(checkShape(*this, "mask", mask, scoreType.getShape(),
+                          "(the score's shape)")))
+      return failure();
+  RankedTensorType live = getLiveType();
+  return checkRegionSignature(*this, getBody(), "body", live, live);
+}
+
+LogicalResult CondOp::verifyRegions() {
+  TypeRange inputs = getInputs().getTypes();
+  if (!isPerSample()) {
+    if (failed(checkRegionSignature(*this, getThenRegion(), "'then' region",
+                                    inputs, getResultTypes())) ||
+        failed(checkRegionSignature(*this, getElseRegion(), "'else' region",
+                                    inputs, getResultTypes())))
+      return failure();
+    return success();
+  }
+
+  // Per sample: every operand and result is batched along its first dim, and
+  // the regions see (and return) only the samples that take them.
+  int64_t batch = dimOf(getPredicate(), 0);
+  SmallVector<Type> liveInputs, liveResults;
+  for (auto [i, type] : llvm::enumerate(inputs)) {
+    auto ranked = dyn_cast<RankedTensorType>(type);
+    if (!ranked || ranked.getRank() == 0 ||
+        !dimsAgree(ranked.getDimSize(0), batch))
+      return emitOpError() << "with a per-sample predicate of shape "
+                           << formatShape({batch}) << ", operand #" << i
+                           << " must be a tensor with leading dimension "
+                           << formatShape({batch}) << ", got " << type;
+    liveInputs.push_back(RankedTensorType::get(liveShape(ranked.getShape(), 1),
+                                               ranked.getElementType()));
+  }
+  for (auto [i, type] : llvm::enumerate(getResultTypes())) {
+    auto ranked = dyn_cast<RankedTensorType>(type);
+    if (!ranked || ranked.getRank() == 0 ||
+        !dimsAgree(ranked.getDimSize(0), batch))
+      return emitOpError() << "with a per-sample predicate of shape "
+                           << formatShape({batch}) << ", result #" << i
+                           << " must be a tensor with leading dimension "
+                           << formatShape({batch}) << ", got " << type;
+    liveResults.push_back(RankedTensorType::get(
+        liveShape(ranked.getShape(), 1), ranked.getElementType()));
+  }
+  if (failed(checkRegionSignature(*this, getThenRegion(), "'then' region",
+                                  liveInputs, liveResults)) ||
+      failed(checkRegionSignature(*this, getElseRegion(), "'else' region",
+                                  liveInputs, liveResults)))
+    return failure();
+  return success();
+}
+
+LogicalResult EarlyExitOp::verifyRegions() {
+  auto inputType = cast<RankedTensorType>(getInput().getType());
+  if (inputType.getRank() < 1)
+    return emitOpError("input must have a leading batch dimension");
+  if (getStages().empty())
+    return emitOpError("needs at least one stage");
+  int64_t batch = inputType.getDimSize(0);
+  auto logitsType = getLogits().getType();
+  if (failed(checkShape(*this, "'logits'", getLogits(),
+                        {batch, logitsType.getDimSize(1)}, "[B, C]")) ||
+      failed(checkShape(*this, "'exit_index'", getExitIndex(), {batch},
+                        "[B]")))
+    return failure();
+
+  auto live = RankedTensorType::get(liveShape(inputType.getShape(), 1),
+                                    inputType.getElementType());
+  auto liveLogits =
+      RankedTensorType::get({kDyn, logitsType.getDimSize(1)},
+                            logitsType.getElementType());
+  SmallVector<Type> yields{live, liveLogits};
+  if (getCriterion() == ExitCriterion::gate)
+    yields.push_back(RankedTensorType::get({kDyn}, Float32Type::get(getContext())));
+  for (auto [i, stage] : llvm::enumerate(getStages())) {
+    std::string name = "stage " + std::to_string(i);
+    if (failed(checkRegionSignature(*this, stage, name, live, yields)))
+      return failure();
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Attention ops
+//===----------------------------------------------------------------------===//
+
+/// Checks q `[B, H, Sq, D]`, k `[B, H, Sk, D]` and, when given, v
+/// `[B, H, Sk, Dv]` and the result `[B, H, Sq, Dv]`.
+static LogicalResult verifyQKV(Operation *op, Value q, Value k, Value v,
+                               Value result) {
+  ArrayRef<int64_t> qs = shapeOf(q);
+  int64_t b = qs[0], h = qs[1], sq = qs[2], d = qs[3];
+  int64_t sk = dimOf(k, 2);
+  if (failed(checkShape(op, "'key'", k, {b, h, sk, d}, "[B, H, S, D]")))
+    return failure();
+  if (v) {
+    int64_t dv = dimOf(v, 3);
+    if (failed(checkShape(op, "'value'", v, {b, h, sk, dv}, "[B, H, S, D]")) ||
+        failed(checkShape(op, "result", result, {b, h, sq, dv},
+                          "[B, H, S, D]")))
+      return failure();
+  }
+  return success();
+}
+
+static LogicalResult verifyScale(Operation *op, std::optional<double> scale) {
+  if (scale && !std::isfinite(*scale))
+    return op->emitOpError() << "scale must be finite, got " << *scale;
+  return success();
+}
+
+/// Checks that `blockSize` divides both sequence lengths and, for causal
+/// attention, that queries and keys have the same length.
+static LogicalResult verifyBlocking(Operation *op, Value q, Value k,
+                                    int64_t blockSize, bool causal) {
+  int64_t sq = dimOf(q, 2), sk = dimOf(k, 2);
+  if (!ShapedType::isDynamic(sq) && sq % blockSize != 0)
+    return op->emitOpError() << "block_size " << blockSize
+                             << " does not divide the query length " << sq;
+  if (!ShapedType::isDynamic(sk) && sk % blockSize != 0)
+    return op->emitOpError() << "block_size " << blockSize
+                             << " does not divide the key length " << sk;
+  if (causal && !dimsAgree(sq, sk))
+    return op->emitOpError() << "causal attention needs equal query and key "
+                                "lengths, got "
+                             << sq << " and " << sk;
+  return success();
+}
+
+static SmallVector<int64_t> layoutShape(Value q, Value k, int64_t blockSize) {
+  auto blocks = [&](int64_t s) {
+    return ShapedType::isDynamic(s) ? kDyn : s / blockSize;
+  };
+  return {dimOf(q, 0), dimOf(q, 1), blocks(dimOf(q, 2)), blocks(dimOf(k, 2))};
+}
+
+LogicalResult AttentionOp::verify() {
+  if (failed(verifyQKV(*this, getQuery(), getKey(), getValue(), getResult())) ||
+      failed(verifyScale(*this, toDouble(getScale()))))
+    return failure();
+  if (getCausal() && !dimsAgree(dimOf(getQuery(), 2), dimOf(getKey(), 2)))
+    return emitOpError("causal attention needs equal query and key lengths");
+  return success();
+}
+
+LogicalResult BsaSelectOp::verify() {
+  if (failed(verifyQKV(*this, getQuery(), getKey(), {}, {})) ||
+      failed(verifyScale(*this, toDouble(getScale()))) ||
+      failed(verifyBlocking(*this, getQuery(), getKey(), getBlockSize(),
+                            getCausal())) ||
+      failed(checkShape(*this, "layout", getLayout(),
+                        layoutShape(getQuery(), getKey(), getBlockSize()),
+                        "[B, H, Sq/block_size, Sk/block_size]")))
+    return failure();
+
+  BlockSelection kind = getSelection();
+  StringRef kindName = stringifyBlockSelection(kind);
+  auto requireIff = [&](bool present, bool wanted,
+                        StringRef what) -> LogicalResult {
+    if (present == wanted)
+      return success();
+    if (wanted)
+      return emitOpError() << "selection '" << kindName << "' needs " << what;
+    return emitOpError() << what << " is not used by selection '" << kindName
+                         << "'";
+  };
+  if (failed(requireIff(static_cast<bool>(getBudget()),
+                        kind == BlockSelection::topk, "a 'budget' operand")) ||
+      failed(requireIff(static_cast<bool>(getThreshold()),
+                        kind == BlockSelection::threshold,
+                        "a 'threshold' operand")) ||
+      failed(requireIff(getWindow().has_value(),
+                        kind == BlockSelection::static_local,
+                        "a 'window' attribute")))
+    return failure();
+  if (getGlobal() && kind != BlockSelection::static_local)
+    return emitOpError() << "'global' is not used by selection '" << kindName
+                         << "'";
+  return success();
+}
+
+bool BsaSelectOp::keepsAllCandidates() {
+  int64_t nq = getLayout().getType().getDimSize(2);
+  int64_t nk = getLayout().getType().getDimSize(3);
+  if (ShapedType::isDynamic(nq) || ShapedType::isDynamic(nk))
+    return false;
+  switch (getSelection()) {
+  case BlockSelection::static_local:
+    // |i - j| <= window for every pair, or every key block is global.
+    return static_cast<int64_t>(*getWindow()) >= std::max(nq, nk) - 1 ||
+           static_cast<int64_t>(getGlobal().value_or(0)) >= nk;
+  case BlockSelection::topk: {
+    APInt budget;
+    return matchPattern(getBudget(), m_ConstantInt(&budget)) &&
+           budget.getSExtValue() >= nk;
+  }
+  case BlockSelection::threshold:
+    // Even a threshold of 0 can drop blocks whose scores are NaN.
+    return false;
+  }
+  llvm_unreachable("unknown block selection");
+}
+
+LogicalResult BsaAttentionOp::verify() {
+  if (failed(verifyQKV(*this, getQuery(), getKey(), getValue(), getResult())) ||
+      failed(verifyScale(*this, toDouble(getScale()))) ||
+      failed(verifyBlocking(*this, getQuery(), getKey(), getBlockSize(),
+                            getCausal())) ||
+      failed(checkShape(*this, "'layout'", getLayout(),
+                        layoutShape(getQuery(), getKey(), getBlockSize()),
+                        "[B, H, Sq/block_size, Sk/block_size]")))
+    return failure();
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "dync/Dialect/Dyn/DynOps.cpp.inc"

@@ -1,0 +1,535 @@
+//===- DynOps.td - dyn dialect operations ------------------*- tablegen -*-===//
+
+#ifndef DYNC_DIALECT_DYN_DYNOPS_TD
+#define DYNC_DIALECT_DYN_DYNOPS_TD
+
+include "dync/Dialect/Dyn/DynBase.td"
+include "dync/Dialect/Dyn/DynAttrs.td"
+include "mlir/IR/BuiltinAttributeInterfaces.td"
+include "mlir/IR/SymbolInterfaces.td"
+include "mlir/Interfaces/ControlFlowInterfaces.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+//===----------------------------------------------------------------------===//
+// Weights and runtime parameters
+//===----------------------------------------------------------------------===//
+
+def Dyn_WeightOp : Dyn_Op<"weight", [Pure]> {
+  let summary = "A named weight tensor, bound at run time";
+  let description = [{
+    Refers to a tensor of the model's weights file by name. The compiled model
+    does not contain the data: the runtime maps the weights file and checks
+    that the tensor exists with this shape and element type before a run.
+    Keeping weights out of the IR keeps a module small whatever the size of
+    the model.
+
+    ```mlir
+    %w = dyn.weight "blk0.ffn.weight" : tensor<256x64xf32>
+    ```
+  }];
+  let arguments = (ins StrAttr:$name);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = "$name attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Dyn_ParamDefOp : Dyn_Op<"param.def", [Symbol]> {
+  let summary = "Declares a named runtime parameter and its default";
+  let description = [{
+    A runtime parameter is a scalar (`f32` or `i32`) that compiled code reads
+    and that a caller may set before a run without recompiling (an exit
+    threshold, a gate threshold, a block budget). Its type is the type of its
+    default value.
+
+    ```mlir
+    dyn.param.def @exit_threshold = 9.000000e-01 : f32
+    dyn.param.def @block_budget = 4 : i32
+    ```
+  }];
+  let arguments = (ins SymbolNameAttr:$sym_name,
+                       TypedAttrInterface:$default_value);
+  let assemblyFormat = "$sym_name `=` $default_value attr-dict";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The parameter's scalar type: `f32` or `i32`.
+    ::mlir::Type getType() { return getDefaultValue().getType(); }
+  }];
+}
+
+def Dyn_ParamReadOp : Dyn_Op<"param.read", [
+    Pure, DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "Reads the value of a runtime parameter for this run";
+  let description = [{
+    Returns the value the caller set for the parameter, or its default. The
+    value is fixed for the whole of one run, so reads may be merged; it is
+    never folded to the default.
+
+    ```mlir
+    %t = dyn.param.read @exit_threshold : f32
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$param);
+  let results = (outs AnyTypeOf<[F32, I32]>:$result);
+  let assemblyFormat = "$param attr-dict `:` type($result)";
+}
+
+//===----------------------------------------------------------------------===//
+// Mixture-of-experts routing
+//===----------------------------------------------------------------------===//
+
+def Dyn_MoeOp : Dyn_Op<"moe", [Pure, AttrSizedOperandSegments]> {
+  let summary = "Mixture-of-experts feed-forward layer";
+  let description = [{
+    Routes every token of `input` (shape `[..., d]`) to its `top_k` best
+    experts and returns the weighted sum of their outputs:
+
+    - `p = softmax(input · routerᵀ + router_bias)` over the `E` experts;
+    - the `top_k` largest entries of `p` are chosen (ties: lower index) and,
+      with `normalize` (the default), rescaled to sum to one;
+    - expert `e` computes `act(x·w1[e]ᵀ + b1[e]) · w2[e]ᵀ + b2[e]`; with `w3`
+      (a gated, SwiGLU-style expert) the activation is multiplied by
+      `x·w3[e]ᵀ` before the second projection;
+    - with `capacity_factor c`, each expert takes at most
+      `ceil(T·top_k/E·c)` assignments, granted first choices first in token
+      order; an assignment over capacity contributes nothing and the other
+      weights are not renormalized. Without it routing is dropless;
+    - a shared expert (`shared_w1`, `shared_w2`, and `shared_w3` when the
+      experts are gated) runs on every token and is added unweighted.
+
+    The optional second result counts, per expert, the assignments it
+    computed (after drops). Weight layouts follow PyTorch: `router [E, d]`,
+    `w1 [E, h, d]`, `w2 [E, d, h]`, `w3 [E, h, d]`, `b1 [E, h]`, `b2 [E, d]`,
+    `shared_w1 [hs, d]`, `shared_w2 [d, hs]`, `shared_w3 [hs, d]`.
+
+    ```mlir
+    %y, %counts = dyn.moe %x router(%r) w1(%w1) w2(%w2)
+        {top_k = 2 : i64, activation = #dyn.activation<relu>}
+        : (tensor<?x64xf32>, tensor<8x64xf32>, tensor<8x256x64xf32>,
+           tensor<8x64x256xf32>) -> (tensor<?x64xf32>, tensor<8xi32>)
+    ```
+  }];
+  let arguments = (ins
+    AnyRankedTensor:$input,
+    2DTensorOf<[AnyFloat]>:$router,
+    3DTensorOf<[AnyFloat]>:$w1,
+    3DTensorOf<[AnyFloat]>:$w2,
+    Optional<3DTensorOf<[AnyFloat]>>:$w3,
+    Optional<1DTensorOf<[AnyFloat]>>:$router_bias,
+    Optional<2DTensorOf<[AnyFloat]>>:$b1,
+    Optional<2DTensorOf<[AnyFloat]>>:$b2,
+    Optional<2DTensorOf<[AnyFloat]>>:$shared_w1,
+    Optional<2DTensorOf<[AnyFloat]>>:$shared_w2,
+    Optional<2DTensorOf<[AnyFloat]>>:$shared_w3,
+    Optional<1DTensorOf<[AnyFloat]>>:$shared_b1,
+    Optional<1DTensorOf<[AnyFloat]>>:$shared_b2,
+    ConfinedAttr<I64Attr, [IntPositive]>:$top_k,
+    DefaultValuedAttr<BoolAttr, "true">:$normalize,
+    Dyn_ActivationAttr:$activation,
+    OptionalAttr<F64Attr>:$capacity_factor
+  );
+  let results = (outs AnyRankedTensor:$result,
+                      Optional<1DTensorOf<[I32]>>:$expert_counts);
+  let assemblyFormat = [{
+    $input `router` `(` $router `)` `w1` `(` $w1 `)` `w2` `(` $w2 `)`
+    (`w3` `(` $w3^ `)`)?
+    (`router_bias` `(` $router_bias^ `)`)?
+    (`b1` `(` $b1^ `)`)?
+    (`b2` `(` $b2^ `)`)?
+    (`shared_w1` `(` $shared_w1^ `)`)?
+    (`shared_w2` `(` $shared_w2^ `)`)?
+    (`shared_w3` `(` $shared_w3^ `)`)?
+    (`shared_b1` `(` $shared_b1^ `)`)?
+    (`shared_b2` `(` $shared_b2^ `)`)?
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let hasCanonicalizer = 1;
+  let extraClassDeclaration = [{
+    /// Number of experts, from the router's leading dimension (dynamic if the
+    /// router's shape is).
+    int64_t getNumExperts() { return getRouter().getType().getDimSize(0); }
+    bool isGated() { return static_cast<bool>(getW3()); }
+    bool hasSharedExpert() { return static_cast<bool>(getSharedW1()); }
+  }];
+}
+
+def Dyn_MoeRouteOp : Dyn_Op<"moe.route", [Pure]> {
+  let summary = "Top-k routing of tokens to experts";
+  let description = [{
+    Takes router logits `[T, E]`, applies a softmax over the experts, and
+    returns for each token the `top_k` largest probabilities in descending
+    order (ties: lower expert index) and the chosen experts. With `normalize`
+    the returned weights of a token are rescaled to sum to one.
+
+    ```mlir
+    %w, %idx = dyn.moe.route %logits {top_k = 2 : i64}
+        : tensor<?x8xf32> -> tensor<?x2xf32>, tensor<?x2xi32>
+    ```
+  }];
+  let arguments = (ins 2DTensorOf<[AnyFloat]>:$logits,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$top_k,
+                       DefaultValuedAttr<BoolAttr, "true">:$normalize);
+  let results = (outs 2DTensorOf<[AnyFloat]>:$weights,
+                      2DTensorOf<[I32]>:$indices);
+  let assemblyFormat = [{
+    $logits attr-dict `:` type($logits) `->` type($weights) `,` type($indices)
+  }];
+  let hasVerifier = 1;
+  let hasCanonicalizer = 1;
+}
+
+def Dyn_MoeDispatchOp : Dyn_Op<"moe.dispatch", [Pure]> {
+  let summary = "Groups token rows by the expert they are routed to";
+  let description = [{
+    Given tokens `[T, d]` and their chosen experts `[T, k]`, returns:
+
+    - `rows`: the token rows copied into expert-major order; rows of expert
+      `e` are `offsets[e] ..< offsets[e+1]`, in token order. Only the first
+      `offsets[E]` rows are meaningful; the leading dimension is an upper
+      bound (`T·k`);
+    - `offsets [E+1]`: the ragged group boundaries;
+    - `slots [T, k]`: for each assignment, the row of `rows` that holds it,
+      or `-1` if it was dropped by the capacity limit.
+
+    With `capacity_factor c` each expert keeps at most `ceil(T·k/E·c)`
+    assignments, granted slot by slot (all first choices in token order,
+    then all second choices, ...). Without it nothing is dropped.
+
+    ```mlir
+    %rows, %offsets, %slots = dyn.moe.dispatch %x, %idx {num_experts = 8 : i64}
+        : tensor<?x64xf32>, tensor<?x2xi32>
+        -> tensor<?x64xf32>, tensor<9xi32>, tensor<?x2xi32>
+    ```
+  }];
+  let arguments = (ins 2DTensorOf<[AnyFloat]>:$input,
+                       2DTensorOf<[I32]>:$indices,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$num_experts,
+                       OptionalAttr<F64Attr>:$capacity_factor);
+  let results = (outs 2DTensorOf<[AnyFloat]>:$rows,
+                      1DTensorOf<[I32]>:$offsets,
+                      2DTensorOf<[I32]>:$slots);
+  let assemblyFormat = [{
+    $input `,` $indices attr-dict `:` type($input) `,` type($indices)
+    `->` type($rows) `,` type($offsets) `,` type($slots)
+  }];
+  let hasVerifier = 1;
+  let hasCanonicalizer = 1;
+}
+
+def Dyn_MoeExpertsOp : Dyn_Op<"moe.experts", [Pure, AttrSizedOperandSegments]> {
+  let summary = "Runs each expert's feed-forward network on its ragged group";
+  let description = [{
+    Row `r` of `rows` with `offsets[e] <= r < offsets[e+1]` is transformed by
+    expert `e`: `act(x·w1[e]ᵀ + b1[e]) (⊙ x·w3[e]ᵀ) · w2[e]ᵀ + b2[e]`. Rows at
+    or past `offsets[E]` are not computed and their result is unspecified.
+    The work done is proportional to `offsets[E]`, not to the buffer size.
+
+    ```mlir
+    %out = dyn.moe.experts %rows, %offsets w1(%w1) w2(%w2)
+        {activation = #dyn.activation<silu>}
+        : (tensor<?x64xf32>, tensor<9xi32>, tensor<8x256x64xf32>,
+           tensor<8x64x256xf32>) -> tensor<?x64xf32>
+    ```
+  }];
+  let arguments = (ins 2DTensorOf<[AnyFloat]>:$rows,
+                       1DTensorOf<[I32]>:$offsets,
+                       3DTensorOf<[AnyFloat]>:$w1,
+                       3DTensorOf<[AnyFloat]>:$w2,
+                       Optional<3DTensorOf<[AnyFloat]>>:$w3,
+                       Optional<2DTensorOf<[AnyFloat]>>:$b1,
+                       Optional<2DTensorOf<[AnyFloat]>>:$b2,
+                       Dyn_ActivationAttr:$activation);
+  let results = (outs 2DTensorOf<[AnyFloat]>:$result);
+  let assemblyFormat = [{
+    $rows `,` $offsets `w1` `(` $w1 `)` `w2` `(` $w2 `)`
+    (`w3` `(` $w3^ `)`)? (`b1` `(` $b1^ `)`)? (`b2` `(` $b2^ `)`)?
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Dyn_MoeCombineOp : Dyn_Op<"moe.combine", [Pure]> {
+  let summary = "Weighted sum of each token's expert outputs";
+  let description = [{
+    `result[t] = Σ_j weights[t, j] · expert_rows[slots[t, j]]`, skipping
+    assignments whose slot is `-1` (dropped).
+
+    ```mlir
+    %y = dyn.moe.combine %out, %slots, %w
+        : tensor<?x64xf32>, tensor<?x2xi32>, tensor<?x2xf32> -> tensor<?x64xf32>
+    ```
+  }];
+  let arguments = (ins 2DTensorOf<[AnyFloat]>:$expert_rows,
+                       2DTensorOf<[I32]>:$slots,
+                       2DTensorOf<[AnyFloat]>:$weights);
+  let results = (outs 2DTensorOf<[AnyFloat]>:$result);
+  let assemblyFormat = [{
+    $expert_rows `,` $slots `,` $weights attr-dict `:` type($expert_rows) `,`
+    type($slots) `,` type($weights) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Per-sample control: gate, cond, early exit
+//===----------------------------------------------------------------------===//
+
+def Dyn_YieldOp : Dyn_Op<"yield", [
+    Pure, Terminator, ReturnLike,
+    ParentOneOf<["GateOp", "CondOp", "EarlyExitOp"]>]> {
+  let summary = "Returns values from a dyn region";
+  let description = [{
+    Terminates the region of `dyn.gate`, `dyn.cond` and `dyn.early_exit`.
+
+    ```mlir
+    dyn.yield %h : tensor<?x64xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<AnyType>:$values);
+  let assemblyFormat = "attr-dict ($values^ `:` type($values))?";
+}
+
+def Dyn_GateOp : Dyn_Op<"gate", [
+    IsolatedFromAbove, RecursiveMemoryEffects, SingleBlock,
+    AllTypesMatch<["input", "result"]>]> {
+  let summary = "Runs a block only on the samples (or tokens) whose score passes";
+  let description = [{
+    `result[b] = body(input)[b]` where `score[b] > threshold`, else
+    `input[b]` (the block is skipped and the sample passes through). The body
+    is computed only for the samples that run it: its argument is the live
+    batch, whose leading dimension is dynamic.
+
+    The granularity follows from the score: a score of shape `[B]` gates
+    whole samples; a score of shape `[B, S]` gates tokens, and the body then
+    sees the selected tokens as rows `[?, rest...]` of the input with its two
+    leading dimensions merged.
+
+    The optional second result is the mask of samples (tokens) that ran.
+
+    ```mlir
+    %y, %ran = dyn.gate %x score(%s : tensor<?xf32>) threshold(%t)
+        : tensor<?x64xf32> -> tensor<?xi1> {
+    ^bb0(%h: tensor<?x64xf32>):
+      %r = tensor.empty(...) ...
+      dyn.yield %r : tensor<?x64xf32>
+    }
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input,
+                       TensorOf<[F32]>:$score,
+                       F32:$threshold);
+  let results = (outs AnyRankedTensor:$result,
+                      Optional<TensorOf<[I1]>>:$mask);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    $input `score` `(` $score `:` type($score) `)` `threshold` `(` $threshold `)`
+    attr-dict `:` type($input) (`->` type($mask)^)? $body
+  }];
+  let hasRegionVerifier = 1;
+  let hasCanonicalizer = 1;
+  let extraClassDeclaration = [{
+    /// True when the score is per token (`[B, S]`) rather than per sample.
+    bool isPerToken() {
+      return ::llvm::cast<::mlir::RankedTensorType>(getScore().getType())
+                 .getRank() == 2;
+    }
+    /// The type the body sees: the input with its gated dimensions replaced
+    /// by one dynamic (live) dimension.
+    ::mlir::RankedTensorType getLiveType();
+  }];
+}
+
+def Dyn_CondOp : Dyn_Op<"cond", [
+    IsolatedFromAbove, RecursiveMemoryEffects]> {
+  let summary = "Two-way branch on a scalar or per-sample predicate";
+  let description = [{
+    With a scalar `i1` predicate, runs `then` or `else` on the operands and
+    returns what it yields. With a per-sample predicate `tensor<Bxi1>`, every
+    sample takes its own branch: each region sees only the samples that take
+    it (the live batch, dynamic leading dimension), and the results are
+    merged back in sample order. Both regions yield the same types.
+
+    ```mlir
+    %r = dyn.cond %p (%x) : i1, (tensor<4x8xf32>) -> tensor<4x8xf32> then {
+    ^bb0(%a: tensor<4x8xf32>):
+      dyn.yield %a : tensor<4x8xf32>
+    } else {
+    ^bb0(%a: tensor<4x8xf32>):
+      %n = arith.negf %a : tensor<4x8xf32>
+      dyn.yield %n : tensor<4x8xf32>
+    }
+    ```
+  }];
+  let arguments = (ins AnyTypeOf<[I1, 1DTensorOf<[I1]>]>:$predicate,
+                       Variadic<AnyType>:$inputs);
+  let results = (outs Variadic<AnyType>:$results);
+  let regions = (region SizedRegion<1>:$then_region,
+                        SizedRegion<1>:$else_region);
+  let assemblyFormat = [{
+    $predicate ` ` `(` $inputs `)` attr-dict `:` type($predicate) `,`
+    functional-type($inputs, $results) `then` $then_region `else` $else_region
+  }];
+  let hasRegionVerifier = 1;
+  let hasCanonicalizer = 1;
+  let extraClassDeclaration = [{
+    bool isPerSample() {
+      return ::llvm::isa<::mlir::RankedTensorType>(getPredicate().getType());
+    }
+  }];
+}
+
+def Dyn_EarlyExitOp : Dyn_Op<"early_exit", [
+    IsolatedFromAbove, RecursiveMemoryEffects]> {
+  let summary = "Staged computation where each sample leaves at its first confident head";
+  let description = [{
+    Each region is one stage: it takes the hidden state `h` of the samples
+    still live (dynamic leading dimension) and yields the next hidden state
+    (same type), the logits of the stage's exit head `[?, C]`, and for the
+    `gate` criterion a learned score `[?]`. A sample exits at the first stage
+    whose confidence reaches `threshold`:
+
+    - `max_softmax`: the largest softmax probability of the logits;
+    - `entropy`: `Σ p·log p`, minus the entropy (higher is more confident);
+    - `gate`: `sigmoid` of the stage's score.
+
+    The last stage always exits. Results: the logits of each sample's exit
+    head and the index of that stage (`i32`). Samples that exited are not
+    computed further.
+
+    ```mlir
+    %logits, %idx = dyn.early_exit %x threshold(%t)
+        {criterion = #dyn.criterion<max_softmax>}
+        : tensor<?x64xf32> -> tensor<?x10xf32>, tensor<?xi32> {
+    ^bb0(%h: tensor<?x64xf32>):
+      ...
+      dyn.yield %h1, %l1 : tensor<?x64xf32>, tensor<?x10xf32>
+    }, {
+    ^bb0(%h: tensor<?x64xf32>):
+      ...
+      dyn.yield %h2, %l2 : tensor<?x64xf32>, tensor<?x10xf32>
+    }
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, F32:$threshold,
+                       Dyn_ExitCriterionAttr:$criterion);
+  let results = (outs 2DTensorOf<[AnyFloat]>:$logits,
+                      1DTensorOf<[I32]>:$exit_index);
+  let regions = (region VariadicRegion<SizedRegion<1>>:$stages);
+  let assemblyFormat = [{
+    $input `threshold` `(` $threshold `)` attr-dict `:` type($input) `->`
+    type($logits) `,` type($exit_index) $stages
+  }];
+  let hasRegionVerifier = 1;
+  let hasCanonicalizer = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Attention
+//===----------------------------------------------------------------------===//
+
+def Dyn_AttentionOp : Dyn_Op<"attention", [Pure]> {
+  let summary = "Dense multi-head scaled dot-product attention";
+  let description = [{
+    `softmax(q·kᵀ·scale [+ causal mask]) · v` on `[B, H, S, D]` tensors.
+    `scale` defaults to `1/sqrt(D)`. With `causal`, query `i` sees keys
+    `j <= i`.
+
+    ```mlir
+    %o = dyn.attention %q, %k, %v {causal}
+        : tensor<1x8x128x64xf32>, tensor<1x8x128x64xf32>, tensor<1x8x128x64xf32>
+        -> tensor<1x8x128x64xf32>
+    ```
+  }];
+  let arguments = (ins 4DTensorOf<[AnyFloat]>:$query,
+                       4DTensorOf<[AnyFloat]>:$key,
+                       4DTensorOf<[AnyFloat]>:$value,
+                       UnitAttr:$causal,
+                       OptionalAttr<F64Attr>:$scale);
+  let results = (outs 4DTensorOf<[AnyFloat]>:$result);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value attr-dict `:` type($query) `,` type($key) `,`
+    type($value) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Dyn_BsaSelectOp : Dyn_Op<"bsa.select", [Pure, AttrSizedOperandSegments]> {
+  let summary = "Chooses the block layout of block-sparse attention";
+  let description = [{
+    Returns a layout `[B, H, nQ, nK]` (`i1`) saying which (query block, key
+    block) pairs attention computes, with `nQ = Sq / block_size` and
+    `nK = Sk / block_size`. Key block `j` is a candidate for query block `i`
+    unless `causal` and `j > i`. Pooled scores are
+    `s_ij = mean(q block i) · mean(k block j)` per batch and head.
+
+    - `topk` (operand `budget`, `i32`): keep the `budget` best-scoring
+      candidates (ties: lower index; all of them if fewer);
+    - `threshold` (operand `threshold`, `f32`): keep the candidates whose
+      softmax over the candidates of `s_ij · scale` is `>= threshold`;
+    - `static_local` (attributes `window`, `global`): keep candidates with
+      `|i - j| <= window` or `j < global`; needs no scores.
+
+    The diagonal block is always kept.
+
+    ```mlir
+    %l = dyn.bsa.select %q, %k budget(%c4 : i32)
+        {selection = #dyn.selection<topk>, block_size = 64 : i64, causal}
+        : tensor<1x8x2048x64xf32>, tensor<1x8x2048x64xf32> -> tensor<1x8x32x32xi1>
+    ```
+  }];
+  let arguments = (ins 4DTensorOf<[AnyFloat]>:$query,
+                       4DTensorOf<[AnyFloat]>:$key,
+                       Optional<I32>:$budget,
+                       Optional<F32>:$threshold,
+                       Dyn_BlockSelectionAttr:$selection,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$block_size,
+                       UnitAttr:$causal,
+                       OptionalAttr<F64Attr>:$scale,
+                       OptionalAttr<ConfinedAttr<I64Attr, [IntNonNegative]>>:$window,
+                       OptionalAttr<ConfinedAttr<I64Attr, [IntNonNegative]>>:$global);
+  let results = (outs 4DTensorOf<[I1]>:$layout);
+  let assemblyFormat = [{
+    $query `,` $key (`budget` `(` $budget^ `:` type($budget) `)`)?
+    (`threshold` `(` $threshold^ `)`)?
+    attr-dict `:` type($query) `,` type($key) `->` type($layout)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// True when the rule keeps every candidate block whatever the data:
+    /// a window or global prefix covering all key blocks, or a constant
+    /// budget at least the number of key blocks.
+    bool keepsAllCandidates();
+  }];
+}
+
+def Dyn_BsaAttentionOp : Dyn_Op<"bsa.attention", [Pure]> {
+  let summary = "Attention computed only on the blocks of a layout";
+  let description = [{
+    Dense attention restricted to the (query block, key block) pairs set in
+    `layout`: positions in other blocks contribute nothing. With `causal`,
+    keys after the query are masked inside kept blocks too. `scale` defaults
+    to `1/sqrt(D)`. Work is proportional to the number of kept blocks.
+
+    ```mlir
+    %o = dyn.bsa.attention %q, %k, %v, %l {block_size = 64 : i64}
+        : tensor<1x8x2048x64xf32>, tensor<1x8x2048x64xf32>,
+          tensor<1x8x2048x64xf32>, tensor<1x8x32x32xi1> -> tensor<1x8x2048x64xf32>
+    ```
+  }];
+  let arguments = (ins 4DTensorOf<[AnyFloat]>:$query,
+                       4DTensorOf<[AnyFloat]>:$key,
+                       4DTensorOf<[AnyFloat]>:$value,
+                       4DTensorOf<[I1]>:$layout,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$block_size,
+                       UnitAttr:$causal,
+                       OptionalAttr<F64Attr>:$scale);
+  let results = (outs 4DTensorOf<[AnyFloat]>:$result);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value `,` $layout attr-dict `:` type($query) `,`
+    type($key) `,` type($value) `,` type($layout) `->` type($result)
+  }];
+  let hasVerifier = 1;
+  let hasCanonicalizer = 1;
+}
+
+#endif // DYNC_DIALECT_DYN_DYNOPS_TD

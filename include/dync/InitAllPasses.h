@@ -1,0 +1,14 @@
+//===- InitAllPasses.h - every dync pass ------------------------*- C++ -*-===//
+
+#ifndef DYNC_INITALLPASSES_H
+#define DYNC_INITALLPASSES_H
+
+namespace dync {
+
+/// Registers every dync pass and pipeline with the global registry, so that
+/// `dync-opt` and the `dync` driver accept them by name.
+inline void registerAllPasses() {}
+
+} // namespace dync
+
+#endif // DYNC_INITALLPASSES_H
