@@ -103,9 +103,6 @@ LogicalResult ParamDefOp::verify() {
   if (!type.isF32() && !type.isSignlessInteger(32))
     return emitOpError() << "runtime parameter '" << getSymName()
                          << "' must be f32 or i32, got " << type;
-  if (!isa<FloatAttr, IntegerAttr>(getDefaultValue()))
-    return emitOpError() << "default of runtime parameter '" << getSymName()
-                         << "' must be a scalar number";
   return success();
 }
 
@@ -114,11 +111,11 @@ ParamReadOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
   auto def =
       symbolTable.lookupNearestSymbolFrom<ParamDefOp>(*this, getParamAttr());
   if (!def)
-    return emitOpError() << "'" << getParam()
+    return emitOpError() << "'" << getParamAttr()
                          << "' does not name a runtime parameter "
                             "(no dyn.param.def with that name)";
   if (def.getType() != getType())
-    return emitOpError() << "reads runtime parameter '" << getParam()
+    return emitOpError() << "reads runtime parameter '" << getParamAttr()
                          << "' of type " << def.getType() << " as "
                          << getType();
   return success();
@@ -274,7 +271,7 @@ static std::string formatTypes(TypeRange types) {
   std::string s;
   llvm::raw_string_ostream os(s);
   os << '(';
-  llvm::interleaveComma(types, os);
+  llvm::interleaveComma(types, os, [&](Type t) { os << '\'' << t << '\''; });
   os << ')';
   return s;
 }

@@ -175,7 +175,6 @@ def Dyn_MoeRouteOp : Dyn_Op<"moe.route", [Pure]> {
     $logits attr-dict `:` type($logits) `->` type($weights) `,` type($indices)
   }];
   let hasVerifier = 1;
-  let hasCanonicalizer = 1;
 }
 
 def Dyn_MoeDispatchOp : Dyn_Op<"moe.dispatch", [Pure]> {
@@ -309,8 +308,8 @@ def Dyn_GateOp : Dyn_Op<"gate", [
     ```mlir
     %y, %ran = dyn.gate %x score(%s : tensor<?xf32>) threshold(%t)
         : tensor<?x64xf32> -> tensor<?xi1> {
-    ^bb0(%h: tensor<?x64xf32>):
-      %r = tensor.empty(...) ...
+      ^bb0(%h: tensor<?x64xf32>):
+      %r = math.tanh %h : tensor<?x64xf32>
       dyn.yield %r : tensor<?x64xf32>
     }
     ```
