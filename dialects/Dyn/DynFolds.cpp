@@ -109,9 +109,59 @@ struct DropUnreachableCapacity : OpRewritePattern<OpTy> {
 };
 } // namespace
 
+namespace {
+/// With top_k = E and no capacity, every expert computes every token: the
+/// counts are T for each expert, whatever the routing.
+struct FoldAllExpertsCounts : OpRewritePattern<MoeOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(MoeOp op,
+                                PatternRewriter &rewriter) const override {
+    Value counts = op.getExpertCounts();
+    if (!counts || counts.use_empty() || op.getCapacityFactor() ||
+        static_cast<int64_t>(op.getTopK()) != op.getNumExperts())
+      return failure();
+    Location loc = op.getLoc();
+    // T is the product of all input dims but the model dim.
+    auto inputType = op.getInput().getType();
+    Value tokens = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    for (int64_t i = 0; i + 1 < inputType.getRank(); ++i) {
+      Value dim = tensor::DimOp::create(rewriter, loc, op.getInput(), i);
+      tokens = arith::MulIOp::create(rewriter, loc, tokens, dim);
+    }
+    Value tokens32 = arith::IndexCastOp::create(
+        rewriter, loc, rewriter.getI32Type(), tokens);
+    Value splat = tensor::SplatOp::create(
+        rewriter, loc, cast<RankedTensorType>(counts.getType()), tokens32,
+        ValueRange{});
+    rewriter.replaceAllUsesWith(counts, splat);
+    return success();
+  }
+};
+
+/// Counting assignments per expert is work; do not do it when nobody reads it.
+struct DropUnusedCounts : OpRewritePattern<MoeOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(MoeOp op,
+                                PatternRewriter &rewriter) const override {
+    Value counts = op.getExpertCounts();
+    if (!counts || !counts.use_empty())
+      return failure();
+    auto newOp = MoeOp::create(rewriter, op.getLoc(),
+                               TypeRange{op.getResult().getType()},
+                               op->getOperands(), op->getAttrs());
+    rewriter.replaceAllUsesWith(op.getResult(), newOp.getResult());
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+} // namespace
+
 void MoeOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                         MLIRContext *context) {
-  results.add<DropUnreachableCapacity<MoeOp>>(context);
+  results.add<DropUnreachableCapacity<MoeOp>, FoldAllExpertsCounts,
+              DropUnusedCounts>(context);
 }
 
 void MoeDispatchOp::getCanonicalizationPatterns(RewritePatternSet &results,

@@ -377,3 +377,72 @@ func.func @negative_bsa_threshold_zero(%q: tensor<1x2x256x64xf32>) -> tensor<1x2
       : tensor<1x2x256x64xf32>, tensor<1x2x256x64xf32>, tensor<1x2x256x64xf32>, tensor<1x2x4x4xi1> -> tensor<1x2x256x64xf32>
   return %o : tensor<1x2x256x64xf32>
 }
+
+// -----
+
+// top_k = E without capacity: every expert computes every token, so each
+// count is T = 4 * 16.
+// CHECK-LABEL: func.func @moe_all_experts_counts
+// CHECK: %[[C:.*]] = arith.constant dense<64> : tensor<4xi32>
+// CHECK: %[[Y:.*]] = dyn.moe
+// CHECK-SAME: -> tensor<4x16x64xf32>
+// CHECK: return %[[Y]], %[[C]]
+func.func @moe_all_experts_counts(%x: tensor<4x16x64xf32>, %r: tensor<4x64xf32>,
+    %w1: tensor<4x256x64xf32>, %w2: tensor<4x64x256xf32>)
+    -> (tensor<4x16x64xf32>, tensor<4xi32>) {
+  %y, %c = dyn.moe %x router(%r) w1(%w1) w2(%w2)
+      {top_k = 4 : i64, activation = #dyn.activation<relu>}
+      : (tensor<4x16x64xf32>, tensor<4x64xf32>, tensor<4x256x64xf32>, tensor<4x64x256xf32>)
+      -> (tensor<4x16x64xf32>, tensor<4xi32>)
+  return %y, %c : tensor<4x16x64xf32>, tensor<4xi32>
+}
+
+// -----
+
+// With a dynamic token count the counts are computed from the input's shape.
+// CHECK-LABEL: func.func @moe_all_experts_counts_dynamic
+// CHECK-SAME: (%[[X:.*]]: tensor<?x64xf32>
+// CHECK: %[[T:.*]] = tensor.dim %[[X]]
+// CHECK: %[[T32:.*]] = arith.index_cast %[[T]] : index to i32
+// CHECK: %[[S:.*]] = tensor.splat %[[T32]] : tensor<4xi32>
+// CHECK: return %{{.*}}, %[[S]]
+func.func @moe_all_experts_counts_dynamic(%x: tensor<?x64xf32>, %r: tensor<4x64xf32>,
+    %w1: tensor<4x256x64xf32>, %w2: tensor<4x64x256xf32>)
+    -> (tensor<?x64xf32>, tensor<4xi32>) {
+  %y, %c = dyn.moe %x router(%r) w1(%w1) w2(%w2)
+      {top_k = 4 : i64, activation = #dyn.activation<relu>}
+      : (tensor<?x64xf32>, tensor<4x64xf32>, tensor<4x256x64xf32>, tensor<4x64x256xf32>)
+      -> (tensor<?x64xf32>, tensor<4xi32>)
+  return %y, %c : tensor<?x64xf32>, tensor<4xi32>
+}
+
+// -----
+
+// With a capacity, drops make the counts data-dependent.
+// CHECK-LABEL: func.func @negative_moe_counts_with_capacity
+// CHECK: %{{.*}}, %[[C:.*]] = dyn.moe
+// CHECK: return %{{.*}}, %[[C]]
+func.func @negative_moe_counts_with_capacity(%x: tensor<?x64xf32>, %r: tensor<4x64xf32>,
+    %w1: tensor<4x256x64xf32>, %w2: tensor<4x64x256xf32>)
+    -> (tensor<?x64xf32>, tensor<4xi32>) {
+  %y, %c = dyn.moe %x router(%r) w1(%w1) w2(%w2)
+      {top_k = 4 : i64, activation = #dyn.activation<relu>, capacity_factor = 0.5 : f64}
+      : (tensor<?x64xf32>, tensor<4x64xf32>, tensor<4x256x64xf32>, tensor<4x64x256xf32>)
+      -> (tensor<?x64xf32>, tensor<4xi32>)
+  return %y, %c : tensor<?x64xf32>, tensor<4xi32>
+}
+
+// -----
+
+// Nobody reads the counts: the op stops producing them.
+// CHECK-LABEL: func.func @moe_unused_counts
+// CHECK: dyn.moe
+// CHECK-SAME: -> tensor<?x64xf32>
+func.func @moe_unused_counts(%x: tensor<?x64xf32>, %r: tensor<8x64xf32>,
+    %w1: tensor<8x256x64xf32>, %w2: tensor<8x64x256xf32>) -> tensor<?x64xf32> {
+  %y, %c = dyn.moe %x router(%r) w1(%w1) w2(%w2)
+      {top_k = 2 : i64, activation = #dyn.activation<relu>}
+      : (tensor<?x64xf32>, tensor<8x64xf32>, tensor<8x256x64xf32>, tensor<8x64x256xf32>)
+      -> (tensor<?x64xf32>, tensor<8xi32>)
+  return %y : tensor<?x64xf32>
+}
