@@ -534,5 +534,50 @@ LogicalResult BsaAttentionOp::verify() {
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// TopKOp, ScatterAddOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult TopKOp::verify() {
+  auto inputType = getInput().getType();
+  int64_t rank = inputType.getRank();
+  int64_t axis = getAxis();
+  if (axis >= rank)
+    return emitOpError() << "axis " << axis << " is out of range for rank "
+                         << rank;
+  int64_t k = getK();
+  int64_t size = inputType.getDimSize(axis);
+  if (!ShapedType::isDynamic(size) && k > size)
+    return emitOpError() << "k = " << k << " exceeds the size " << size
+                         << " of axis " << axis;
+  SmallVector<int64_t> expected(inputType.getShape());
+  expected[axis] = k;
+  if (failed(checkShape(*this, "'values'", getValues(), expected,
+                        "(the input with k along the axis)")) ||
+      failed(checkShape(*this, "'indices'", getIndices(), expected,
+                        "(the input with k along the axis)")))
+    return failure();
+  if (getValues().getType().getElementType() != inputType.getElementType())
+    return emitOpError("'values' must have the element type of the input");
+  return success();
+}
+
+LogicalResult ScatterAddOp::verify() {
+  auto dataType = getData().getType();
+  int64_t rank = dataType.getRank();
+  int64_t axis = getAxis();
+  if (axis >= rank)
+    return emitOpError() << "axis " << axis << " is out of range for rank "
+                         << rank;
+  SmallVector<int64_t> expected(dataType.getShape());
+  expected[axis] = dimOf(getIndices(), 0);
+  if (failed(checkShape(*this, "'updates'", getUpdates(), expected,
+                        "(the data with len(indices) along the axis)")))
+    return failure();
+  if (getUpdates().getType().getElementType() != dataType.getElementType())
+    return emitOpError("'updates' must have the element type of the data");
+  return success();
+}
+
 #define GET_OP_CLASSES
 #include "dync/Dialect/Dyn/DynOps.cpp.inc"

@@ -867,3 +867,67 @@ func.func @yield_outside(%x: tensor<4xf32>) {
   // expected-error @+1 {{'dyn.yield' op expects parent op to be one of 'dyn.gate, dyn.cond, dyn.early_exit'}}
   dyn.yield %x : tensor<4xf32>
 }
+
+// -----
+
+func.func @topk_axis(%x: tensor<4x8xf32>) {
+  // expected-error @+1 {{axis 2 is out of range for rank 2}}
+  %v, %i = dyn.topk %x {k = 2 : i64, axis = 2 : i64} : tensor<4x8xf32> -> tensor<4x2xf32>, tensor<4x2xi64>
+  return
+}
+
+// -----
+
+func.func @topk_k_too_large(%x: tensor<4x8xf32>) {
+  // expected-error @+1 {{k = 9 exceeds the size 8 of axis 1}}
+  %v, %i = dyn.topk %x {k = 9 : i64, axis = 1 : i64} : tensor<4x8xf32> -> tensor<4x9xf32>, tensor<4x9xi64>
+  return
+}
+
+// -----
+
+func.func @topk_values_shape(%x: tensor<4x8xf32>) {
+  // expected-error @+1 {{'values' has shape [4, 3], expected [4, 2] (the input with k along the axis)}}
+  %v, %i = dyn.topk %x {k = 2 : i64, axis = 1 : i64} : tensor<4x8xf32> -> tensor<4x3xf32>, tensor<4x2xi64>
+  return
+}
+
+// -----
+
+func.func @topk_indices_shape(%x: tensor<4x8xf32>) {
+  // expected-error @+1 {{'indices' has shape [2, 2], expected [4, 2] (the input with k along the axis)}}
+  %v, %i = dyn.topk %x {k = 2 : i64, axis = 1 : i64} : tensor<4x8xf32> -> tensor<4x2xf32>, tensor<2x2xi64>
+  return
+}
+
+// -----
+
+func.func @topk_values_type(%x: tensor<4x8xf32>) {
+  // expected-error @+1 {{'values' must have the element type of the input}}
+  %v, %i = dyn.topk %x {k = 2 : i64, axis = 1 : i64} : tensor<4x8xf32> -> tensor<4x2xf16>, tensor<4x2xi64>
+  return
+}
+
+// -----
+
+func.func @scatter_add_axis(%d: tensor<8x4xf32>, %i: tensor<3xi64>, %u: tensor<3x4xf32>) {
+  // expected-error @+1 {{axis 2 is out of range for rank 2}}
+  %r = dyn.scatter_add %d, %i, %u {axis = 2 : i64} : tensor<8x4xf32>, tensor<3xi64>, tensor<3x4xf32> -> tensor<8x4xf32>
+  return
+}
+
+// -----
+
+func.func @scatter_add_updates_shape(%d: tensor<8x4xf32>, %i: tensor<3xi64>, %u: tensor<2x4xf32>) {
+  // expected-error @+1 {{'updates' has shape [2, 4], expected [3, 4] (the data with len(indices) along the axis)}}
+  %r = dyn.scatter_add %d, %i, %u {axis = 0 : i64} : tensor<8x4xf32>, tensor<3xi64>, tensor<2x4xf32> -> tensor<8x4xf32>
+  return
+}
+
+// -----
+
+func.func @scatter_add_updates_type(%d: tensor<8x4xf32>, %i: tensor<3xi64>, %u: tensor<3x4xf16>) {
+  // expected-error @+1 {{'updates' must have the element type of the data}}
+  %r = dyn.scatter_add %d, %i, %u {axis = 0 : i64} : tensor<8x4xf32>, tensor<3xi64>, tensor<3x4xf16> -> tensor<8x4xf32>
+  return
+}

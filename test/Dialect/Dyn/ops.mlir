@@ -229,3 +229,15 @@ func.func @bsa_threshold_and_static(%q: tensor<2x4x256x32xf32>, %t: f32)
       : tensor<2x4x256x32xf32>, tensor<2x4x256x32xf32> -> tensor<2x4x8x8xi1>
   return %a, %b : tensor<2x4x8x8xi1>, tensor<2x4x8x8xi1>
 }
+
+// CHECK-LABEL: func.func @topk_and_scatter_add
+func.func @topk_and_scatter_add(%x: tensor<?x8xf32>, %d: tensor<8x4xf32>,
+    %i: tensor<?xi64>, %u: tensor<?x4xf32>) -> (tensor<?x2xf32>, tensor<?x2xi64>, tensor<8x4xf32>) {
+  // CHECK: dyn.topk %{{[^ ,)]+}} {axis = 1 : i64, k = 2 : i64} : tensor<?x8xf32> -> tensor<?x2xf32>, tensor<?x2xi64>
+  %v, %idx = dyn.topk %x {k = 2 : i64, axis = 1 : i64}
+      : tensor<?x8xf32> -> tensor<?x2xf32>, tensor<?x2xi64>
+  // CHECK: dyn.scatter_add %{{[^ ,)]+}}, %{{[^ ,)]+}}, %{{[^ ,)]+}} {axis = 0 : i64} : tensor<8x4xf32>, tensor<?xi64>, tensor<?x4xf32> -> tensor<8x4xf32>
+  %r = dyn.scatter_add %d, %i, %u {axis = 0 : i64}
+      : tensor<8x4xf32>, tensor<?xi64>, tensor<?x4xf32> -> tensor<8x4xf32>
+  return %v, %idx, %r : tensor<?x2xf32>, tensor<?x2xi64>, tensor<8x4xf32>
+}

@@ -531,4 +531,56 @@ def Dyn_BsaAttentionOp : Dyn_Op<"bsa.attention", [Pure]> {
   let hasCanonicalizer = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Data-dependent indexing
+//===----------------------------------------------------------------------===//
+
+def Dyn_TopKOp : Dyn_Op<"topk", [Pure]> {
+  let summary = "The k largest entries along an axis, with their indices";
+  let description = [{
+    Returns the `k` largest values along `axis` in descending order and their
+    positions (`i64`). Ties go to the lower index, so the result is
+    deterministic. NaN compares larger than every number, as in PyTorch.
+
+    ```mlir
+    %v, %i = dyn.topk %x {k = 2 : i64, axis = 1 : i64}
+        : tensor<?x8xf32> -> tensor<?x2xf32>, tensor<?x2xi64>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$k,
+                       ConfinedAttr<I64Attr, [IntNonNegative]>:$axis);
+  let results = (outs AnyRankedTensor:$values, TensorOf<[I64]>:$indices);
+  let assemblyFormat = [{
+    $input attr-dict `:` type($input) `->` type($values) `,` type($indices)
+  }];
+  let hasVerifier = 1;
+}
+
+def Dyn_ScatterAddOp : Dyn_Op<"scatter_add", [
+    Pure, AllTypesMatch<["data", "result"]>]> {
+  let summary = "Adds slices of updates into a copy of data at given positions";
+  let description = [{
+    `result` is a copy of `data` where, for every `i`, the slice
+    `updates[..., i, ...]` (along `axis`) is added at position `indices[i]`
+    along `axis`. Repeated indices accumulate. Negative or out-of-range
+    indices are an error reported at run time.
+
+    ```mlir
+    %r = dyn.scatter_add %data, %idx, %upd {axis = 0 : i64}
+        : tensor<8x4xf32>, tensor<?xi64>, tensor<?x4xf32> -> tensor<8x4xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$data,
+                       1DTensorOf<[I32, I64]>:$indices,
+                       AnyRankedTensor:$updates,
+                       ConfinedAttr<I64Attr, [IntNonNegative]>:$axis);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $data `,` $indices `,` $updates attr-dict `:` type($data) `,`
+    type($indices) `,` type($updates) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // DYNC_DIALECT_DYN_DYNOPS_TD
