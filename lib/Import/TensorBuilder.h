@@ -1,0 +1,93 @@
+//===- TensorBuilder.h - building blocks for static layers ------*- C++ -*-===//
+//
+// Small helpers that emit upstream ops (linalg, tensor, arith, math) on ranked
+// tensors whose dimensions may be dynamic. The importer decides what is
+// legal; these helpers only build IR, taking dynamic sizes from `tensor.dim`
+// of the operands.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DYNC_LIB_IMPORT_TENSORBUILDER_H
+#define DYNC_LIB_IMPORT_TENSORBUILDER_H
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+#include <functional>
+
+namespace dync {
+
+enum class ReduceKind { Sum, Max, Mean };
+
+/// Body of an elementwise computation: scalar arguments (one per input, in
+/// their own element types) to the scalar result.
+using ScalarFn =
+    std::function<mlir::Value(mlir::ImplicitLocOpBuilder &, mlir::ValueRange)>;
+
+class TensorBuilder {
+public:
+  explicit TensorBuilder(mlir::ImplicitLocOpBuilder &b) : b(b) {}
+
+  /// Size `i` of `v`: a constant when static, else `tensor.dim`.
+  mlir::OpFoldResult size(mlir::Value v, int64_t i);
+  /// Size `i` of `v` as an `index` value.
+  mlir::Value sizeValue(mlir::Value v, int64_t i);
+
+  mlir::Value empty(llvm::ArrayRef<mlir::OpFoldResult> sizes, mlir::Type elt);
+  mlir::Value filled(llvm::ArrayRef<mlir::OpFoldResult> sizes, mlir::Type elt,
+                     mlir::TypedAttr value);
+  mlir::Value scalar(mlir::Type type, double value);
+
+  /// Elementwise map over `inputs` with NumPy broadcasting (inputs aligned on
+  /// their trailing dims; a static 1 broadcasts). `outType` gives the result
+  /// shape; its dynamic dims are read from an input that has the dim.
+  mlir::Value map(mlir::ValueRange inputs, mlir::RankedTensorType outType,
+                  const ScalarFn &fn);
+
+  /// Converts the element type (float widths, int widths, int<->float, i1).
+  mlir::Value convert(mlir::Value v, mlir::Type elt);
+  mlir::Value convertScalar(mlir::Value v, mlir::Type elt);
+
+  /// `x[..., k] · w[n, k]ᵀ (+ bias[n])`: PyTorch's linear.
+  mlir::Value linear(mlir::Value x, mlir::Value w, mlir::Value bias);
+
+  /// torch.matmul for operands of rank >= 2 with broadcasting batch dims;
+  /// `outType` is the broadcast result type.
+  mlir::Value matmul(mlir::Value a, mlir::Value b,
+                     mlir::RankedTensorType outType);
+
+  /// Reduction over `axes` (sorted, unique); the axes are removed, or kept as
+  /// size 1 with `keepDim`.
+  mlir::Value reduce(mlir::Value x, llvm::ArrayRef<int64_t> axes,
+                     ReduceKind kind, bool keepDim);
+
+  /// Index of the first maximum along `axis` (i64), the axis removed.
+  mlir::Value argmax(mlir::Value x, int64_t axis);
+
+  mlir::Value softmax(mlir::Value x, int64_t axis);
+  mlir::Value transpose(mlir::Value x, llvm::ArrayRef<int64_t> perm);
+
+  /// Reshape to `sizes` (mixed static/dynamic, already resolved).
+  mlir::Value reshape(mlir::Value x, llvm::ArrayRef<mlir::OpFoldResult> sizes,
+                      mlir::RankedTensorType outType);
+
+  /// Pads dims 2 and 3 (H, W) of an NCHW tensor with `value`.
+  mlir::Value padHW(mlir::Value x, int64_t padH, int64_t padW,
+                    mlir::TypedAttr value);
+
+  /// numpy.take(data, indices, axis).
+  mlir::Value take(mlir::Value data, mlir::Value indices, int64_t axis,
+                   mlir::RankedTensorType outType);
+
+private:
+  mlir::ImplicitLocOpBuilder &b;
+};
+
+/// Rank-polymorphic helpers for scalar bodies.
+mlir::Value buildGelu(mlir::ImplicitLocOpBuilder &b, mlir::Value x,
+                      bool tanhApprox);
+mlir::Value buildSigmoid(mlir::ImplicitLocOpBuilder &b, mlir::Value x);
+
+} // namespace dync
+
+#endif // DYNC_LIB_IMPORT_TENSORBUILDER_H
