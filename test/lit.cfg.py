@@ -7,17 +7,24 @@ from lit.llvm.subst import ToolSubst
 
 config.name = "DYNC"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
-config.suffixes = [".mlir", ".json", ".test", ".c"]
+config.suffixes = [".mlir", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.dync_obj_root, "test")
-config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py", "lit.site.cfg.py", "Inputs"]
+config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py", "lit.site.cfg.py", "Inputs", "lit-tools"]
 
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%dync_src", config.dync_src_root))
+# Test helpers run on Debian's python3, where python3-numpy is installed.
+config.substitutions.append(("%python", "/usr/bin/python3"))
+config.substitutions.append(
+    ("%mkweights", "/usr/bin/python3 " + os.path.join(config.dync_src_root, "test", "lit-tools", "mkweights.py")))
+config.substitutions.append(
+    ("%genexamples", "/usr/bin/python3 " + os.path.join(config.dync_src_root, "examples", "generate.py")))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.dync_tools_dir, config.llvm_tools_dir]
-tools = [ToolSubst("dync-opt", unresolved="fatal")]
+tools = [ToolSubst("dync-opt", unresolved="fatal"), ToolSubst("dync", unresolved="fatal"),
+         ToolSubst("split-file", unresolved="fatal")]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

@@ -1640,8 +1640,8 @@ FailureOr<SmallVector<TValue>> Importer::emitPool(Node &n, ImplicitLocOpBuilder 
                                   b.getIndexAttr(oh), b.getIndexAttr(ow)};
   Value init = tb.filled(sizes, elt, padValue);
   Value window = tb.empty({b.getIndexAttr(kernel->first), b.getIndexAttr(kernel->second)}, elt);
-  auto strides = b.getDenseI64ArrayAttr({stride->first, stride->second});
-  auto dil = b.getDenseI64ArrayAttr({1, 1});
+  auto strides = b.getI64TensorAttr({stride->first, stride->second});
+  auto dil = b.getI64TensorAttr({1, 1});
   Value r;
   if (isMax)
     r = linalg::PoolingNchwMaxOp::create(b, TypeRange{typeOf(outShape, elt)},
