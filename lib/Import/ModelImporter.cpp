@@ -1516,8 +1516,11 @@ FailureOr<SmallVector<TValue>> Importer::emitNorm(Node &n, ImplicitLocOpBuilder 
 // Convolution and pooling (NCHW, as PyTorch)
 //===----------------------------------------------------------------------===//
 
+/// Output size of a convolution or pooling window; 0 when the window does not
+/// fit (C++ division truncates toward zero, so check the sign first).
 static int64_t convOut(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) {
-  return (in + 2 * p - d * (k - 1) - 1) / s + 1;
+  int64_t span = in + 2 * p - d * (k - 1) - 1;
+  return span < 0 ? 0 : span / s + 1;
 }
 
 FailureOr<SmallVector<TValue>> Importer::emitConv(Node &n, ImplicitLocOpBuilder &b) {

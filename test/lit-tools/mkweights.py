@@ -25,6 +25,8 @@ p.add_argument("--bad-header", action="store_true", help="header is not JSON")
 p.add_argument("--overlap", action="store_true", help="second tensor overlaps the first")
 p.add_argument("--wrong-size", help="tensor whose byte range is one element short")
 p.add_argument("--dtype", action="append", default=[], help="NAME=DT (F32, F16, I32, I64)")
+p.add_argument("--raw-header", help="write this header text and --data-bytes zero bytes")
+p.add_argument("--data-bytes", type=int, default=0)
 args = p.parse_args()
 
 with open(args.model) as f:
@@ -49,6 +51,8 @@ for name in sorted(specs):
     blobs.append(data)
     offset = end if not (args.overlap and len(header) > 1) else begin + len(data)
 text = b"{not json" if args.bad_header else json.dumps(header).encode()
+if args.raw_header is not None:
+    text, blobs = args.raw_header.encode(), [bytes(args.data_bytes)]
 text += b" " * (-len(text) % 8)
 out = struct.pack("<Q", args.header_len if args.header_len is not None else len(text))
 out += text + b"".join(blobs)

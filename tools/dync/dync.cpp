@@ -51,6 +51,20 @@ cl::opt<Emit> emit(
         clEnumValN(Emit::So, "so", "shared library (not yet)")),
     cl::cat(dyncCategory));
 
+StringRef emitName(Emit e) {
+  switch (e) {
+  case Emit::Imported: return "imported";
+  case Emit::Mlir: return "mlir";
+  case Emit::Partitioned: return "partitioned";
+  case Emit::Llvm: return "llvm";
+  case Emit::Asm: return "asm";
+  case Emit::Obj: return "obj";
+  case Emit::Header: return "header";
+  case Emit::So: return "so";
+  }
+  return "?";
+}
+
 int error(const Twine &msg) {
   llvm::WithColor::error(llvm::errs(), "dync") << msg << "\n";
   return 1;
@@ -73,7 +87,7 @@ int main(int argc, char **argv) {
                               "neural networks\n");
 
   if (emit != Emit::Imported && emit != Emit::Mlir)
-    return error("--emit=" + cl::getRegisteredOptions()["emit"]->ArgStr +
+    return error("--emit=" + emitName(emit) +
                  " is not implemented yet: this dync stops at dyn-level IR "
                  "(--emit=mlir or --emit=imported)");
 
