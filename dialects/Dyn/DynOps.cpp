@@ -579,5 +579,57 @@ LogicalResult ScatterAddOp::verify() {
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// Runtime entry points
+//===----------------------------------------------------------------------===//
+
+LogicalResult RtIotaOp::verify() {
+  auto like = getLike().getType();
+  if (like.getRank() < 1)
+    return emitOpError("needs a batched operand (rank >= 1)");
+  return checkShape(*this, "result", getResult(), {like.getDimSize(0)},
+                    "(the batch of the operand)");
+}
+
+LogicalResult RtSelectOp::verify() {
+  int64_t n = dimOf(getMask(), 0), r = dimOf(getResult(), 0);
+  if (!ShapedType::isDynamic(n) && !ShapedType::isDynamic(r) && r > n)
+    return emitOpError() << "result of size " << r
+                         << " cannot hold more positions than the mask has ("
+                         << n << ")";
+  return success();
+}
+
+/// Rows ops: same element type and the same dims after the batch dim.
+static LogicalResult checkRows(Operation *op, StringRef what, Value rows,
+                               Value batch) {
+  auto r = cast<RankedTensorType>(rows.getType());
+  auto b = cast<RankedTensorType>(batch.getType());
+  if (r.getRank() < 1 || r.getRank() != b.getRank() ||
+      r.getElementType() != b.getElementType())
+    return op->emitOpError() << what << " " << r
+                             << " must have the rank and element type of " << b;
+  SmallVector<int64_t> expected(b.getShape());
+  expected[0] = r.getDimSize(0);
+  return checkShape(op, what, r.getShape(), expected,
+                    "(rows of the batch)");
+}
+
+LogicalResult RtGatherRowsOp::verify() {
+  if (failed(checkRows(*this, "result", getResult(), getSource())))
+    return failure();
+  if (!dimsAgree(dimOf(getResult(), 0), dimOf(getIndices(), 0)))
+    return emitOpError("result must have one row per index");
+  return success();
+}
+
+LogicalResult RtScatterRowsOp::verify() {
+  if (failed(checkRows(*this, "'rows'", getRows(), getDest())))
+    return failure();
+  if (!dimsAgree(dimOf(getRows(), 0), dimOf(getIndices(), 0)))
+    return emitOpError("'rows' must have one row per index");
+  return success();
+}
+
 #define GET_OP_CLASSES
 #include "dync/Dialect/Dyn/DynOps.cpp.inc"

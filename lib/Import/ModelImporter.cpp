@@ -10,7 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dync/Import/ModelImporter.h"
-#include "TensorBuilder.h"
+#include "dync/Support/TensorBuilder.h"
 
 #include "SafeTensors.h"
 #include "dync/Dialect/Dyn/DynOps.h"

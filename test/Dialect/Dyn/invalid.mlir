@@ -931,3 +931,75 @@ func.func @scatter_add_updates_type(%d: tensor<8x4xf32>, %i: tensor<3xi64>, %u: 
   %r = dyn.scatter_add %d, %i, %u {axis = 0 : i64} : tensor<8x4xf32>, tensor<3xi64>, tensor<3x4xf16> -> tensor<8x4xf32>
   return
 }
+
+// -----
+
+func.func @iota_scalar(%x: tensor<f32>) {
+  // expected-error @+1 {{needs a batched operand (rank >= 1)}}
+  %i = dyn.rt.iota %x : tensor<f32> -> tensor<?xi32>
+  return
+}
+
+// -----
+
+func.func @iota_shape(%x: tensor<4x2xf32>) {
+  // expected-error @+1 {{result has shape [3], expected [4] (the batch of the operand)}}
+  %i = dyn.rt.iota %x : tensor<4x2xf32> -> tensor<3xi32>
+  return
+}
+
+// -----
+
+func.func @select_too_many(%m: tensor<4xi1>) {
+  // expected-error @+1 {{result of size 5 cannot hold more positions than the mask has (4)}}
+  %i = dyn.rt.select %m : tensor<4xi1> -> tensor<5xi32>
+  return
+}
+
+// -----
+
+func.func @gather_rows_type(%x: tensor<?x4xf32>, %i: tensor<?xi32>) {
+  // expected-error @+1 {{result 'tensor<?x4xf16>' must have the rank and element type of 'tensor<?x4xf32>'}}
+  %r = dyn.rt.gather_rows %x[%i] : tensor<?x4xf32>, tensor<?xi32> -> tensor<?x4xf16>
+  return
+}
+
+// -----
+
+func.func @gather_rows_shape(%x: tensor<?x4xf32>, %i: tensor<?xi32>) {
+  // expected-error @+1 {{result has shape [?, 3], expected [?, 4] (rows of the batch)}}
+  %r = dyn.rt.gather_rows %x[%i] : tensor<?x4xf32>, tensor<?xi32> -> tensor<?x3xf32>
+  return
+}
+
+// -----
+
+func.func @gather_rows_count(%x: tensor<?x4xf32>, %i: tensor<3xi32>) {
+  // expected-error @+1 {{result must have one row per index}}
+  %r = dyn.rt.gather_rows %x[%i] : tensor<?x4xf32>, tensor<3xi32> -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @scatter_rows_shape(%x: tensor<?x4xf32>, %r: tensor<?x2xf32>, %i: tensor<?xi32>) {
+  // expected-error @+1 {{'rows' has shape [?, 2], expected [?, 4] (rows of the batch)}}
+  %y = dyn.rt.scatter_rows %r into %x[%i] : tensor<?x2xf32>, tensor<?xi32> -> tensor<?x4xf32>
+  return
+}
+
+// -----
+
+func.func @scatter_rows_count(%x: tensor<?x4xf32>, %r: tensor<2x4xf32>, %i: tensor<3xi32>) {
+  // expected-error @+1 {{'rows' must have one row per index}}
+  %y = dyn.rt.scatter_rows %r into %x[%i] : tensor<2x4xf32>, tensor<3xi32> -> tensor<?x4xf32>
+  return
+}
+
+// -----
+
+func.func @scatter_rows_rank(%x: tensor<?x4xf32>, %r: tensor<?xf32>, %i: tensor<?xi32>) {
+  // expected-error @+1 {{'rows' 'tensor<?xf32>' must have the rank and element type of 'tensor<?x4xf32>'}}
+  %y = dyn.rt.scatter_rows %r into %x[%i] : tensor<?xf32>, tensor<?xi32> -> tensor<?x4xf32>
+  return
+}

@@ -241,3 +241,16 @@ func.func @topk_and_scatter_add(%x: tensor<?x8xf32>, %d: tensor<8x4xf32>,
       : tensor<8x4xf32>, tensor<?xi64>, tensor<?x4xf32> -> tensor<8x4xf32>
   return %v, %idx, %r : tensor<?x2xf32>, tensor<?x2xi64>, tensor<8x4xf32>
 }
+
+// CHECK-LABEL: func.func @runtime_entry_points
+func.func @runtime_entry_points(%x: tensor<?x64xf32>, %m: tensor<?xi1>) -> tensor<?x64xf32> {
+  // CHECK: dyn.rt.iota %{{[^ ]+}} : tensor<?x64xf32> -> tensor<?xi32>
+  %all = dyn.rt.iota %x : tensor<?x64xf32> -> tensor<?xi32>
+  // CHECK: %[[I:.*]] = dyn.rt.select %{{[^ ]+}} : tensor<?xi1> -> tensor<?xi32>
+  %i = dyn.rt.select %m : tensor<?xi1> -> tensor<?xi32>
+  // CHECK: %[[L:.*]] = dyn.rt.gather_rows %{{[^ ]+}}[%[[I]]] : tensor<?x64xf32>, tensor<?xi32> -> tensor<?x64xf32>
+  %live = dyn.rt.gather_rows %x[%i] : tensor<?x64xf32>, tensor<?xi32> -> tensor<?x64xf32>
+  // CHECK: dyn.rt.scatter_rows %[[L]] into %{{[^ ]+}}[%[[I]]] : tensor<?x64xf32>, tensor<?xi32> -> tensor<?x64xf32>
+  %y = dyn.rt.scatter_rows %live into %x[%i] : tensor<?x64xf32>, tensor<?xi32> -> tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}

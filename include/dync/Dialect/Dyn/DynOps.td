@@ -583,4 +583,87 @@ def Dyn_ScatterAddOp : Dyn_Op<"scatter_add", [
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Host program: runtime entry points
+//===----------------------------------------------------------------------===//
+//
+// After partitioning, the host function holds all data-dependent control and
+// calls static subgraphs and these entry points. They move rows of the live
+// batch around; their result sizes depend on data, so they never appear inside
+// a subgraph.
+
+def Dyn_RtIotaOp : Dyn_Op<"rt.iota", [Pure]> {
+  let summary = "The indices 0 ..< n of a batch";
+  let description = [{
+    Returns `[0, 1, ..., n-1]` where `n` is the size of dimension 0 of
+    `like`: the positions of every sample of a batch, where bookkeeping of the
+    live batch starts.
+
+    ```mlir
+    %all = dyn.rt.iota %x : tensor<?x64xf32> -> tensor<?xi32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$like);
+  let results = (outs 1DTensorOf<[I32]>:$result);
+  let assemblyFormat = "$like attr-dict `:` type($like) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Dyn_RtSelectOp : Dyn_Op<"rt.select", [Pure]> {
+  let summary = "Positions of the set entries of a mask";
+  let description = [{
+    Returns, in ascending order, the positions `i` where `mask[i]` is true. The
+    result's size is the number of set entries (at most the mask's size).
+
+    ```mlir
+    %run = dyn.rt.select %mask : tensor<?xi1> -> tensor<?xi32>
+    ```
+  }];
+  let arguments = (ins 1DTensorOf<[I1]>:$mask);
+  let results = (outs 1DTensorOf<[I32]>:$result);
+  let assemblyFormat = "$mask attr-dict `:` type($mask) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Dyn_RtGatherRowsOp : Dyn_Op<"rt.gather_rows", [Pure]> {
+  let summary = "Compacts the rows of a batch at given positions";
+  let description = [{
+    `result[j] = source[indices[j]]` along dimension 0: the live samples, packed
+    densely so that a subgraph computes only them.
+
+    ```mlir
+    %live = dyn.rt.gather_rows %x[%run] : tensor<?x64xf32>, tensor<?xi32> -> tensor<?x64xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$source, 1DTensorOf<[I32]>:$indices);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $source `[` $indices `]` attr-dict `:` type($source) `,` type($indices)
+    `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Dyn_RtScatterRowsOp : Dyn_Op<"rt.scatter_rows", [
+    Pure, AllTypesMatch<["dest", "result"]>]> {
+  let summary = "Writes rows back into a batch at given positions";
+  let description = [{
+    A copy of `dest` with `dest[indices[j]] = rows[j]` along dimension 0: the
+    results of the live samples merged back into the whole batch.
+
+    ```mlir
+    %y = dyn.rt.scatter_rows %out into %x[%run]
+        : tensor<?x64xf32>, tensor<?xi32> -> tensor<?x64xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$rows, AnyRankedTensor:$dest,
+                       1DTensorOf<[I32]>:$indices);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $rows `into` $dest `[` $indices `]` attr-dict `:` type($rows) `,`
+    type($indices) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // DYNC_DIALECT_DYN_DYNOPS_TD

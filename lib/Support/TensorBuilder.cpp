@@ -1,6 +1,6 @@
 //===- TensorBuilder.cpp - building blocks for static layers --------------===//
 
-#include "TensorBuilder.h"
+#include "dync/Support/TensorBuilder.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"

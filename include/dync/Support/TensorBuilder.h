@@ -7,8 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef DYNC_LIB_IMPORT_TENSORBUILDER_H
-#define DYNC_LIB_IMPORT_TENSORBUILDER_H
+#ifndef DYNC_SUPPORT_TENSORBUILDER_H
+#define DYNC_SUPPORT_TENSORBUILDER_H
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
@@ -90,4 +90,4 @@ mlir::Value buildSigmoid(mlir::ImplicitLocOpBuilder &b, mlir::Value x);
 
 } // namespace dync
 
-#endif // DYNC_LIB_IMPORT_TENSORBUILDER_H
+#endif // DYNC_SUPPORT_TENSORBUILDER_H
