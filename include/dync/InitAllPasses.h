@@ -3,11 +3,16 @@
 #ifndef DYNC_INITALLPASSES_H
 #define DYNC_INITALLPASSES_H
 
+#include "dync/Passes/Passes.h"
+
 namespace dync {
 
 /// Registers every dync pass and pipeline with the global registry, so that
 /// `dync-opt` and the `dync` driver accept them by name.
-inline void registerAllPasses() {}
+inline void registerAllPasses() {
+  registerDyncPasses();
+  registerPipelines();
+}
 
 } // namespace dync
 
