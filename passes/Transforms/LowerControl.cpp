@@ -240,8 +240,9 @@ private:
 
     Value pred = op.getPredicate();
     auto indexType = RankedTensorType::get({ShapedType::kDynamic}, b.getI32Type());
+    Value notPred = logicalNot(b, pred);
     Value thenRows = dyn::RtSelectOp::create(b, indexType, pred);
-    Value elseRows = dyn::RtSelectOp::create(b, indexType, logicalNot(b, pred));
+    Value elseRows = dyn::RtSelectOp::create(b, indexType, notPred);
     SmallVector<Value> acc;
     TensorBuilder tb(b);
     for (Type t : op.getResultTypes()) {

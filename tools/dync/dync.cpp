@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "dync/Driver/Explain.h"
 #include "dync/Import/ModelImporter.h"
 #include "dync/InitAllDialects.h"
 #include "dync/InitAllPasses.h"
@@ -43,7 +44,7 @@ cl::opt<Emit> emit(
     cl::values(
         clEnumValN(Emit::Imported, "imported", "IR exactly as the importer built it"),
         clEnumValN(Emit::Mlir, "mlir", "dyn-level IR, canonicalized (default)"),
-        clEnumValN(Emit::Partitioned, "partitioned", "static subgraphs + host program (not yet)"),
+        clEnumValN(Emit::Partitioned, "partitioned", "static subgraphs + a host program holding all control"),
         clEnumValN(Emit::Llvm, "llvm", "LLVM IR (not yet)"),
         clEnumValN(Emit::Asm, "asm", "assembly (not yet)"),
         clEnumValN(Emit::Obj, "obj", "object file (not yet)"),
@@ -64,6 +65,13 @@ StringRef emitName(Emit e) {
   }
   return "?";
 }
+
+cl::opt<std::string> explain(
+    "explain",
+    cl::desc("Instead of IR, print what partitioning made of the model: its "
+             "subgraphs, dynamic decisions and params (=text, default), or a "
+             "Graphviz graph (=dot)"),
+    cl::ValueOptional, cl::value_desc("text|dot"), cl::cat(dyncCategory));
 
 int error(const Twine &msg) {
   llvm::WithColor::error(llvm::errs(), "dync") << msg << "\n";
@@ -86,10 +94,13 @@ int main(int argc, char **argv) {
                               "dync: ahead-of-time compiler for dynamic and sparse "
                               "neural networks\n");
 
-  if (emit != Emit::Imported && emit != Emit::Mlir)
+  bool explaining = explain.getNumOccurrences() > 0;
+  if (explaining && explain != "" && explain != "text" && explain != "dot")
+    return error("--explain takes 'text' or 'dot', got '" + explain + "'");
+  if (emit != Emit::Imported && emit != Emit::Mlir && emit != Emit::Partitioned)
     return error("--emit=" + emitName(emit) +
-                 " is not implemented yet: this dync stops at dyn-level IR "
-                 "(--emit=mlir or --emit=imported)");
+                 " is not implemented yet: this dync stops at partitioned IR "
+                 "(--emit=imported, --emit=mlir or --emit=partitioned)");
 
   DialectRegistry registry;
   dync::registerAllDialects(registry);
@@ -121,7 +132,7 @@ int main(int argc, char **argv) {
                  "': expected a .json model or a .mlir file");
   }
 
-  if (emit == Emit::Mlir) {
+  if (emit != Emit::Imported || explaining) {
     PassManager pm(&context);
     if (failed(applyPassManagerCLOptions(pm)))
       return error("invalid pass manager options");
@@ -129,8 +140,12 @@ int main(int argc, char **argv) {
     applyDefaultTimingManagerCLOptions(tm);
     TimingScope timing = tm.getRootScope();
     pm.enableTiming(timing);
-    pm.addPass(createCanonicalizerPass());
-    pm.addPass(createCSEPass());
+    if (emit == Emit::Partitioned || explaining) {
+      dync::buildPartitionPipeline(pm);
+    } else {
+      pm.addPass(createCanonicalizerPass());
+      pm.addPass(createCSEPass());
+    }
     if (failed(pm.run(*module)))
       return 1;
   }
@@ -139,8 +154,12 @@ int main(int argc, char **argv) {
   auto output = openOutputFile(outputFile, &message);
   if (!output)
     return error(message);
-  module->print(output->os());
-  output->os() << "\n";
+  if (explaining)
+    dync::explainPartition(*module, output->os(), explain == "dot");
+  else {
+    module->print(output->os());
+    output->os() << "\n";
+  }
   output->keep();
   return 0;
 }

@@ -1,0 +1,48 @@
+//===- BoundsAnalysis.h - upper bounds of dynamic dimensions ----*- C++ -*-===//
+//
+// A dynamic dimension in dync always comes from somewhere bounded: a model
+// dim (declared with its max), a live batch compacted from a bounded batch,
+// MoE rows (at most T·k), or a size computed from those. The analysis follows
+// each dimension back to such a source, through ops, calls and branches, and
+// takes the maximum over all the ways a value can be produced.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DYNC_PASSES_BOUNDSANALYSIS_H
+#define DYNC_PASSES_BOUNDSANALYSIS_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/DenseMap.h"
+
+#include <optional>
+
+namespace dync {
+
+class BoundsAnalysis {
+public:
+  using Bound = std::optional<int64_t>;
+
+  explicit BoundsAnalysis(mlir::ModuleOp module);
+
+  /// Upper bound of dimension `i` of the tensor `v`, if one can be derived.
+  Bound dim(mlir::Value v, int64_t i);
+  /// Upper bound of an index or integer scalar.
+  Bound scalar(mlir::Value v);
+
+private:
+  Bound fromCallers(mlir::BlockArgument arg, llvm::function_ref<Bound(mlir::Value)> of);
+  Bound fromReturns(mlir::func::CallOp call, unsigned index,
+                    llvm::function_ref<Bound(mlir::Value)> of);
+  Bound fromMixed(mlir::OpFoldResult size);
+  Bound fromModelDims(mlir::func::FuncOp fn, unsigned argNo, int64_t i);
+  Bound computeDim(mlir::Value v, int64_t i);
+  Bound computeScalar(mlir::Value v);
+
+  llvm::DenseMap<mlir::func::FuncOp, llvm::SmallVector<mlir::func::CallOp>> callers;
+  llvm::DenseMap<std::pair<void *, int64_t>, Bound> memo;
+};
+
+} // namespace dync
+
+#endif // DYNC_PASSES_BOUNDSANALYSIS_H
