@@ -32,14 +32,16 @@ struct CheckSubgraphsPass
     for (auto fn : getOperation().getOps<func::FuncOp>()) {
       if (!fn->hasAttr(kSubgraphAttr))
         continue;
-      fn.walk([&](Operation *op) {
+      fn.walk<WalkOrder::PreOrder>([&](Operation *op) {
         if (op == fn.getOperation() || isStatic(op))
-          return;
+          return WalkResult::advance();
         op->emitError() << "subgraph '@" << fn.getSymName()
                         << "' must be free of data-dependent control, but "
                            "contains '"
                         << op->getName() << "'";
         ok = false;
+        // One message per offending op, not one per op nested inside it.
+        return WalkResult::skip();
       });
       auto check = [&](Type t, DenseI64ArrayAttr bounds, StringRef what,
                        unsigned i) {

@@ -20,6 +20,7 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/SetVector.h"
+#include "mlir/Transforms/RegionUtils.h"
 
 namespace dync {
 #define GEN_PASS_DEF_DYNOUTLINESUBGRAPHS
@@ -81,6 +82,15 @@ public:
       });
       for (Block *block : blocks)
         outlineBlock(fn, *block);
+      // Constants, weights and param reads now live in the subgraphs that use
+      // them; drop the host's copies nobody reads any more.
+      SmallVector<Operation *> dead;
+      fn.walk([&](Operation *op) {
+        if (classify(op) == Kind::Remat && op->use_empty())
+          dead.push_back(op);
+      });
+      for (Operation *op : dead)
+        op->erase();
     }
   }
 

@@ -1,0 +1,61 @@
+// RUN: dync-opt %s -dyn-infer-bounds -split-input-file -verify-diagnostics | FileCheck %s
+
+// Model dims bound the arguments; a compacted live batch is bounded by the
+// batch it came from; MoE rows by T*k; results by what the body returns.
+// CHECK-LABEL: func.func private @live_sg
+// CHECK-SAME:  (%{{.*}}: tensor<?x4xf32> {dyn.bounds = array<i64: 32, 4>}) -> (tensor<?x4xf32> {dyn.bounds = array<i64: 32, 4>})
+// CHECK-LABEL: func.func private @rows_sg
+// CHECK-SAME:  (%{{.*}}: tensor<?x4xf32> {dyn.bounds = array<i64: 64, 4>})
+// CHECK-LABEL: func.func private @token_sg
+// CHECK-SAME:  (%{{.*}}: tensor<?x4xf32> {dyn.bounds = array<i64: 512, 4>})
+func.func @forward(%x: tensor<?x4xf32> {dyn.shape = ["B", 4]}, %m: tensor<?xi1> {dyn.shape = ["B"]},
+                   %t: tensor<?x16x4xf32> {dyn.shape = ["B", 16, 4]}, %i: tensor<?x2xi32>)
+    attributes {dyn.dims = {B = array<i64: 1, 32>}} {
+  %sel = dyn.rt.select %m : tensor<?xi1> -> tensor<?xi32>
+  %live = dyn.rt.gather_rows %x[%sel] : tensor<?x4xf32>, tensor<?xi32> -> tensor<?x4xf32>
+  %o = func.call @live_sg(%live) : (tensor<?x4xf32>) -> tensor<?x4xf32>
+  %rows, %off, %slots = dyn.moe.dispatch %x, %i {num_experts = 4 : i64}
+      : tensor<?x4xf32>, tensor<?x2xi32> -> tensor<?x4xf32>, tensor<5xi32>, tensor<?x2xi32>
+  %r = func.call @rows_sg(%rows) : (tensor<?x4xf32>) -> tensor<?x4xf32>
+  %flat = tensor.collapse_shape %t [[0, 1], [2]] : tensor<?x16x4xf32> into tensor<?x4xf32>
+  %f = func.call @token_sg(%flat) : (tensor<?x4xf32>) -> tensor<?x4xf32>
+  return
+}
+func.func private @live_sg(%a: tensor<?x4xf32>) -> tensor<?x4xf32> attributes {dyn.subgraph} {
+  %e = math.exp %a : tensor<?x4xf32>
+  return %e : tensor<?x4xf32>
+}
+func.func private @rows_sg(%a: tensor<?x4xf32>) -> tensor<?x4xf32> attributes {dyn.subgraph} {
+  return %a : tensor<?x4xf32>
+}
+func.func private @token_sg(%a: tensor<?x4xf32>) -> tensor<?x4xf32> attributes {dyn.subgraph} {
+  return %a : tensor<?x4xf32>
+}
+
+// -----
+
+// A subgraph called from two places takes the larger bound.
+// CHECK-LABEL: func.func private @shared_sg
+// CHECK-SAME:  dyn.bounds = array<i64: 16, 4>
+func.func @forward(%x: tensor<?x4xf32> {dyn.shape = ["B", 4]}, %y: tensor<?x4xf32> {dyn.shape = ["S", 4]})
+    attributes {dyn.dims = {B = array<i64: 1, 8>, S = array<i64: 1, 16>}} {
+  %a = func.call @shared_sg(%x) : (tensor<?x4xf32>) -> tensor<?x4xf32>
+  %b = func.call @shared_sg(%y) : (tensor<?x4xf32>) -> tensor<?x4xf32>
+  return
+}
+func.func private @shared_sg(%a: tensor<?x4xf32>) -> tensor<?x4xf32> attributes {dyn.subgraph} {
+  return %a : tensor<?x4xf32>
+}
+
+// -----
+
+// negative: a dynamic argument of the entry point without a model dim.
+func.func @forward(%x: tensor<?x4xf32>) {
+  %a = func.call @unbounded_sg(%x) : (tensor<?x4xf32>) -> tensor<?x4xf32>
+  return
+}
+// expected-error @+2 {{cannot bound dimension 0 of argument #0 ('tensor<?x4xf32>') of subgraph '@unbounded_sg': it does not derive from a model dim with a declared maximum}}
+// expected-error @+1 {{cannot bound dimension 0 of result #0 ('tensor<?x4xf32>') of subgraph '@unbounded_sg'}}
+func.func private @unbounded_sg(%a: tensor<?x4xf32>) -> tensor<?x4xf32> attributes {dyn.subgraph} {
+  return %a : tensor<?x4xf32>
+}
