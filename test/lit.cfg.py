@@ -26,5 +26,6 @@ llvm_config.use_default_substitutions()
 
 tool_dirs = [config.dync_tools_dir, config.llvm_tools_dir]
 tools = [ToolSubst("dync-opt", unresolved="fatal"), ToolSubst("dync", unresolved="fatal"),
-         ToolSubst("split-file", unresolved="fatal"), ToolSubst("not", unresolved="fatal")]
+         ToolSubst("split-file", unresolved="fatal"), ToolSubst("not", unresolved="fatal"),
+         ToolSubst("dync-run", unresolved="fatal")]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

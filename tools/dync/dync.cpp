@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "dync/Codegen/CpuBackend.h"
 #include "dync/Driver/Explain.h"
 #include "dync/Import/ModelImporter.h"
 #include "dync/InitAllDialects.h"
@@ -20,7 +21,11 @@
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/Timing.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -45,11 +50,11 @@ cl::opt<Emit> emit(
         clEnumValN(Emit::Imported, "imported", "IR exactly as the importer built it"),
         clEnumValN(Emit::Mlir, "mlir", "dyn-level IR, canonicalized (default)"),
         clEnumValN(Emit::Partitioned, "partitioned", "static subgraphs + a host program holding all control"),
-        clEnumValN(Emit::Llvm, "llvm", "LLVM IR (not yet)"),
-        clEnumValN(Emit::Asm, "asm", "assembly (not yet)"),
-        clEnumValN(Emit::Obj, "obj", "object file (not yet)"),
+        clEnumValN(Emit::Llvm, "llvm", "LLVM IR"),
+        clEnumValN(Emit::Asm, "asm", "assembly for the target CPU"),
+        clEnumValN(Emit::Obj, "obj", "an object file"),
         clEnumValN(Emit::Header, "header", "C header (not yet)"),
-        clEnumValN(Emit::So, "so", "shared library (not yet)")),
+        clEnumValN(Emit::So, "so", "a shared library that dync-run and libdyncrt load")),
     cl::cat(dyncCategory));
 
 StringRef emitName(Emit e) {
@@ -65,6 +70,15 @@ StringRef emitName(Emit e) {
   }
   return "?";
 }
+
+cl::opt<std::string> cpuName("cpu", cl::desc("Target CPU (default: the host's)"),
+                             cl::cat(dyncCategory));
+cl::opt<std::string> cpuFeatures("mattr",
+                                 cl::desc("Target features, e.g. +avx,+fma "
+                                          "(default: the host's, detected)"),
+                                 cl::cat(dyncCategory));
+cl::opt<unsigned> optLevel("O", cl::desc("Optimization level 0-3 (default 2)"),
+                           cl::Prefix, cl::init(2), cl::cat(dyncCategory));
 
 cl::opt<std::string> explain(
     "explain",
@@ -97,10 +111,29 @@ int main(int argc, char **argv) {
   bool explaining = explain.getNumOccurrences() > 0;
   if (explaining && explain != "" && explain != "text" && explain != "dot")
     return error("--explain takes 'text' or 'dot', got '" + explain + "'");
-  if (emit != Emit::Imported && emit != Emit::Mlir && emit != Emit::Partitioned)
-    return error("--emit=" + emitName(emit) +
-                 " is not implemented yet: this dync stops at partitioned IR "
-                 "(--emit=imported, --emit=mlir or --emit=partitioned)");
+  // Without --emit, the output file's extension says what to write.
+  if (emit.getNumOccurrences() == 0) {
+    StringRef ext = llvm::sys::path::extension(outputFile.getValue());
+    if (ext == ".so")
+      emit = Emit::So;
+    else if (ext == ".o")
+      emit = Emit::Obj;
+    else if (ext == ".ll")
+      emit = Emit::Llvm;
+    else if (ext == ".s")
+      emit = Emit::Asm;
+  }
+  if (emit == Emit::Header)
+    return error("--emit=header is not implemented yet");
+  if (optLevel > 3)
+    return error("-O takes 0, 1, 2 or 3");
+  bool native = emit == Emit::Llvm || emit == Emit::Asm || emit == Emit::Obj ||
+                emit == Emit::So;
+  if (native && explaining)
+    return error("--explain prints a report; it cannot be combined with --emit=" +
+                 emitName(emit));
+  if (emit == Emit::So && outputFile == "-")
+    return error("--emit=so needs an output file (-o model.so)");
 
   DialectRegistry registry;
   dync::registerAllDialects(registry);
@@ -140,7 +173,7 @@ int main(int argc, char **argv) {
     applyDefaultTimingManagerCLOptions(tm);
     TimingScope timing = tm.getRootScope();
     pm.enableTiming(timing);
-    if (emit == Emit::Partitioned || explaining) {
+    if (emit == Emit::Partitioned || explaining || native) {
       dync::buildPartitionPipeline(pm);
     } else {
       pm.addPass(createCanonicalizerPass());
@@ -148,6 +181,61 @@ int main(int argc, char **argv) {
     }
     if (failed(pm.run(*module)))
       return 1;
+  }
+
+  if (native) {
+    std::string manifest;
+    PassManager pm(&context);
+    if (failed(applyPassManagerCLOptions(pm)))
+      return error("invalid pass manager options");
+    pm.addPass(dync::createDynThreadExternals());
+    if (failed(pm.run(*module)))
+      return 1;
+    if (failed(dync::checkCpuSupport(*module)))
+      return 1;
+    manifest = dync::buildManifest(*module);
+    if (auto entry = module->lookupSymbol<func::FuncOp>("forward"))
+      entry->setAttr("llvm.emit_c_interface", UnitAttr::get(&context));
+    PassManager lower(&context);
+    if (failed(applyPassManagerCLOptions(lower)))
+      return error("invalid pass manager options");
+    dync::buildCpuLoweringPipeline(lower);
+    if (failed(lower.run(*module)))
+      return 1;
+    dync::CpuOptions cpu{cpuName, cpuFeatures, optLevel};
+    llvm::LLVMContext llvmContext;
+    std::string message;
+    auto llvmModule = dync::translateToLLVM(*module, llvmContext, manifest, cpu, message);
+    if (!llvmModule)
+      return error(message);
+    if (emit == Emit::So) {
+      SmallString<128> object;
+      if (llvm::sys::fs::createTemporaryFile("dync", "o", object))
+        return error("cannot create a temporary object file");
+      {
+        std::error_code ec;
+        llvm::raw_fd_ostream os(object, ec);
+        if (ec)
+          return error("cannot write '" + object + "': " + ec.message());
+        if (failed(dync::emitNative(*llvmModule, cpu, false, os, message)))
+          return error(message);
+      }
+      LogicalResult linked = dync::linkSharedLibrary(object, outputFile, message);
+      llvm::sys::fs::remove(object);
+      if (failed(linked))
+        return error(message);
+      return 0;
+    }
+    auto output = openOutputFile(outputFile, &message);
+    if (!output)
+      return error(message);
+    if (emit == Emit::Llvm)
+      llvmModule->print(output->os(), nullptr);
+    else if (failed(dync::emitNative(*llvmModule, cpu, emit == Emit::Asm,
+                                     output->os(), message)))
+      return error(message);
+    output->keep();
+    return 0;
   }
 
   std::string message;

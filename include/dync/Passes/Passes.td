@@ -80,4 +80,18 @@ def DynCheckSubgraphs : Pass<"dyn-check-subgraphs", "::mlir::ModuleOp"> {
   }];
 }
 
+def DynThreadExternals : Pass<"dyn-thread-externals", "::mlir::ModuleOp"> {
+  let summary = "Turns weight and runtime-parameter reads into entry arguments";
+  let description = [{
+    Every `dyn.weight` and `dyn.param.read` becomes an argument: of the
+    function that reads it, then, through every call site, of its callers, up
+    to the public entry function, whose new arguments carry `dyn.weight =
+    "name"` or `dyn.param = @name`. Compiled code then receives the weights
+    (mapped from the safetensors file, no copy) and the parameter values from
+    the runtime with the inputs, and never calls back into the runtime. A
+    weight or parameter read in several places becomes one argument.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
 #endif // DYNC_PASSES_PASSES_TD

@@ -1,0 +1,274 @@
+//===- CpuBackend.cpp - partitioned IR to a native shared library ---------===//
+
+#include "dync/Codegen/CpuBackend.h"
+
+#include "dync/Dialect/Dyn/DynOps.h"
+#include "dync/Passes/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "mlir/Transforms/Passes.h"
+
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/Host.h"
+
+#include <nlohmann/json.hpp>
+
+using namespace mlir;
+
+namespace dync {
+
+static const char *dtypeOf(Type t) {
+  if (t.isF32()) return "f32";
+  if (t.isF16()) return "f16";
+  if (t.isBF16()) return "bf16";
+  if (t.isInteger(1)) return "bool";
+  if (t.isInteger(32)) return "i32";
+  if (t.isInteger(64)) return "i64";
+  return "unsupported";
+}
+
+std::string buildManifest(ModuleOp module) {
+  nlohmann::json m;
+  m["abi_version"] = 1;
+  if (auto name = module->getAttrOfType<StringAttr>("dyn.model"))
+    m["model"] = name.getValue().str();
+  if (auto weights = module->getAttrOfType<StringAttr>("dyn.weights"))
+    m["weights_file"] = weights.getValue().str();
+  auto entry = module.lookupSymbol<func::FuncOp>("forward");
+  if (!entry)
+    return m.dump();
+  m["dims"] = nlohmann::json::object();
+  if (auto dims = entry->getAttrOfType<DictionaryAttr>("dyn.dims"))
+    for (NamedAttribute d : dims)
+      if (auto b = dyn_cast<DenseI64ArrayAttr>(d.getValue()); b && b.size() == 2)
+        m["dims"][d.getName().str()] = {{"min", b[0]}, {"max", b[1]}};
+  m["args"] = nlohmann::json::array();
+  for (unsigned i = 0; i < entry.getNumArguments(); ++i) {
+    nlohmann::json arg;
+    Type t = entry.getArgumentTypes()[i];
+    auto tensor = dyn_cast<RankedTensorType>(t);
+    arg["dtype"] = dtypeOf(tensor ? tensor.getElementType() : t);
+    nlohmann::json shape = nlohmann::json::array();
+    if (tensor) {
+      auto symbolic = entry.getArgAttrOfType<ArrayAttr>(i, "dyn.shape");
+      for (int64_t d = 0; d < tensor.getRank(); ++d) {
+        if (!tensor.isDynamicDim(d))
+          shape.push_back(tensor.getDimSize(d));
+        else if (symbolic && d < static_cast<int64_t>(symbolic.size()) &&
+                 isa<StringAttr>(symbolic[d]))
+          shape.push_back(cast<StringAttr>(symbolic[d]).getValue().str());
+        else
+          shape.push_back(nullptr);
+      }
+    }
+    arg["shape"] = shape;
+    if (auto name = entry.getArgAttrOfType<StringAttr>(i, "dyn.name")) {
+      arg["kind"] = "input";
+      arg["name"] = name.getValue().str();
+    } else if (auto w = entry.getArgAttrOfType<StringAttr>(i, "dyn.weight")) {
+      arg["kind"] = "weight";
+      arg["name"] = w.getValue().str();
+    } else if (auto p = entry.getArgAttrOfType<FlatSymbolRefAttr>(i, "dyn.param")) {
+      arg["kind"] = "param";
+      arg["name"] = p.getValue().str();
+      if (auto def = module.lookupSymbol<dyn::ParamDefOp>(p.getValue())) {
+        if (auto f = dyn_cast<FloatAttr>(def.getDefaultValue()))
+          arg["default"] = f.getValueAsDouble();
+        else if (auto n = dyn_cast<IntegerAttr>(def.getDefaultValue()))
+          arg["default"] = n.getInt();
+      }
+    }
+    m["args"].push_back(arg);
+  }
+  m["results"] = nlohmann::json::array();
+  for (unsigned i = 0; i < entry.getNumResults(); ++i) {
+    auto t = cast<RankedTensorType>(entry.getResultTypes()[i]);
+    nlohmann::json r;
+    auto name = entry.getResultAttrOfType<StringAttr>(i, "dyn.name");
+    r["name"] = name ? name.getValue().str() : "result" + std::to_string(i);
+    r["dtype"] = dtypeOf(t.getElementType());
+    r["rank"] = t.getRank();
+    m["results"].push_back(r);
+  }
+  return m.dump();
+}
+
+LogicalResult checkCpuSupport(ModuleOp module) {
+  WalkResult result = module.walk([&](Operation *op) {
+    if (isa<dyn::ParamDefOp>(op) || op->getDialect() == nullptr ||
+        op->getDialect()->getNamespace() != "dyn")
+      return WalkResult::advance();
+    op->emitError() << "CPU code generation does not support '"
+                    << op->getName()
+                    << "' yet: this dync compiles models whose subgraphs use "
+                       "only linalg/tensor/arith/math and whose host needs no "
+                       "runtime entry point";
+    return WalkResult::interrupt();
+  });
+  return failure(result.wasInterrupted());
+}
+
+void buildCpuLoweringPipeline(OpPassManager &pm) {
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  bufferization::BufferDeallocationPipelineOptions dealloc;
+  bufferization::buildBufferDeallocationPipeline(pm, dealloc);
+  pm.addPass(createConvertLinalgToLoopsPass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  // LLVM intrinsics first (sqrt, rsqrt, exp, log...), libm for the rest
+  // (tanh, erf), which has no intrinsic.
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
+}
+
+/// The host's CPU and its features, as LLVM names them.
+static std::pair<std::string, std::string> hostTarget() {
+  std::string features;
+  for (auto &f : llvm::sys::getHostCPUFeatures())
+    features += (features.empty() ? "" : ",") +
+                std::string(f.second ? "+" : "-") + f.first().str();
+  return {llvm::sys::getHostCPUName().str(), features};
+}
+
+static llvm::TargetMachine *makeTargetMachine(const CpuOptions &options,
+                                              std::string &error) {
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  llvm::Triple triple(llvm::sys::getProcessTriple());
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return nullptr;
+  auto [hostCpu, hostFeatures] = hostTarget();
+  std::string cpu = options.cpu.empty() ? hostCpu : options.cpu;
+  std::string features = options.cpu.empty() && options.features.empty()
+                             ? hostFeatures
+                             : options.features;
+  llvm::CodeGenOptLevel level = options.optLevel == 0   ? llvm::CodeGenOptLevel::None
+                                : options.optLevel == 1 ? llvm::CodeGenOptLevel::Less
+                                : options.optLevel == 2 ? llvm::CodeGenOptLevel::Default
+                                                        : llvm::CodeGenOptLevel::Aggressive;
+  return target->createTargetMachine(triple, cpu, features, llvm::TargetOptions(),
+                                     llvm::Reloc::PIC_, std::nullopt, level);
+}
+
+std::unique_ptr<llvm::Module> translateToLLVM(ModuleOp module,
+                                              llvm::LLVMContext &context,
+                                              const std::string &manifest,
+                                              const CpuOptions &options,
+                                              std::string &error) {
+  DialectRegistry registry;
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  module.getContext()->appendDialectRegistry(registry);
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(module, context, "dync_model");
+  if (!llvmModule) {
+    error = "translation to LLVM IR failed";
+    return nullptr;
+  }
+  std::unique_ptr<llvm::TargetMachine> tm(makeTargetMachine(options, error));
+  if (!tm)
+    return nullptr;
+  llvmModule->setDataLayout(tm->createDataLayout());
+  llvmModule->setTargetTriple(tm->getTargetTriple());
+
+  // void dync_entry(void **args, void *results): one calling convention for
+  // every model, so the runtime needs no per-model glue. args[i] points to
+  // the i-th argument (a memref descriptor, or a scalar).
+  llvm::Function *ciface = llvmModule->getFunction("_mlir_ciface_forward");
+  if (!ciface) {
+    error = "the model has no entry point '_mlir_ciface_forward'";
+    return nullptr;
+  }
+  llvm::IRBuilder<> b(context);
+  auto *ptrTy = llvm::PointerType::getUnqual(context);
+  auto *entryTy = llvm::FunctionType::get(b.getVoidTy(), {ptrTy, ptrTy}, false);
+  auto *entry = llvm::Function::Create(entryTy, llvm::Function::ExternalLinkage,
+                                       "dync_entry", *llvmModule);
+  b.SetInsertPoint(llvm::BasicBlock::Create(context, "entry", entry));
+  SmallVector<llvm::Value *> callArgs{entry->getArg(1)};
+  for (unsigned i = 1; i < ciface->arg_size(); ++i) {
+    llvm::Value *slot = b.CreateConstGEP1_64(ptrTy, entry->getArg(0), i - 1);
+    llvm::Value *p = b.CreateLoad(ptrTy, slot);
+    llvm::Type *t = ciface->getArg(i)->getType();
+    callArgs.push_back(t->isPointerTy() ? p : b.CreateLoad(t, p));
+  }
+  b.CreateCall(ciface, callArgs);
+  b.CreateRetVoid();
+
+  auto *text = llvm::ConstantDataArray::getString(context, manifest, true);
+  new llvm::GlobalVariable(*llvmModule, text->getType(), true,
+                           llvm::GlobalValue::ExternalLinkage, text, "dync_manifest");
+
+  auto optimize = makeOptimizingTransformer(options.optLevel, 0, tm.get());
+  if (llvm::Error e = optimize(llvmModule.get())) {
+    error = llvm::toString(std::move(e));
+    return nullptr;
+  }
+  return llvmModule;
+}
+
+LogicalResult emitNative(llvm::Module &llvmModule, const CpuOptions &options,
+                         bool assembly, llvm::raw_pwrite_stream &os,
+                         std::string &error) {
+  std::unique_ptr<llvm::TargetMachine> tm(makeTargetMachine(options, error));
+  if (!tm)
+    return failure();
+  llvm::legacy::PassManager pm;
+  if (tm->addPassesToEmitFile(pm, os, nullptr,
+                              assembly ? llvm::CodeGenFileType::AssemblyFile
+                                       : llvm::CodeGenFileType::ObjectFile)) {
+    error = "the target cannot emit this file type";
+    return failure();
+  }
+  pm.run(llvmModule);
+  return success();
+}
+
+LogicalResult linkSharedLibrary(StringRef object, StringRef output,
+                                std::string &error) {
+  auto cc = llvm::sys::findProgramByName("cc");
+  if (!cc) {
+    error = "no system linker driver 'cc' on PATH (install gcc or clang)";
+    return failure();
+  }
+  SmallVector<StringRef> args{*cc, "-shared", "-o", output, object, "-lm"};
+  std::string message;
+  int rc = llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0, &message);
+  if (rc != 0) {
+    error = "linking '" + output.str() + "' failed" +
+            (message.empty() ? "" : ": " + message);
+    return failure();
+  }
+  return success();
+}
+
+} // namespace dync

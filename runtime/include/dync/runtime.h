@@ -1,0 +1,102 @@
+/*===- runtime.h - libdyncrt: load and run models compiled by dync -------===*
+ *
+ * C11 API. Fallible calls return a dync_status_t*: NULL means success; any
+ * other value carries a message (dync_status_message) and must be released
+ * with dync_status_free. The library never aborts on bad input.
+ *
+ * Thread safety: a dync_model_t is immutable once loaded and may be shared by
+ * any number of threads. A dync_session_t holds per-run state (runtime
+ * parameters) and must be used by one thread at a time; create one session
+ * per thread to run a model concurrently.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#ifndef DYNC_RUNTIME_H
+#define DYNC_RUNTIME_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define DYNC_API
+#else
+#define DYNC_API __attribute__((visibility("default")))
+#endif
+
+/** Bumped when the API or the compiled-model ABI changes incompatibly. */
+#define DYNC_API_VERSION 1
+
+typedef struct dync_status_t dync_status_t;
+typedef struct dync_model_t dync_model_t;
+typedef struct dync_session_t dync_session_t;
+
+typedef enum dync_dtype_t {
+  DYNC_F32 = 0,
+  DYNC_F16 = 1,
+  DYNC_BF16 = 2,
+  DYNC_I32 = 3,
+  DYNC_I64 = 4,
+  DYNC_BOOL = 5,
+} dync_dtype_t;
+
+#define DYNC_MAX_RANK 8
+
+/** A dense row-major tensor. For inputs the caller owns `data`. Outputs are
+ *  allocated by the run; release them with dync_tensor_free. */
+typedef struct dync_tensor_t {
+  dync_dtype_t dtype;
+  int32_t rank;
+  int64_t shape[DYNC_MAX_RANK];
+  void *data;
+  /** Internal: the allocation behind an output (NULL for inputs). */
+  void *allocation;
+} dync_tensor_t;
+
+DYNC_API int32_t dync_api_version(void);
+
+DYNC_API const char *dync_status_message(const dync_status_t *status);
+DYNC_API void dync_status_free(dync_status_t *status);
+
+/** Loads a compiled model (`dync model.json -o model.so`) and maps its
+ *  weights. `weights_path` may be NULL: the path recorded at compile time is
+ *  used, and if it does not exist, the file of that name next to the model. */
+DYNC_API dync_status_t *dync_model_load(const char *model_path,
+                                        const char *weights_path,
+                                        dync_model_t **out_model);
+DYNC_API void dync_model_release(dync_model_t *model);
+
+DYNC_API int32_t dync_model_num_inputs(const dync_model_t *model);
+DYNC_API const char *dync_model_input_name(const dync_model_t *model, int32_t i);
+DYNC_API int32_t dync_model_num_outputs(const dync_model_t *model);
+DYNC_API const char *dync_model_output_name(const dync_model_t *model, int32_t i);
+
+DYNC_API dync_status_t *dync_session_create(const dync_model_t *model,
+                                            dync_session_t **out_session);
+DYNC_API void dync_session_release(dync_session_t *session);
+
+/** Sets a runtime parameter for the following runs of this session; checked
+ *  against the parameter's type (an i32 parameter needs an integral value). */
+DYNC_API dync_status_t *dync_session_set_param(dync_session_t *session,
+                                               const char *name, double value);
+
+/** Runs the model. `inputs` in the model's input order; each is checked
+ *  (dtype, rank, sizes, dims within their declared bounds and consistent).
+ *  On success `outputs[0 .. n_outputs)` receive new tensors. */
+DYNC_API dync_status_t *dync_session_run(dync_session_t *session,
+                                         const dync_tensor_t *inputs,
+                                         int32_t n_inputs,
+                                         dync_tensor_t *outputs,
+                                         int32_t n_outputs);
+
+DYNC_API void dync_tensor_free(dync_tensor_t *tensor);
+DYNC_API int64_t dync_dtype_size(dync_dtype_t dtype);
+DYNC_API const char *dync_dtype_name(dync_dtype_t dtype);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DYNC_RUNTIME_H */

@@ -1,0 +1,316 @@
+//===- dync-run.cpp - run a model compiled by dync ------------------------===//
+//
+//   dync-run MODEL.so [--weights FILE] --input NAME=FILE.npy ...
+//            [--output NAME=FILE.npy ...] [--param NAME=VALUE ...]
+//            [--bench N]
+//
+// Uses only libdyncrt's C API (no LLVM, no MLIR).
+//
+//===----------------------------------------------------------------------===//
+
+#include "dync/runtime.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+int usage() {
+  std::fprintf(stderr,
+               "usage: dync-run MODEL.so [--weights FILE.safetensors]\n"
+               "                --input NAME=FILE.npy ... [--output NAME=FILE.npy ...]\n"
+               "                [--param NAME=VALUE ...] [--bench N]\n");
+  return 2;
+}
+
+int error(const std::string &msg) {
+  std::fprintf(stderr, "dync-run: error: %s\n", msg.c_str());
+  return 1;
+}
+
+struct NpyArray {
+  dync_dtype_t dtype;
+  std::vector<int64_t> shape;
+  std::vector<char> data;
+};
+
+const struct {
+  const char *descr;
+  dync_dtype_t dtype;
+} kNpyTypes[] = {{"<f4", DYNC_F32}, {"<f2", DYNC_F16}, {"<i4", DYNC_I32},
+                 {"<i8", DYNC_I64}, {"|b1", DYNC_BOOL}};
+
+/// Reads a C-order .npy file; returns an empty string or the problem.
+std::string readNpy(const std::string &path, NpyArray &out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return "cannot open '" + path + "'";
+  std::string content((std::istreambuf_iterator<char>(in)), {});
+  if (content.size() < 10 || content.compare(0, 6, "\x93NUMPY") != 0)
+    return "'" + path + "' is not a .npy file";
+  unsigned major = static_cast<unsigned char>(content[6]);
+  size_t headerLen, headerStart;
+  if (major == 1) {
+    headerLen = static_cast<unsigned char>(content[8]) |
+                (static_cast<unsigned char>(content[9]) << 8);
+    headerStart = 10;
+  } else {
+    if (content.size() < 12)
+      return "'" + path + "' is truncated";
+    headerLen = 0;
+    for (int i = 3; i >= 0; --i)
+      headerLen = (headerLen << 8) | static_cast<unsigned char>(content[8 + i]);
+    headerStart = 12;
+  }
+  if (headerStart + headerLen > content.size())
+    return "'" + path + "' is truncated";
+  std::string header = content.substr(headerStart, headerLen);
+  auto field = [&](const std::string &key) -> std::string {
+    size_t k = header.find("'" + key + "'");
+    if (k == std::string::npos)
+      return "";
+    size_t colon = header.find(':', k);
+    return colon == std::string::npos ? "" : header.substr(colon + 1);
+  };
+  std::string descr = field("descr");
+  bool found = false;
+  for (const auto &t : kNpyTypes)
+    if (descr.find(std::string("'") + t.descr + "'") != std::string::npos) {
+      out.dtype = t.dtype;
+      found = true;
+    }
+  if (!found)
+    return "'" + path + "': unsupported dtype (dync-run reads little-endian "
+                        "f32, f16, i32, i64 and bool)";
+  if (field("fortran_order").find("True") < field("fortran_order").find(','))
+    return "'" + path + "' is in Fortran order; save it in C order";
+  std::string shape = field("shape");
+  size_t open = shape.find('('), close = shape.find(')');
+  if (open == std::string::npos || close == std::string::npos)
+    return "'" + path + "': malformed shape";
+  std::stringstream dims(shape.substr(open + 1, close - open - 1));
+  std::string item;
+  int64_t count = 1;
+  while (std::getline(dims, item, ','))
+    if (item.find_first_of("0123456789") != std::string::npos) {
+      out.shape.push_back(std::stoll(item));
+      count *= out.shape.back();
+    }
+  size_t bytes = static_cast<size_t>(count) * dync_dtype_size(out.dtype);
+  size_t dataStart = headerStart + headerLen;
+  if (content.size() - dataStart < bytes)
+    return "'" + path + "' holds less data than its shape needs";
+  out.data.assign(content.begin() + dataStart, content.begin() + dataStart + bytes);
+  return "";
+}
+
+std::string writeNpy(const std::string &path, const dync_tensor_t &t) {
+  const char *descr = nullptr;
+  for (const auto &k : kNpyTypes)
+    if (k.dtype == t.dtype)
+      descr = k.descr;
+  if (!descr)
+    return "cannot write dtype " + std::string(dync_dtype_name(t.dtype)) + " as .npy";
+  std::string shape = "(";
+  int64_t count = 1;
+  for (int32_t d = 0; d < t.rank; ++d) {
+    shape += std::to_string(t.shape[d]) + (t.rank == 1 ? "," : d + 1 < t.rank ? ", " : "");
+    count *= t.shape[d];
+  }
+  shape += ")";
+  std::string header = std::string("{'descr': '") + descr +
+                       "', 'fortran_order': False, 'shape': " + shape + ", }";
+  while ((10 + header.size() + 1) % 64)
+    header += ' ';
+  header += '\n';
+  std::ofstream out(path, std::ios::binary);
+  if (!out)
+    return "cannot write '" + path + "'";
+  out.write("\x93NUMPY\x01\x00", 8);
+  char len[2] = {static_cast<char>(header.size() & 0xff),
+                 static_cast<char>(header.size() >> 8)};
+  out.write(len, 2);
+  out.write(header.data(), header.size());
+  out.write(static_cast<const char *>(t.data), count * dync_dtype_size(t.dtype));
+  return out ? "" : "writing '" + path + "' failed";
+}
+
+bool splitAssign(const std::string &s, std::string &name, std::string &value) {
+  size_t eq = s.find('=');
+  if (eq == std::string::npos || eq == 0)
+    return false;
+  name = s.substr(0, eq);
+  value = s.substr(eq + 1);
+  return true;
+}
+
+void printSummary(const char *name, const dync_tensor_t &t) {
+  std::printf("%s: %s [", name, dync_dtype_name(t.dtype));
+  int64_t count = 1;
+  for (int32_t d = 0; d < t.rank; ++d) {
+    std::printf("%s%lld", d ? ", " : "", static_cast<long long>(t.shape[d]));
+    count *= t.shape[d];
+  }
+  std::printf("]");
+  if (t.dtype == DYNC_F32) {
+    std::printf(" =");
+    for (int64_t i = 0; i < std::min<int64_t>(count, 6); ++i)
+      std::printf(" %g", static_cast<const float *>(t.data)[i]);
+    if (count > 6)
+      std::printf(" ...");
+  }
+  std::printf("\n");
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  if (argc < 2)
+    return usage();
+  std::string modelPath, weightsPath;
+  std::map<std::string, std::string> inputFiles, outputFiles;
+  std::vector<std::pair<std::string, double>> params;
+  long bench = 0;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&](std::string &v) {
+      if (i + 1 >= argc)
+        return false;
+      v = argv[++i];
+      return true;
+    };
+    std::string v, name, value;
+    if (a == "--help" || a == "-h") {
+      usage();
+      return 0;
+    } else if (a == "--weights") {
+      if (!next(weightsPath))
+        return error("--weights needs a file");
+    } else if (a == "--input" || a == "--output") {
+      if (!next(v) || !splitAssign(v, name, value))
+        return error(a + " takes NAME=FILE.npy");
+      (a == "--input" ? inputFiles : outputFiles)[name] = value;
+    } else if (a == "--param") {
+      if (!next(v) || !splitAssign(v, name, value))
+        return error("--param takes NAME=VALUE");
+      char *end = nullptr;
+      double d = std::strtod(value.c_str(), &end);
+      if (value.empty() || *end)
+        return error("--param " + name + ": '" + value + "' is not a number");
+      params.emplace_back(name, d);
+    } else if (a == "--bench") {
+      if (!next(v))
+        return error("--bench needs a count");
+      char *end = nullptr;
+      bench = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end || bench < 1)
+        return error("--bench needs a positive count, got '" + v + "'");
+    } else if (!a.empty() && a[0] == '-') {
+      return error("unknown option '" + a + "'");
+    } else if (modelPath.empty()) {
+      modelPath = a;
+    } else {
+      return error("unexpected argument '" + a + "'");
+    }
+  }
+  if (modelPath.empty())
+    return usage();
+
+  dync_model_t *model = nullptr;
+  if (dync_status_t *s = dync_model_load(modelPath.c_str(),
+                                         weightsPath.empty() ? nullptr : weightsPath.c_str(),
+                                         &model)) {
+    int rc = error(dync_status_message(s));
+    dync_status_free(s);
+    return rc;
+  }
+  dync_session_t *session = nullptr;
+  dync_session_create(model, &session);
+  for (auto &[name, value] : params)
+    if (dync_status_t *s = dync_session_set_param(session, name.c_str(), value)) {
+      int rc = error(dync_status_message(s));
+      dync_status_free(s);
+      return rc;
+    }
+
+  int32_t nIn = dync_model_num_inputs(model), nOut = dync_model_num_outputs(model);
+  std::vector<NpyArray> arrays(nIn);
+  std::vector<dync_tensor_t> inputs(nIn);
+  for (int32_t i = 0; i < nIn; ++i) {
+    std::string name = dync_model_input_name(model, i);
+    auto it = inputFiles.find(name);
+    if (it == inputFiles.end())
+      return error("missing --input " + name + "=FILE.npy");
+    std::string problem = readNpy(it->second, arrays[i]);
+    if (!problem.empty())
+      return error("input '" + name + "': " + problem);
+    if (arrays[i].shape.size() > DYNC_MAX_RANK)
+      return error("input '" + name + "' has too many dims");
+    inputs[i] = dync_tensor_t{arrays[i].dtype, static_cast<int32_t>(arrays[i].shape.size()),
+                              {}, arrays[i].data.data(), nullptr};
+    std::copy(arrays[i].shape.begin(), arrays[i].shape.end(), inputs[i].shape);
+    inputFiles.erase(it);
+  }
+  if (!inputFiles.empty())
+    return error("the model has no input '" + inputFiles.begin()->first + "'");
+  for (auto &[name, file] : outputFiles) {
+    bool known = false;
+    for (int32_t i = 0; i < nOut; ++i)
+      known |= name == dync_model_output_name(model, i);
+    if (!known)
+      return error("the model has no output '" + name + "'");
+  }
+
+  std::vector<dync_tensor_t> outputs(nOut);
+  auto run = [&]() -> bool {
+    if (dync_status_t *s = dync_session_run(session, inputs.data(), nIn, outputs.data(), nOut)) {
+      error(dync_status_message(s));
+      dync_status_free(s);
+      return false;
+    }
+    return true;
+  };
+  if (!run())
+    return 1;
+  for (int32_t i = 0; i < nOut; ++i) {
+    const char *name = dync_model_output_name(model, i);
+    auto it = outputFiles.find(name);
+    if (it != outputFiles.end()) {
+      std::string problem = writeNpy(it->second, outputs[i]);
+      if (!problem.empty())
+        return error(problem);
+    } else {
+      printSummary(name, outputs[i]);
+    }
+  }
+
+  if (bench > 0) {
+    std::vector<double> ms;
+    for (long r = 0; r < bench; ++r) {
+      for (auto &o : outputs)
+        dync_tensor_free(&o);
+      auto t0 = std::chrono::steady_clock::now();
+      if (!run())
+        return 1;
+      ms.push_back(std::chrono::duration<double, std::milli>(
+                       std::chrono::steady_clock::now() - t0)
+                       .count());
+    }
+    std::sort(ms.begin(), ms.end());
+    std::printf("median_ms=%.4f min_ms=%.4f\n", ms[ms.size() / 2], ms.front());
+  }
+  for (auto &o : outputs)
+    dync_tensor_free(&o);
+  dync_session_release(session);
+  dync_model_release(model);
+  return 0;
+}
