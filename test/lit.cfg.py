@@ -19,6 +19,10 @@ config.substitutions.append(("%python", "/usr/bin/python3"))
 config.substitutions.append(
     ("%mkweights", "/usr/bin/python3 " + os.path.join(config.dync_src_root, "test", "lit-tools", "mkweights.py")))
 config.substitutions.append(
+    ("%e2e", "/usr/bin/python3 " + os.path.join(config.dync_src_root, "test", "lit-tools", "e2e.py")
+     + " --dync " + os.path.join(config.dync_tools_dir, "dync")
+     + " --dync-run " + os.path.join(config.dync_tools_dir, "dync-run")))
+config.substitutions.append(
     ("%genexamples", "/usr/bin/python3 " + os.path.join(config.dync_src_root, "examples", "generate.py")))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])

@@ -48,8 +48,10 @@ std::string buildManifest(ModuleOp module) {
   m["abi_version"] = 1;
   if (auto name = module->getAttrOfType<StringAttr>("dyn.model"))
     m["model"] = name.getValue().str();
-  if (auto weights = module->getAttrOfType<StringAttr>("dyn.weights"))
+  if (auto weights = module->getAttrOfType<StringAttr>("dyn.weights_path"))
     m["weights_file"] = weights.getValue().str();
+  else if (auto name = module->getAttrOfType<StringAttr>("dyn.weights"))
+    m["weights_file"] = name.getValue().str();
   auto entry = module.lookupSymbol<func::FuncOp>("forward");
   if (!entry)
     return m.dump();

@@ -28,6 +28,7 @@
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 
 #include <nlohmann/json.hpp>
@@ -589,6 +590,10 @@ LogicalResult Importer::runImpl(OwningOpRef<ModuleOp> &module) {
   module = ModuleOp::create(unknown);
   module->getOperation()->setAttr("dyn.model", b.getStringAttr(model["name"].get<std::string>()));
   module->getOperation()->setAttr("dyn.weights", b.getStringAttr(weightsName));
+  // The resolved location, for a compiled model to find its weights by default.
+  SmallString<256> absolute(weightsPath);
+  llvm::sys::fs::make_absolute(absolute);
+  module->getOperation()->setAttr("dyn.weights_path", b.getStringAttr(absolute));
   b.setInsertionPointToEnd(module->getBody());
   if (failed(importParams(b)))
     return failure();

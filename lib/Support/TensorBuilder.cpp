@@ -405,13 +405,19 @@ Value TensorBuilder::argmax(Value x, int64_t axis) {
 }
 
 Value TensorBuilder::softmax(Value x, int64_t axis) {
+  // exp(x - max) / sum(exp(x - max)), spelled with generics so that every
+  // later stage (fusion, loops, vectorization) handles it like any map or
+  // reduction.
   auto type = tensorType(x);
-  SmallVector<OpFoldResult> sizes;
-  for (int64_t i = 0; i < type.getRank(); ++i)
-    sizes.push_back(size(x, i));
-  Value init = empty(sizes, type.getElementType());
-  return linalg::SoftmaxOp::create(b, TypeRange{type}, x, init, axis)
-      .getResult()[0];
+  Value max = reduce(x, {axis}, ReduceKind::Max, /*keepDim=*/true);
+  Value e = map({x, max}, type, [](ImplicitLocOpBuilder &ib, ValueRange a) {
+    Value d = arith::SubFOp::create(ib, a[0], a[1]);
+    return Value(math::ExpOp::create(ib, d));
+  });
+  Value sum = reduce(e, {axis}, ReduceKind::Sum, /*keepDim=*/true);
+  return map({e, sum}, type, [](ImplicitLocOpBuilder &ib, ValueRange a) {
+    return Value(arith::DivFOp::create(ib, a[0], a[1]));
+  });
 }
 
 Value TensorBuilder::transpose(Value x, ArrayRef<int64_t> perm) {

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
@@ -425,6 +426,9 @@ dync_status_t *dync_session_run(dync_session_t *session,
   // Outputs: contiguous row-major results are handed over as they are;
   // anything else is copied into a fresh buffer.
   size_t at = 0;
+  // Outputs can be views of one allocation (a reshape of another output):
+  // the first takes the allocation, later views are copied.
+  std::vector<void *> handedOut;
   for (int32_t i = 0; i < nOutputs; ++i) {
     const Result &r = model->results[i];
     void *allocated, *aligned;
@@ -453,11 +457,15 @@ dync_status_t *dync_session_run(dync_session_t *session,
       std::memcpy(&owned, &descriptors[k][0], sizeof(void *));
       borrowed |= owned == allocated;
     }
+    bool shared = std::find(handedOut.begin(), handedOut.end(), allocated) !=
+                  handedOut.end();
+    borrowed |= shared;
     if (borrowed)
       contiguous = false;
     if (contiguous) {
       out.data = base;
       out.allocation = allocated;
+      handedOut.push_back(allocated);
     } else {
       char *copy = static_cast<char *>(std::malloc(std::max<int64_t>(1, elems * esize)));
       std::vector<int64_t> index(r.rank, 0);
@@ -491,3 +499,50 @@ void dync_tensor_free(dync_tensor_t *tensor) {
 }
 
 } // extern "C"
+
+//===----------------------------------------------------------------------===//
+// Support functions compiled models call
+//===----------------------------------------------------------------------===//
+
+namespace {
+struct UnrankedMemRef {
+  int64_t rank;
+  void *descriptor;
+};
+} // namespace
+
+/// Strided copy between two memrefs of the same shape: what MLIR's lowering
+/// of memref.copy calls when the layouts are not both contiguous. The same
+/// contract as MLIR's runner utils, provided here so that compiled models
+/// depend on libdyncrt alone.
+extern "C" DYNC_API void memrefCopy(int64_t elemSize, UnrankedMemRef *src,
+                                    UnrankedMemRef *dst) {
+  int64_t rank = src->rank;
+  auto *s = static_cast<int64_t *>(src->descriptor);
+  auto *d = static_cast<int64_t *>(dst->descriptor);
+  char *sBase, *dBase;
+  std::memcpy(&sBase, &s[1], sizeof(void *));
+  std::memcpy(&dBase, &d[1], sizeof(void *));
+  sBase += s[2] * elemSize;
+  dBase += d[2] * elemSize;
+  const int64_t *sizes = &s[3], *sStrides = &s[3 + rank], *dStrides = &d[3 + rank];
+  int64_t total = 1;
+  for (int64_t i = 0; i < rank; ++i)
+    total *= sizes[i];
+  if (total == 0)
+    return;
+  std::vector<int64_t> index(rank, 0);
+  for (int64_t e = 0; e < total; ++e) {
+    int64_t so = 0, dof = 0;
+    for (int64_t i = 0; i < rank; ++i) {
+      so += index[i] * sStrides[i];
+      dof += index[i] * dStrides[i];
+    }
+    std::memcpy(dBase + dof * elemSize, sBase + so * elemSize, elemSize);
+    for (int64_t i = rank; i-- > 0;) {
+      if (++index[i] < sizes[i])
+        break;
+      index[i] = 0;
+    }
+  }
+}

@@ -25,6 +25,7 @@ p.add_argument("--bad-header", action="store_true", help="header is not JSON")
 p.add_argument("--overlap", action="store_true", help="second tensor overlaps the first")
 p.add_argument("--wrong-size", help="tensor whose byte range is one element short")
 p.add_argument("--dtype", action="append", default=[], help="NAME=DT (F32, F16, BF16, I32, I64)")
+p.add_argument("--positive", action="append", default=[], help="NAME whose values must be > 0 (variances)")
 p.add_argument("--raw-header", help="write this header text and --data-bytes zero bytes")
 p.add_argument("--data-bytes", type=int, default=0)
 args = p.parse_args()
@@ -38,7 +39,10 @@ for name in sorted(specs):
     shape = specs[name]
     dt = dtypes.get(name, "F32")
     n = int(np.prod(shape)) if shape else 1
-    values = (0.01 * np.arange(n) * np.where(np.arange(n) % 2, -1, 1)).astype(DTYPES.get(dt, np.float32))
+    values = 0.01 * np.arange(n) * np.where(np.arange(n) % 2, -1, 1)
+    if name in args.positive:
+        values = np.abs(values) + 0.5
+    values = values.astype(DTYPES.get(dt, np.float32))
     if dt == "BF16":
         # bfloat16 is the upper half of a float32.
         values = (values.astype(np.float32).view(np.uint32) >> 16).astype(np.uint16)

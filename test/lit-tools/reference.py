@@ -1,0 +1,300 @@
+#!/usr/bin/python3
+"""An independent reference for dync models: numpy, straight from the spec.
+
+    reference.py MODEL.json --input NAME=FILE.npy ... --output NAME=FILE.npy ...
+    reference.py --compare A.npy B.npy [--rtol R] [--atol A]
+
+Interprets the JSON graph node by node with numpy, following the model
+format's semantics (PyTorch's for the static ops). It shares no code with
+dync, so a test that compares dync's output with this one can fail.
+"""
+import argparse
+import json
+import math
+import os
+import struct
+import sys
+
+import numpy as np
+
+DT = {"f32": np.float32, "f16": np.float16, "i32": np.int32, "i64": np.int64, "bool": np.bool_}
+
+
+def load_weights(path):
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    data = raw[8 + n:]
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        b, e = info["data_offsets"]
+        if info["dtype"] == "BF16":
+            u16 = np.frombuffer(data[b:e], dtype=np.uint16).astype(np.uint32) << 16
+            arr = u16.view(np.float32)
+        else:
+            arr = np.frombuffer(data[b:e], dtype={"F32": np.float32, "F16": np.float16}[info["dtype"]])
+        out[name] = arr.reshape(info["shape"]).astype(np.float32)
+    return out
+
+
+def erf(x):
+    return np.vectorize(math.erf, otypes=[np.float64])(x)
+
+
+def pair(v, default):
+    if v is None:
+        return default
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+def axis_of(a, rank):
+    return a + rank if a < 0 else a
+
+
+def promote(a, b):
+    return np.result_type(a, b)
+
+
+class Interpreter:
+    def __init__(self, model, weights, dims):
+        self.model = model
+        self.w = weights
+        self.dims = dims
+
+    def weight(self, node, slot):
+        name = node.get("weights", {}).get(slot)
+        return None if name is None else self.w[name]
+
+    def run_graph(self, nodes, env):
+        for node in nodes:
+            outs = self.run_node(node, env)
+            for name, value in zip(node["outputs"], outs):
+                env[name] = value
+        return env
+
+    def run_node(self, n, env):
+        op = n["op"]
+        a = n.get("attrs", {})
+        xs = [env[i] for i in n["inputs"]]
+        x = xs[0] if xs else None
+        f = getattr(self, "op_" + op, None)
+        if f is None:
+            raise SystemExit(f"reference.py: op '{op}' is not implemented here")
+        out = f(n, a, xs, x)
+        return out if isinstance(out, tuple) else (out,)
+
+    # --- static ops -----------------------------------------------------
+    def op_linear(self, n, a, xs, x):
+        y = x @ self.weight(n, "weight").T
+        b = self.weight(n, "bias")
+        return (y + b if b is not None else y).astype(np.float32)
+
+    def op_matmul(self, n, a, xs, x):
+        return np.matmul(xs[0], xs[1]).astype(np.float32)
+
+    def _binary(self, xs, f):
+        l, r = xs
+        t = promote(l.dtype, r.dtype)
+        return f(l.astype(t), r.astype(t))
+
+    def op_add(self, n, a, xs, x): return self._binary(xs, np.add)
+    def op_sub(self, n, a, xs, x): return self._binary(xs, np.subtract)
+    def op_mul(self, n, a, xs, x): return self._binary(xs, np.multiply)
+
+    def op_div(self, n, a, xs, x):
+        l, r = xs
+        if not np.issubdtype(promote(l.dtype, r.dtype), np.floating):
+            return (l.astype(np.float32) / r.astype(np.float32)).astype(np.float32)
+        return self._binary(xs, np.divide)
+
+    def op_relu(self, n, a, xs, x): return np.maximum(x, 0).astype(x.dtype)
+    def op_sigmoid(self, n, a, xs, x): return (1 / (1 + np.exp(-x))).astype(x.dtype)
+    def op_silu(self, n, a, xs, x): return (x / (1 + np.exp(-x))).astype(x.dtype)
+    def op_tanh(self, n, a, xs, x): return np.tanh(x)
+    def op_exp(self, n, a, xs, x): return np.exp(x)
+
+    def op_gelu(self, n, a, xs, x):
+        if a.get("approximate", "none") == "tanh":
+            return (0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))).astype(x.dtype)
+        return (0.5 * x * (1 + erf(x / math.sqrt(2)))).astype(x.dtype)
+
+    def op_softmax(self, n, a, xs, x):
+        ax = axis_of(a["axis"], x.ndim)
+        e = np.exp(x - x.max(axis=ax, keepdims=True))
+        return (e / e.sum(axis=ax, keepdims=True)).astype(x.dtype)
+
+    def op_layer_norm(self, n, a, xs, x):
+        mu = x.mean(-1, keepdims=True)
+        var = ((x - mu) ** 2).mean(-1, keepdims=True)
+        y = (x - mu) / np.sqrt(var + a.get("eps", 1e-5))
+        w, b = self.weight(n, "weight"), self.weight(n, "bias")
+        y = y * w if w is not None else y
+        return (y + b if b is not None else y).astype(x.dtype)
+
+    def op_rms_norm(self, n, a, xs, x):
+        eps = a.get("eps", float(np.finfo(np.float32).eps))
+        y = x / np.sqrt((x * x).mean(-1, keepdims=True) + eps)
+        w = self.weight(n, "weight")
+        return (y * w if w is not None else y).astype(x.dtype)
+
+    def op_embedding(self, n, a, xs, x):
+        return self.weight(n, "weight")[x]
+
+    def op_conv2d(self, n, a, xs, x):
+        w, b = self.weight(n, "weight"), self.weight(n, "bias")
+        sh, sw = pair(a.get("stride"), (1, 1))
+        ph, pw = pair(a.get("padding"), (0, 0))
+        dh, dw = pair(a.get("dilation"), (1, 1))
+        g = a.get("groups", 1)
+        N, C, H, W = x.shape
+        O, Cg, KH, KW = w.shape
+        xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+        OH = (H + 2 * ph - dh * (KH - 1) - 1) // sh + 1
+        OW = (W + 2 * pw - dw * (KW - 1) - 1) // sw + 1
+        out = np.zeros((N, O, OH, OW), np.float64)
+        og = O // g
+        for gi in range(g):
+            xs_ = xp[:, gi * Cg:(gi + 1) * Cg]
+            ws = w[gi * og:(gi + 1) * og]
+            for kh in range(KH):
+                for kw in range(KW):
+                    patch = xs_[:, :, kh * dh: kh * dh + sh * (OH - 1) + 1: sh, kw * dw: kw * dw + sw * (OW - 1) + 1: sw]
+                    out[:, gi * og:(gi + 1) * og] += np.einsum("nchw,oc->nohw", patch, ws[:, :, kh, kw])
+        if b is not None:
+            out += b[None, :, None, None]
+        return out.astype(np.float32)
+
+    def op_batch_norm(self, n, a, xs, x):
+        shape = (1, -1) + (1,) * (x.ndim - 2)
+        y = (x - self.weight(n, "running_mean").reshape(shape)) / np.sqrt(self.weight(n, "running_var").reshape(shape) + a.get("eps", 1e-5))
+        w, b = self.weight(n, "weight"), self.weight(n, "bias")
+        y = y * w.reshape(shape) if w is not None else y
+        return (y + b.reshape(shape) if b is not None else y).astype(np.float32)
+
+    def _pool(self, a, x, kind):
+        kh, kw = pair(a["kernel"], None)
+        sh, sw = pair(a.get("stride"), (kh, kw))
+        ph, pw = pair(a.get("padding"), (0, 0))
+        fill = -np.inf if kind == "max" else 0.0
+        xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+        OH = (x.shape[2] + 2 * ph - kh) // sh + 1
+        OW = (x.shape[3] + 2 * pw - kw) // sw + 1
+        out = np.empty(x.shape[:2] + (OH, OW), np.float32)
+        for i in range(OH):
+            for j in range(OW):
+                win = xp[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw]
+                out[:, :, i, j] = win.max(axis=(2, 3)) if kind == "max" else win.sum(axis=(2, 3)) / (kh * kw)
+        return out
+
+    def op_max_pool2d(self, n, a, xs, x): return self._pool(a, x, "max")
+    def op_avg_pool2d(self, n, a, xs, x): return self._pool(a, x, "avg")
+    def op_global_avg_pool(self, n, a, xs, x): return x.mean(axis=(2, 3), keepdims=True)
+
+    def op_flatten(self, n, a, xs, x):
+        s, e = axis_of(a.get("start_dim", 1), x.ndim), axis_of(a.get("end_dim", -1), x.ndim)
+        return x.reshape(x.shape[:s] + (-1,) + x.shape[e + 1:])
+
+    def op_reshape(self, n, a, xs, x):
+        return x.reshape([self.dims[d] if isinstance(d, str) else d for d in a["shape"]])
+
+    def op_transpose(self, n, a, xs, x): return np.transpose(x, a["perm"])
+    def op_concat(self, n, a, xs, x): return np.concatenate(xs, axis=a["axis"])
+
+    def op_slice(self, n, a, xs, x):
+        ax = axis_of(a["axis"], x.ndim)
+        idx = [slice(None)] * x.ndim
+        idx[ax] = slice(a.get("start", 0), a.get("end", None), a.get("step", 1))
+        return x[tuple(idx)]
+
+    def _reduce(self, a, x, f):
+        return f(x, axis=tuple(axis_of(i, x.ndim) for i in a["axes"]), keepdims=a.get("keepdim", False)).astype(x.dtype)
+
+    def op_reduce_mean(self, n, a, xs, x): return self._reduce(a, x, np.mean)
+    def op_reduce_sum(self, n, a, xs, x): return self._reduce(a, x, np.sum)
+    def op_reduce_max(self, n, a, xs, x): return self._reduce(a, x, np.max)
+
+    def op_argmax(self, n, a, xs, x):
+        return np.argmax(x, axis=axis_of(a["axis"], x.ndim), keepdims=a.get("keepdim", False)).astype(np.int64)
+
+    def op_greater(self, n, a, xs, x): return self._binary(xs, np.greater)
+    def op_less(self, n, a, xs, x): return self._binary(xs, np.less)
+    def op_equal(self, n, a, xs, x): return self._binary(xs, np.equal)
+    def op_logical_not(self, n, a, xs, x): return np.logical_not(x)
+
+    def op_where(self, n, a, xs, x):
+        t = promote(xs[1].dtype, xs[2].dtype)
+        return np.where(xs[0], xs[1].astype(t), xs[2].astype(t))
+
+    def op_cast(self, n, a, xs, x):
+        t = DT[a["dtype"]]
+        if np.issubdtype(x.dtype, np.floating) and not np.issubdtype(t, np.floating) and t is not np.bool_:
+            return np.trunc(x).astype(t)
+        return x.astype(t)
+
+    def op_gather(self, n, a, xs, x):
+        return np.take(xs[0], xs[1], axis=a["axis"])
+
+    def op_topk(self, n, a, xs, x):
+        ax = axis_of(a.get("axis", -1), x.ndim)
+        order = np.argsort(-x, axis=ax, kind="stable")
+        idx = np.take(order, np.arange(a["k"]), axis=ax)
+        return np.take_along_axis(x, idx, axis=ax), idx.astype(np.int64)
+
+    def op_scatter_add(self, n, a, xs, x):
+        data, idx, upd = xs
+        out = np.array(data, copy=True)
+        ax = a["axis"]
+        for i, j in enumerate(idx):
+            sl_out = [slice(None)] * out.ndim
+            sl_upd = [slice(None)] * out.ndim
+            sl_out[ax], sl_upd[ax] = j, i
+            out[tuple(sl_out)] += upd[tuple(sl_upd)]
+        return out
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("model", nargs="?")
+    p.add_argument("--input", action="append", default=[])
+    p.add_argument("--output", action="append", default=[])
+    p.add_argument("--compare", nargs=2)
+    p.add_argument("--rtol", type=float, default=1e-4)
+    p.add_argument("--atol", type=float, default=1e-5)
+    args = p.parse_args()
+    if args.compare:
+        got, want = (np.load(f) for f in args.compare)
+        if got.shape != want.shape or got.dtype != want.dtype:
+            print(f"MISMATCH: {got.dtype}{list(got.shape)} vs {want.dtype}{list(want.shape)}")
+            return 1
+        if np.issubdtype(want.dtype, np.floating):
+            bad = ~np.isclose(got, want, rtol=args.rtol, atol=args.atol)
+        else:
+            bad = got != want
+        if bad.any():
+            i = np.argwhere(bad)[0]
+            print(f"MISMATCH at {tuple(i)}: {got[tuple(i)]} vs {want[tuple(i)]} ({bad.sum()} of {bad.size})")
+            return 1
+        print(f"MATCH {list(want.shape)}")
+        return 0
+    model = json.load(open(args.model))
+    weights = load_weights(os.path.join(os.path.dirname(os.path.abspath(args.model)), model["weights"]))
+    env = {}
+    for spec in args.input:
+        name, path = spec.split("=", 1)
+        env[name] = np.load(path)
+    dims = {}
+    for inp in model["inputs"]:
+        for d, size in zip(inp["shape"], env[inp["name"]].shape):
+            if isinstance(d, str):
+                dims[d] = size
+    Interpreter(model, weights, dims).run_graph(model["nodes"], env)
+    for spec in args.output:
+        name, path = spec.split("=", 1)
+        np.save(path, env[name])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
