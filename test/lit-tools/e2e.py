@@ -24,6 +24,8 @@ p.add_argument("--dync-run", required=True)
 p.add_argument("model")
 p.add_argument("workdir")
 p.add_argument("--dim", action="append", default=[])
+p.add_argument("--param", action="append", default=[])
+p.add_argument("--no-compile", action="store_true", help="reuse WORKDIR/model.so")
 p.add_argument("--seed", type=int, default=0)
 p.add_argument("--int-high", type=int, default=2)
 p.add_argument("--rtol", type=float, default=1e-4)
@@ -51,12 +53,16 @@ for inp in model["inputs"]:
     inputs.append((inp["name"], path))
 
 so = os.path.join(args.workdir, "model.so")
-subprocess.run([args.dync, args.model, "-o", so], check=True)
+if not args.no_compile:
+    subprocess.run([args.dync, args.model, "-o", so], check=True)
 run = [args.dync_run, so]
 ref = [sys.executable, os.path.join(here, "reference.py"), args.model]
 for name, path in inputs:
     run += ["--input", f"{name}={path}"]
     ref += ["--input", f"{name}={path}"]
+for spec in args.param:
+    run += ["--param", spec]
+    ref += ["--param", spec]
 for out in model["outputs"]:
     run += ["--output", f"{out}={os.path.join(args.workdir, out + '.dync.npy')}"]
     ref += ["--output", f"{out}={os.path.join(args.workdir, out + '.ref.npy')}"]
@@ -79,4 +85,8 @@ for out in model["outputs"]:
         failed += 1
     else:
         print(f"MATCH {out} {list(want.shape)}")
+        if not np.issubdtype(want.dtype, np.floating):
+            # Decisions (masks, exit indices): print them so tests can check
+            # what the network decided, not only that dync agrees.
+            print(f"VALUES {out}: {' '.join(str(int(v)) for v in got.reshape(-1))}")
 sys.exit(1 if failed else 0)

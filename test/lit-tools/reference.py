@@ -58,10 +58,20 @@ def promote(a, b):
 
 
 class Interpreter:
-    def __init__(self, model, weights, dims):
+    def __init__(self, model, weights, dims, params):
         self.model = model
         self.w = weights
         self.dims = dims
+        self.params = params
+
+    def scalar(self, v):
+        """A number, or the value of the runtime parameter it names."""
+        return self.params[v] if isinstance(v, str) else v
+
+    def subgraph(self, sg, args):
+        env = dict(zip(sg["inputs"], args))
+        self.run_graph(sg["nodes"], env)
+        return [env[o] for o in sg["outputs"]]
 
     def weight(self, node, slot):
         name = node.get("weights", {}).get(slot)
@@ -242,6 +252,74 @@ class Interpreter:
         idx = np.take(order, np.arange(a["k"]), axis=ax)
         return np.take_along_axis(x, idx, axis=ax), idx.astype(np.int64)
 
+    # --- dynamic ops ------------------------------------------------------
+    def op_gate(self, n, a, xs, x):
+        sgs = n["subgraphs"]
+        t = np.float32(self.scalar(a["threshold"]))
+        score = self.subgraph(sgs["score"], [x])[0]
+        mask = score > t
+        y = np.array(x, copy=True)
+        if a.get("granularity", "sample") == "token":
+            rows = x.reshape((-1,) + x.shape[2:])
+            sel = mask.reshape(-1)
+            out = np.array(rows, copy=True)
+            if sel.any():
+                out[sel] = self.subgraph(sgs["body"], [rows[sel]])[0]
+            y = out.reshape(x.shape)
+        elif mask.any():
+            y[mask] = self.subgraph(sgs["body"], [x[mask]])[0]
+        return y, mask
+
+    def op_cond(self, n, a, xs, x):
+        sgs = n["subgraphs"]
+        pred, ops = xs[0], xs[1:]
+        if a.get("granularity", "scalar") == "scalar":
+            return tuple(self.subgraph(sgs["then" if bool(pred.reshape(-1)[0]) else "else"], ops))
+        results = None
+        for branch, sel in (("then", pred), ("else", ~pred)):
+            if not sel.any():
+                continue
+            outs = self.subgraph(sgs[branch], [o[sel] for o in ops])
+            if results is None:
+                results = [np.zeros((len(pred),) + o.shape[1:], o.dtype) for o in outs]
+            for r, o in zip(results, outs):
+                r[sel] = o
+        return tuple(results)
+
+    def op_early_exit(self, n, a, xs, x):
+        stages = n["subgraphs"]["stages"]
+        t = np.float32(self.scalar(a["threshold"]))
+        crit = a["criterion"]
+        logits_out, index_out = None, np.zeros(len(x), np.int32)
+        live = np.arange(len(x))
+        h = x
+        for s, st in enumerate(stages):
+            h = self.subgraph(st["body"], [h])[0]
+            logits = self.subgraph(st["head"], [h])[0]
+            if logits_out is None:
+                logits_out = np.zeros((len(x), logits.shape[1]), logits.dtype)
+            if s + 1 == len(stages):
+                exits = np.ones(len(h), bool)
+            else:
+                if crit == "gate":
+                    g = self.subgraph(st["gate"], [h])[0]
+                    conf = 1 / (1 + np.exp(-g))
+                else:
+                    e = np.exp(logits - logits.max(1, keepdims=True))
+                    p = e / e.sum(1, keepdims=True)
+                    if crit == "max_softmax":
+                        conf = p.max(1)
+                    else:
+                        with np.errstate(divide="ignore", invalid="ignore"):
+                            conf = np.where(p > 0, p * np.log(p), 0).sum(1)
+                exits = conf >= t
+            logits_out[live[exits]] = logits[exits]
+            index_out[live[exits]] = s
+            live, h = live[~exits], h[~exits]
+            if len(live) == 0:
+                break
+        return logits_out, index_out
+
     def op_scatter_add(self, n, a, xs, x):
         data, idx, upd = xs
         out = np.array(data, copy=True)
@@ -259,6 +337,7 @@ def main():
     p.add_argument("model", nargs="?")
     p.add_argument("--input", action="append", default=[])
     p.add_argument("--output", action="append", default=[])
+    p.add_argument("--param", action="append", default=[])
     p.add_argument("--compare", nargs=2)
     p.add_argument("--rtol", type=float, default=1e-4)
     p.add_argument("--atol", type=float, default=1e-5)
@@ -289,7 +368,11 @@ def main():
         for d, size in zip(inp["shape"], env[inp["name"]].shape):
             if isinstance(d, str):
                 dims[d] = size
-    Interpreter(model, weights, dims).run_graph(model["nodes"], env)
+    params = {p["name"]: p["default"] for p in model.get("params", [])}
+    for spec in args.param:
+        name, value = spec.split("=", 1)
+        params[name] = float(value)
+    Interpreter(model, weights, dims, params).run_graph(model["nodes"], env)
     for spec in args.output:
         name, path = spec.split("=", 1)
         np.save(path, env[name])

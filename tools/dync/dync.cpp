@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dync/Codegen/CpuBackend.h"
+#include "dync/Dialect/Dyn/DynOps.h"
 #include "dync/Driver/Explain.h"
 #include "dync/Import/ModelImporter.h"
 #include "dync/InitAllDialects.h"
@@ -189,11 +190,16 @@ int main(int argc, char **argv) {
     if (failed(applyPassManagerCLOptions(pm)))
       return error("invalid pass manager options");
     pm.addPass(dync::createDynThreadExternals());
+    pm.addPass(dync::createConvertDynToLinalg());
     if (failed(pm.run(*module)))
       return 1;
     if (failed(dync::checkCpuSupport(*module)))
       return 1;
     manifest = dync::buildManifest(*module);
+    // The manifest now describes the parameters; the code reads them as
+    // arguments.
+    for (auto def : llvm::make_early_inc_range(module->getOps<dyn::ParamDefOp>()))
+      def.erase();
     if (auto entry = module->lookupSymbol<func::FuncOp>("forward"))
       entry->setAttr("llvm.emit_c_interface", UnitAttr::get(&context));
     PassManager lower(&context);

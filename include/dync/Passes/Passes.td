@@ -94,4 +94,28 @@ def DynThreadExternals : Pass<"dyn-thread-externals", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }
 
+def ConvertDynToLinalg : Pass<"convert-dyn-to-linalg", "::mlir::ModuleOp"> {
+  let summary = "Lowers runtime entry points and dense dyn kernels to upstream ops";
+  let description = [{
+    Spells the host's runtime entry points and the static `dyn` kernels with
+    `linalg`, `tensor`, `scf` and `arith` on tensors, so that one bufferization
+    and LLVM lowering handles host and subgraphs alike:
+
+    - `dyn.rt.iota`: a generic writing each row's index;
+    - `dyn.rt.select`: a counting loop, then a loop inserting the positions of
+      the set entries (the result has exactly that many);
+    - `dyn.rt.gather_rows`: a generic reading `source[indices[i], ...]`;
+    - `dyn.rt.scatter_rows`: a loop inserting each row at its position;
+    - `dyn.attention`: `softmax(q·kᵀ·scale [+ causal mask])·v` with generics.
+
+    Ops not covered (the MoE and block-sparse kernels) are left alone; the CPU
+    backend reports them.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect", "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
 #endif // DYNC_PASSES_PASSES_TD

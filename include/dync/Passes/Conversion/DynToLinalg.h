@@ -1,0 +1,16 @@
+//===- DynToLinalg.h - dyn runtime entry points to upstream ops -*- C++ -*-===//
+
+#ifndef DYNC_PASSES_CONVERSION_DYNTOLINALG_H
+#define DYNC_PASSES_CONVERSION_DYNTOLINALG_H
+
+#include "mlir/IR/PatternMatch.h"
+
+namespace dync {
+
+/// Patterns spelling dyn.rt.{iota,select,gather_rows,scatter_rows} and
+/// dyn.attention with linalg/tensor/scf/arith on tensors.
+void populateDynToLinalgPatterns(mlir::RewritePatternSet &patterns);
+
+} // namespace dync
+
+#endif // DYNC_PASSES_CONVERSION_DYNTOLINALG_H
