@@ -14,6 +14,8 @@ config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py", "lit.site.cfg.py
 
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%dync_src", config.dync_src_root))
+config.substitutions.append(("%dync_bin", config.dync_tools_dir))
+config.substitutions.append(("%dync_lib", os.path.join(config.dync_obj_root, "lib")))
 # Test helpers run on Debian's python3, where python3-numpy is installed.
 config.substitutions.append(("%python", "/usr/bin/python3"))
 config.substitutions.append(
