@@ -252,7 +252,74 @@ class Interpreter:
         idx = np.take(order, np.arange(a["k"]), axis=ax)
         return np.take_along_axis(x, idx, axis=ax), idx.astype(np.int64)
 
+    def op_attention(self, n, a, xs, x):
+        q, k, v = xs
+        scale = a.get("scale", 1 / math.sqrt(q.shape[-1]))
+        s = (q @ np.swapaxes(k, -1, -2)) * scale
+        if a.get("causal", False):
+            S = s.shape[-1]
+            s = np.where(np.triu(np.ones((s.shape[-2], S), bool), 1), -np.inf, s)
+        e = np.exp(s - s.max(-1, keepdims=True))
+        return ((e / e.sum(-1, keepdims=True)) @ v).astype(np.float32)
+
+    def op_multi_head_attention(self, n, a, xs, x):
+        B, S, E = x.shape
+        H = a["num_heads"]
+        def proj(name):
+            y = x @ self.weight(n, name).T
+            b = self.weight(n, name + "_bias")
+            return y + b if b is not None else y
+        heads = lambda t: t.reshape(B, S, H, E // H).transpose(0, 2, 1, 3)
+        o = self.op_attention(n, {"causal": a.get("causal", False)}, [heads(proj("q_proj")), heads(proj("k_proj")), heads(proj("v_proj"))], None)
+        o = o.transpose(0, 2, 1, 3).reshape(B, S, E) @ self.weight(n, "out_proj").T
+        b = self.weight(n, "out_proj_bias")
+        return (o + b if b is not None else o).astype(np.float32)
+
     # --- dynamic ops ------------------------------------------------------
+    def op_moe(self, n, a, xs, x):
+        E, K = a["num_experts"], a["top_k"]
+        act = {"relu": lambda v: np.maximum(v, 0), "silu": lambda v: v / (1 + np.exp(-v)),
+               "gelu": lambda v: 0.5 * v * (1 + erf(v / math.sqrt(2)))}[a["activation"]]
+        W = lambda s: self.weight(n, s)
+        flat = x.reshape(-1, x.shape[-1]).astype(np.float64)
+        T = len(flat)
+        logits = flat @ W("router").T + (W("router_bias") if W("router_bias") is not None else 0)
+        e_ = np.exp(logits - logits.max(1, keepdims=True))
+        p = e_ / e_.sum(1, keepdims=True)
+        order = np.argsort(-p, axis=1, kind="stable")[:, :K]      # ties: lower index
+        w = np.take_along_axis(p, order, 1)
+        if a.get("normalize", True):
+            w = w / w.sum(1, keepdims=True)
+        kept = np.ones((T, K), bool)
+        if "capacity_factor" in a:
+            cap = math.ceil(T * K / E * a["capacity_factor"])
+            used = np.zeros(E, int)
+            for j in range(K):                                      # slot by slot
+                for t in range(T):                                  # in token order
+                    e = order[t, j]
+                    if used[e] < cap:
+                        used[e] += 1
+                    else:
+                        kept[t, j] = False
+        def expert(e, v):
+            h = v @ W("w1")[e].T + (W("b1")[e] if W("b1") is not None else 0)
+            h = act(h)
+            if W("w3") is not None:
+                h = h * (v @ W("w3")[e].T)
+            return h @ W("w2")[e].T + (W("b2")[e] if W("b2") is not None else 0)
+        y = np.zeros_like(flat)
+        for t in range(T):
+            for j in range(K):
+                if kept[t, j]:
+                    y[t] += w[t, j] * expert(order[t, j], flat[t])
+        if W("shared_w1") is not None:
+            h = act(flat @ W("shared_w1").T + (W("shared_b1") if W("shared_b1") is not None else 0))
+            if W("shared_w3") is not None:
+                h = h * (flat @ W("shared_w3").T)
+            y += h @ W("shared_w2").T + (W("shared_b2") if W("shared_b2") is not None else 0)
+        counts = np.bincount(order[kept], minlength=E).astype(np.int32)
+        return y.reshape(x.shape).astype(np.float32), counts
+
     def op_gate(self, n, a, xs, x):
         sgs = n["subgraphs"]
         t = np.float32(self.scalar(a["threshold"]))
