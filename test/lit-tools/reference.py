@@ -387,6 +387,44 @@ class Interpreter:
                 break
         return logits_out, index_out
 
+    def op_block_sparse_attention(self, n, a, xs, x):
+        q, k, v = xs
+        B, H, S, D = q.shape
+        bs = a["block_size"]
+        nb = S // bs
+        causal = a.get("causal", False)
+        scale = a.get("scale", 1 / math.sqrt(D))
+        sel = a["selection"]
+        cand = np.tril(np.ones((nb, nb), bool)) if causal else np.ones((nb, nb), bool)
+        qm = q.reshape(B, H, nb, bs, D).mean(3)
+        km = k.reshape(B, H, nb, bs, D).mean(3)
+        s = qm @ np.swapaxes(km, -1, -2)                     # [B, H, nQ, nK]
+        keep = np.zeros((B, H, nb, nb), bool)
+        if sel["kind"] == "static":
+            i, j = np.indices((nb, nb))
+            keep[:] = cand & ((np.abs(i - j) <= sel["window"]) | (j < sel.get("global", 0)))
+        elif sel["kind"] == "topk":
+            K = int(self.scalar(sel["k"]))
+            for bh in np.ndindex(B, H):
+                for i in range(nb):
+                    cands = [j for j in range(nb) if cand[i, j]]
+                    ranked = sorted(cands, key=lambda j: (-s[bh][i, j], j))   # ties: lower index
+                    for j in ranked[:K]:
+                        keep[bh][i, j] = True
+        else:
+            t = self.scalar(sel["value"])
+            z = np.where(cand, s * scale, -np.inf)
+            e = np.exp(z - z.max(-1, keepdims=True))
+            keep = cand & (e / e.sum(-1, keepdims=True) >= t)
+        keep |= np.eye(nb, dtype=bool)                      # the diagonal, always
+        mask = np.repeat(np.repeat(keep, bs, axis=2), bs, axis=3)
+        if causal:
+            mask &= np.tril(np.ones((S, S), bool))
+        sc = np.where(mask, (q @ np.swapaxes(k, -1, -2)) * scale, -np.inf)
+        e = np.exp(sc - sc.max(-1, keepdims=True))
+        out = (e / e.sum(-1, keepdims=True)) @ v
+        return out.astype(np.float32), keep
+
     def op_scatter_add(self, n, a, xs, x):
         data, idx, upd = xs
         out = np.array(data, copy=True)
