@@ -631,5 +631,14 @@ LogicalResult RtScatterRowsOp::verify() {
   return success();
 }
 
+LogicalResult RtCountOp::verify() {
+  if (getName().empty())
+    return emitOpError("statistic name must not be empty");
+  if (auto t = dyn_cast<RankedTensorType>(getValue().getType());
+      t && t.isDynamicDim(0))
+    return emitOpError("a tensor of counts needs a static size (one statistic per entry)");
+  return success();
+}
+
 #define GET_OP_CLASSES
 #include "dync/Dialect/Dyn/DynOps.cpp.inc"

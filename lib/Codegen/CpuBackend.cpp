@@ -60,6 +60,10 @@ std::string buildManifest(ModuleOp module) {
     for (NamedAttribute d : dims)
       if (auto b = dyn_cast<DenseI64ArrayAttr>(d.getValue()); b && b.size() == 2)
         m["dims"][d.getName().str()] = {{"min", b[0]}, {"max", b[1]}};
+  m["stats"] = nlohmann::json::array();
+  if (auto stats = module->getAttrOfType<ArrayAttr>("dyn.stats"))
+    for (Attribute a : stats)
+      m["stats"].push_back(cast<StringAttr>(a).getValue().str());
   m["args"] = nlohmann::json::array();
   for (unsigned i = 0; i < entry.getNumArguments(); ++i) {
     nlohmann::json arg;

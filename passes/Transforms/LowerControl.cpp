@@ -61,6 +61,12 @@ Value hasRows(ImplicitLocOpBuilder &b, Value v) {
   return arith::CmpIOp::create(b, arith::CmpIPredicate::sgt, n, zero);
 }
 
+/// Records `n` rows (the size of dim 0 of `v`) in the run statistic `name`.
+void countRows(ImplicitLocOpBuilder &b, Value v, const std::string &name) {
+  Value n = tensor::DimOp::create(b, v, 0);
+  dyn::RtCountOp::create(b, n, b.getStringAttr(name));
+}
+
 Value logicalNot(ImplicitLocOpBuilder &b, Value mask) {
   Value t = arith::ConstantOp::create(b, b.getBoolAttr(true));
   return arith::XOrIOp::create(b, mask, splatLike(b, t, mask));
@@ -174,6 +180,9 @@ private:
     func::FuncOp body = outline(op.getBody(), parent, op, "body");
     Value run = dyn::RtSelectOp::create(
         b, RankedTensorType::get({ShapedType::kDynamic}, b.getI32Type()), rowMask);
+    std::string unit = op.isPerToken() ? "tokens" : "samples";
+    countRows(b, rows, nodeName(op) + "." + unit);
+    countRows(b, run, nodeName(op) + "." + unit + "_run");
     auto ifOp = scf::IfOp::create(
         b, hasRows(b, run),
         [&](OpBuilder &nb, Location loc) {
@@ -227,10 +236,14 @@ private:
           b, op.getPredicate(),
           [&](OpBuilder &nb, Location loc) {
             ImplicitLocOpBuilder ib(loc, nb);
+            dyn::RtCountOp::create(ib, arith::ConstantIndexOp::create(ib, 1),
+                                   ib.getStringAttr(nodeName(op) + ".then"));
             scf::YieldOp::create(ib, call(ib, thenFn, inputs));
           },
           [&](OpBuilder &nb, Location loc) {
             ImplicitLocOpBuilder ib(loc, nb);
+            dyn::RtCountOp::create(ib, arith::ConstantIndexOp::create(ib, 1),
+                                   ib.getStringAttr(nodeName(op) + ".else"));
             scf::YieldOp::create(ib, call(ib, elseFn, inputs));
           });
       op->replaceAllUsesWith(ifOp.getResults());
@@ -243,6 +256,8 @@ private:
     Value notPred = logicalNot(b, pred);
     Value thenRows = dyn::RtSelectOp::create(b, indexType, pred);
     Value elseRows = dyn::RtSelectOp::create(b, indexType, notPred);
+    countRows(b, thenRows, nodeName(op) + ".samples_then");
+    countRows(b, elseRows, nodeName(op) + ".samples_else");
     SmallVector<Value> acc;
     TensorBuilder tb(b);
     for (Type t : op.getResultTypes()) {
@@ -326,6 +341,7 @@ private:
                                     ArrayRef<func::FuncOp> stages, size_t s,
                                     Value h, Value positions, Value outLogits,
                                     Value outIndex) {
+    countRows(b, h, nodeName(op) + ".stage" + std::to_string(s) + "_samples");
     SmallVector<Value> outs = call(b, stages[s], h);
     Value logits = castTo(b, outs[1], liveOf(rankedType(outLogits)));
     if (s + 1 == stages.size())
@@ -476,16 +492,19 @@ private:
           b, xType, y, SmallVector<ReassociationIndices>{lead, {rank - 1}}, sizes);
     }
     SmallVector<Value> replacements{result};
-    if (Value counts = op.getExpertCounts()) {
-      // Assignments per expert: the widths of the ragged groups.
-      Value offsets = dispatch.getOffsets();
-      auto countsType = RankedTensorType::get({e}, b.getI32Type());
-      SmallVector<OpFoldResult> one{b.getIndexAttr(1)}, zero{b.getIndexAttr(0)},
-          size{b.getIndexAttr(e)};
-      Value hi = tensor::ExtractSliceOp::create(b, countsType, offsets, one, size, one);
-      Value lo = tensor::ExtractSliceOp::create(b, countsType, offsets, zero, size, one);
-      replacements.push_back(arith::SubIOp::create(b, hi, lo));
-    }
+    // Assignments per expert: the widths of the ragged groups; a statistic,
+    // and the op's optional result.
+    Value offsets = dispatch.getOffsets();
+    auto countsType = RankedTensorType::get({e}, b.getI32Type());
+    SmallVector<OpFoldResult> one{b.getIndexAttr(1)}, zero{b.getIndexAttr(0)},
+        size{b.getIndexAttr(e)};
+    Value hi = tensor::ExtractSliceOp::create(b, countsType, offsets, one, size, one);
+    Value lo = tensor::ExtractSliceOp::create(b, countsType, offsets, zero, size, one);
+    Value counts = arith::SubIOp::create(b, hi, lo);
+    countRows(b, flat, nodeName(op) + ".tokens");
+    dyn::RtCountOp::create(b, counts, b.getStringAttr(nodeName(op) + ".expert_tokens"));
+    if (op.getExpertCounts())
+      replacements.push_back(counts);
     op->replaceAllUsesWith(replacements);
     op->erase();
     return success();

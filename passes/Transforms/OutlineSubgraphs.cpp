@@ -38,7 +38,7 @@ enum class Kind { Host, Static, Glue, Remat };
 bool isHostOp(Operation *op) {
   return isa<func::ReturnOp, func::CallOp, scf::IfOp, scf::YieldOp, scf::ForOp,
              scf::WhileOp, scf::ConditionOp, dyn::RtIotaOp, dyn::RtSelectOp,
-             dyn::RtGatherRowsOp, dyn::RtScatterRowsOp, dyn::MoeDispatchOp,
+             dyn::RtGatherRowsOp, dyn::RtScatterRowsOp, dyn::RtCountOp, dyn::MoeDispatchOp,
              dyn::MoeExpertsOp, dyn::MoeCombineOp, dyn::BsaAttentionOp,
              dyn::GateOp, dyn::CondOp, dyn::EarlyExitOp, dyn::MoeOp>(op);
 }

@@ -114,6 +114,7 @@ struct dync_model_t {
   std::vector<Result> results;
   std::map<std::string, std::pair<int64_t, int64_t>> dims;
   std::vector<size_t> inputArgs, paramArgs;
+  std::vector<std::string> statNames;
   std::unique_ptr<dync::safetensors::File> weights;
   std::vector<std::unique_ptr<char[]>> alignedCopies;
 
@@ -127,6 +128,8 @@ struct dync_session_t {
   const dync_model_t *model;
   /// Parameter values by argument index (as float or int32 bytes).
   std::map<size_t, std::pair<float, int32_t>> params;
+  /// Statistics of the last run.
+  std::vector<int64_t> stats;
 };
 
 extern "C" {
@@ -211,6 +214,10 @@ dync_status_t *dync_model_load(const char *modelPath, const char *weightsPath,
       model->paramArgs.push_back(model->args.size());
     model->args.push_back(arg);
   }
+  for (const auto &name : jsonArray(manifest, "stats"))
+    model->statNames.push_back(name.is_string() ? name.get<std::string>() : "?");
+  if (!model->statNames.empty() && !dlsym(model->library, "dync_stats"))
+    return fail("'%s' names run statistics but has no dync_stats", modelPath);
   for (const auto &r : jsonArray(manifest, "results")) {
     if (!r.is_object())
       return fail("'%s' has a malformed manifest", modelPath);
@@ -291,7 +298,7 @@ dync_status_t *dync_session_create(const dync_model_t *model,
                                    dync_session_t **outSession) {
   if (!model || !outSession)
     return fail("dync_session_create: model and out_session must not be NULL");
-  auto *s = new dync_session_t{model, {}};
+  auto *s = new dync_session_t{model, {}, std::vector<int64_t>(model->statNames.size(), 0)};
   for (size_t i : model->paramArgs)
     s->params[i] = {static_cast<float>(model->args[i].defaultValue),
                     static_cast<int32_t>(model->args[i].defaultValue)};
@@ -421,7 +428,16 @@ dync_status_t *dync_session_run(dync_session_t *session,
   for (const Result &r : model->results)
     resultWords += 3 + 2 * r.rank;
   std::vector<int64_t> results(resultWords, 0);
+  // The statistics array is thread-local in the model: dlsym gives this
+  // thread's copy.
+  int64_t *stats = model->statNames.empty()
+                       ? nullptr
+                       : static_cast<int64_t *>(dlsym(model->library, "dync_stats"));
+  if (stats)
+    std::memset(stats, 0, model->statNames.size() * sizeof(int64_t));
   model->entry(argPtrs.data(), results.data());
+  if (stats)
+    std::memcpy(session->stats.data(), stats, model->statNames.size() * sizeof(int64_t));
 
   // Outputs: contiguous row-major results are handed over as they are;
   // anything else is copied into a fresh buffer.
@@ -488,6 +504,20 @@ dync_status_t *dync_session_run(dync_session_t *session,
     at += 3 + 2 * r.rank;
   }
   return nullptr;
+}
+
+int32_t dync_model_num_stats(const dync_model_t *model) {
+  return model ? static_cast<int32_t>(model->statNames.size()) : 0;
+}
+const char *dync_model_stat_name(const dync_model_t *model, int32_t i) {
+  if (!model || i < 0 || i >= dync_model_num_stats(model))
+    return nullptr;
+  return model->statNames[i].c_str();
+}
+int64_t dync_session_stat(const dync_session_t *session, int32_t i) {
+  if (!session || i < 0 || i >= static_cast<int32_t>(session->stats.size()))
+    return 0;
+  return session->stats[i];
 }
 
 void dync_tensor_free(dync_tensor_t *tensor) {

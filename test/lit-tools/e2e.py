@@ -60,6 +60,7 @@ ref = [sys.executable, os.path.join(here, "reference.py"), args.model]
 for name, path in inputs:
     run += ["--input", f"{name}={path}"]
     ref += ["--input", f"{name}={path}"]
+run += ["--stats-json", os.path.join(args.workdir, "stats.json")]
 for spec in args.param:
     run += ["--param", spec]
     ref += ["--param", spec]
@@ -89,4 +90,7 @@ for out in model["outputs"]:
             # Decisions (masks, exit indices): print them so tests can check
             # what the network decided, not only that dync agrees.
             print(f"VALUES {out}: {' '.join(str(int(v)) for v in got.reshape(-1))}")
+# The runtime's statistics of the run: what was computed.
+for name, value in json.load(open(os.path.join(args.workdir, "stats.json"))).items():
+    print(f"STAT {name} = {value}")
 sys.exit(1 if failed else 0)

@@ -61,6 +61,9 @@ int main(int argc, char **argv) {
 
   dync_session_t *session = NULL;
   expect("session", dync_session_create(model, &session), NULL);
+  printf("stats %d, name out of range %s, value out of range %lld\n",
+         dync_model_num_stats(model), dync_model_stat_name(model, 3) ? "set" : "NULL",
+         (long long)dync_session_stat(session, 5));
   expect("unknown param", dync_session_set_param(session, "nope", 1.0),
          "the model has no runtime parameter 'nope' (it has: none)");
 

@@ -28,7 +28,8 @@ int usage() {
   std::fprintf(stderr,
                "usage: dync-run MODEL.so [--weights FILE.safetensors]\n"
                "                --input NAME=FILE.npy ... [--output NAME=FILE.npy ...]\n"
-               "                [--param NAME=VALUE ...] [--bench N]\n");
+               "                [--param NAME=VALUE ...] [--stats] [--stats-json FILE]\n"
+               "                [--bench N]\n");
   return 2;
 }
 
@@ -180,6 +181,8 @@ int main(int argc, char **argv) {
   std::map<std::string, std::string> inputFiles, outputFiles;
   std::vector<std::pair<std::string, double>> params;
   long bench = 0;
+  bool stats = false;
+  std::string statsJson;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&](std::string &v) {
@@ -207,6 +210,11 @@ int main(int argc, char **argv) {
       if (value.empty() || *end)
         return error("--param " + name + ": '" + value + "' is not a number");
       params.emplace_back(name, d);
+    } else if (a == "--stats") {
+      stats = true;
+    } else if (a == "--stats-json") {
+      if (!next(statsJson))
+        return error("--stats-json needs a file");
     } else if (a == "--bench") {
       if (!next(v))
         return error("--bench needs a count");
@@ -291,6 +299,28 @@ int main(int argc, char **argv) {
     } else {
       printSummary(name, outputs[i]);
     }
+  }
+
+  int32_t nStats = dync_model_num_stats(model);
+  if (stats) {
+    std::printf("stats:%s\n", nStats ? "" : " none (the model makes no dynamic decisions)");
+    for (int32_t i = 0; i < nStats; ++i)
+      std::printf("  %s = %lld\n", dync_model_stat_name(model, i),
+                  static_cast<long long>(dync_session_stat(session, i)));
+  }
+  if (!statsJson.empty()) {
+    std::ofstream out(statsJson);
+    if (!out)
+      return error("cannot write '" + statsJson + "'");
+    out << "{";
+    for (int32_t i = 0; i < nStats; ++i) {
+      std::string name = dync_model_stat_name(model, i);
+      std::string escaped;
+      for (char c : name)
+        escaped += (c == '"' || c == '\\') ? std::string("\\") + c : std::string(1, c);
+      out << (i ? ", " : "") << "\"" << escaped << "\": " << dync_session_stat(session, i);
+    }
+    out << "}\n";
   }
 
   if (bench > 0) {

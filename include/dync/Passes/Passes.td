@@ -108,13 +108,17 @@ def ConvertDynToLinalg : Pass<"convert-dyn-to-linalg", "::mlir::ModuleOp"> {
     - `dyn.rt.scatter_rows`: a loop inserting each row at its position;
     - `dyn.attention`: `softmax(q·kᵀ·scale [+ causal mask])·v` with generics.
 
-    Ops not covered (the MoE and block-sparse kernels) are left alone; the CPU
-    backend reports them.
+    The MoE kernels (route, dispatch with capacity, grouped experts, combine)
+    and block-sparse attention (layout selection, online softmax over kept
+    blocks) are lowered too. `dyn.rt.count` becomes increments of a
+    thread-local array `dync_stats` whose slot names are recorded on the
+    module as `dyn.stats`. Ops not covered (`dyn.topk`, `dyn.scatter_add`)
+    are left alone; the CPU backend reports them.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
-    "::mlir::math::MathDialect", "::mlir::scf::SCFDialect",
-    "::mlir::tensor::TensorDialect"
+    "::mlir::LLVM::LLVMDialect", "::mlir::math::MathDialect",
+    "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect"
   ];
 }
 

@@ -6,6 +6,7 @@
 #include "dync/Passes/Passes.h"
 #include "dync/Support/TensorBuilder.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -814,6 +815,19 @@ struct LowerBsaAttention : OpRewritePattern<dyn::BsaAttentionOp> {
           });
         scf::YieldOp::create(i1, loopH.getResults());
       });
+    // Statistics: blocks computed, of all (query block, key block) pairs.
+    {
+      Value l32 = tb.convert(layout, b.getI32Type());
+      Value kept = tb.reduce(l32, {0, 1, 2, 3}, ReduceKind::Sum, false);
+      Value n = arith::IndexCastOp::create(b, b.getIndexType(),
+                                           tensor::ExtractOp::create(b, kept, ValueRange{}));
+      Value total = arith::MulIOp::create(b, arith::MulIOp::create(b, nb, nh), constIndex(b, nq * nk));
+      std::string node = "bsa";
+      if (auto name = dyn_cast<NameLoc>(op.getLoc()))
+        node = name.getName().str();
+      dyn::RtCountOp::create(b, n, b.getStringAttr(node + ".blocks_computed"));
+      dyn::RtCountOp::create(b, total, b.getStringAttr(node + ".blocks"));
+    }
     Value out = loopB.getResult(0);
     if (out.getType() != op.getResult().getType())
       out = tensor::CastOp::create(b, op.getResult().getType(), out);
@@ -821,6 +835,58 @@ struct LowerBsaAttention : OpRewritePattern<dyn::BsaAttentionOp> {
     return success();
   }
 };
+
+/// Run statistics: each dyn.rt.count gets slots in one thread-local i64
+/// array, `dync_stats`, which the runtime zeroes before a run and reads after
+/// it (thread-local, so sessions on different threads do not mix). The slot
+/// names are recorded on the module as `dyn.stats`, in slot order.
+void lowerCounts(ModuleOp module) {
+  SmallVector<dyn::RtCountOp> counts;
+  module.walk([&](dyn::RtCountOp c) { counts.push_back(c); });
+  if (counts.empty())
+    return;
+  MLIRContext *ctx = module.getContext();
+  SmallVector<Attribute> names;
+  SmallVector<int64_t> base;
+  for (dyn::RtCountOp c : counts) {
+    base.push_back(names.size());
+    if (auto t = dyn_cast<RankedTensorType>(c.getValue().getType()))
+      for (int64_t i = 0; i < t.getDimSize(0); ++i)
+        names.push_back(StringAttr::get(ctx, c.getName() + "[" + std::to_string(i) + "]"));
+    else
+      names.push_back(c.getNameAttr());
+  }
+  module->setAttr("dyn.stats", ArrayAttr::get(ctx, names));
+  OpBuilder mb = OpBuilder::atBlockBegin(module.getBody());
+  auto i64 = IntegerType::get(ctx, 64);
+  auto arrayType = LLVM::LLVMArrayType::get(i64, names.size());
+  auto zero = DenseElementsAttr::get(
+      RankedTensorType::get({static_cast<int64_t>(names.size())}, i64), APInt(64, 0));
+  auto global = LLVM::GlobalOp::create(mb, module.getLoc(), arrayType, /*isConstant=*/false,
+                                       LLVM::Linkage::External, "dync_stats", zero,
+                                       /*alignment=*/8, /*addrSpace=*/0, /*dsoLocal=*/false,
+                                       /*threadLocal=*/true);
+  auto ptrType = LLVM::LLVMPointerType::get(ctx);
+  for (auto [c, slot] : llvm::zip_equal(counts, base)) {
+    ImplicitLocOpBuilder b(c.getLoc(), c);
+    auto add = [&](Value v64, int64_t at) {
+      Value addr = LLVM::AddressOfOp::create(b, global);
+      Value p = LLVM::GEPOp::create(b, ptrType, arrayType, addr,
+                                    ArrayRef<LLVM::GEPArg>{0, static_cast<int32_t>(at)});
+      Value old = LLVM::LoadOp::create(b, i64, p);
+      LLVM::StoreOp::create(b, arith::AddIOp::create(b, old, v64), p);
+    };
+    if (auto t = dyn_cast<RankedTensorType>(c.getValue().getType())) {
+      for (int64_t i = 0; i < t.getDimSize(0); ++i) {
+        Value e = tensor::ExtractOp::create(b, c.getValue(), ValueRange{constIndex(b, i)});
+        add(arith::ExtSIOp::create(b, i64, e), slot + i);
+      }
+    } else {
+      add(arith::IndexCastOp::create(b, i64, c.getValue()), slot);
+    }
+    c.erase();
+  }
+}
 
 struct ConvertDynToLinalgPass
     : dync::impl::ConvertDynToLinalgBase<ConvertDynToLinalgPass> {
@@ -830,7 +896,8 @@ struct ConvertDynToLinalgPass
     GreedyRewriteConfig config;
     config.enableFolding(false);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns), config)))
-      signalPassFailure();
+      return signalPassFailure();
+    lowerCounts(getOperation());
   }
 };
 

@@ -91,6 +91,14 @@ DYNC_API dync_status_t *dync_session_run(dync_session_t *session,
                                          dync_tensor_t *outputs,
                                          int32_t n_outputs);
 
+/** Run statistics: what the network decided in the session's last run
+ *  (samples that ran each gate, samples per early-exit stage, tokens per
+ *  expert, attention blocks computed...). Names come from the model; values
+ *  are those of the last successful run of the session (0 before any). */
+DYNC_API int32_t dync_model_num_stats(const dync_model_t *model);
+DYNC_API const char *dync_model_stat_name(const dync_model_t *model, int32_t i);
+DYNC_API int64_t dync_session_stat(const dync_session_t *session, int32_t i);
+
 DYNC_API void dync_tensor_free(dync_tensor_t *tensor);
 DYNC_API int64_t dync_dtype_size(dync_dtype_t dtype);
 DYNC_API const char *dync_dtype_name(dync_dtype_t dtype);

@@ -1003,3 +1003,19 @@ func.func @scatter_rows_rank(%x: tensor<?x4xf32>, %r: tensor<?xf32>, %i: tensor<
   %y = dyn.rt.scatter_rows %r into %x[%i] : tensor<?xf32>, tensor<?xi32> -> tensor<?x4xf32>
   return
 }
+
+// -----
+
+func.func @count_empty_name(%n: index) {
+  // expected-error @+1 {{statistic name must not be empty}}
+  dyn.rt.count %n {name = ""} : index
+  return
+}
+
+// -----
+
+func.func @count_dynamic_tensor(%c: tensor<?xi32>) {
+  // expected-error @+1 {{a tensor of counts needs a static size (one statistic per entry)}}
+  dyn.rt.count %c {name = "x"} : tensor<?xi32>
+  return
+}

@@ -254,3 +254,12 @@ func.func @runtime_entry_points(%x: tensor<?x64xf32>, %m: tensor<?xi1>) -> tenso
   %y = dyn.rt.scatter_rows %live into %x[%i] : tensor<?x64xf32>, tensor<?xi32> -> tensor<?x64xf32>
   return %y : tensor<?x64xf32>
 }
+
+// CHECK-LABEL: func.func @run_statistics
+func.func @run_statistics(%n: index, %c: tensor<4xi32>) {
+  // CHECK: dyn.rt.count %{{[^ ]+}} {name = "blk0.samples_run"} : index
+  dyn.rt.count %n {name = "blk0.samples_run"} : index
+  // CHECK: dyn.rt.count %{{[^ ]+}} {name = "moe.tokens"} : tensor<4xi32>
+  dyn.rt.count %c {name = "moe.tokens"} : tensor<4xi32>
+  return
+}

@@ -666,4 +666,21 @@ def Dyn_RtScatterRowsOp : Dyn_Op<"rt.scatter_rows", [
   let hasVerifier = 1;
 }
 
+def Dyn_RtCountOp : Dyn_Op<"rt.count", [MemoryEffects<[MemWrite]>]> {
+  let summary = "Adds to a named run statistic";
+  let description = [{
+    Records what the network decided, for the runtime's per-run statistics:
+    an `index` adds to the statistic `name`; a `tensor<Nxi32>` adds its
+    entries to the statistics `name[0]` ... `name[N-1]` (tokens per expert).
+    Statistics are reset before each run and read after it.
+
+    ```mlir
+    dyn.rt.count %n {name = "blk0.samples_run"} : index
+    ```
+  }];
+  let arguments = (ins AnyTypeOf<[Index, 1DTensorOf<[I32]>]>:$value, StrAttr:$name);
+  let assemblyFormat = "$value attr-dict `:` type($value)";
+  let hasVerifier = 1;
+}
+
 #endif // DYNC_DIALECT_DYN_DYNOPS_TD
