@@ -200,8 +200,15 @@ int main(int argc, char **argv) {
     // arguments.
     for (auto def : llvm::make_early_inc_range(module->getOps<dyn::ParamDefOp>()))
       def.erase();
-    if (auto entry = module->lookupSymbol<func::FuncOp>("forward"))
+    if (auto entry = module->lookupSymbol<func::FuncOp>("forward")) {
       entry->setAttr("llvm.emit_c_interface", UnitAttr::get(&context));
+      // Inputs belong to the caller and weights are mapped read-only: the
+      // compiled code must never write into them (bufferization copies
+      // instead of updating in place).
+      for (unsigned i = 0; i < entry.getNumArguments(); ++i)
+        if (isa<TensorType>(entry.getArgumentTypes()[i]))
+          entry.setArgAttr(i, "bufferization.writable", BoolAttr::get(&context, false));
+    }
     PassManager lower(&context);
     if (failed(applyPassManagerCLOptions(lower)))
       return error("invalid pass manager options");
