@@ -4,6 +4,7 @@
 
 #include "dync/Dialect/Dyn/DynOps.h"
 #include "dync/Passes/Passes.h"
+#include "dync/Support/TensorBuilder.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
@@ -33,16 +34,6 @@ using namespace mlir;
 
 namespace dync {
 
-static const char *dtypeOf(Type t) {
-  if (t.isF32()) return "f32";
-  if (t.isF16()) return "f16";
-  if (t.isBF16()) return "bf16";
-  if (t.isInteger(1)) return "bool";
-  if (t.isInteger(32)) return "i32";
-  if (t.isInteger(64)) return "i64";
-  return "unsupported";
-}
-
 std::string buildManifest(ModuleOp module) {
   nlohmann::json m;
   m["abi_version"] = 1;
@@ -69,7 +60,7 @@ std::string buildManifest(ModuleOp module) {
     nlohmann::json arg;
     Type t = entry.getArgumentTypes()[i];
     auto tensor = dyn_cast<RankedTensorType>(t);
-    arg["dtype"] = dtypeOf(tensor ? tensor.getElementType() : t);
+    arg["dtype"] = dtypeName(tensor ? tensor.getElementType() : t);
     nlohmann::json shape = nlohmann::json::array();
     if (tensor) {
       auto symbolic = entry.getArgAttrOfType<ArrayAttr>(i, "dyn.shape");
@@ -108,7 +99,7 @@ std::string buildManifest(ModuleOp module) {
     nlohmann::json r;
     auto name = entry.getResultAttrOfType<StringAttr>(i, "dyn.name");
     r["name"] = name ? name.getValue().str() : "result" + std::to_string(i);
-    r["dtype"] = dtypeOf(t.getElementType());
+    r["dtype"] = dtypeName(t.getElementType());
     r["rank"] = t.getRank();
     m["results"].push_back(r);
   }

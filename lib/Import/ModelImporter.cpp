@@ -103,19 +103,6 @@ RankedTensorType typeOf(ArrayRef<Dim> shape, Type elt) {
   return RankedTensorType::get(staticShape(shape), elt);
 }
 
-std::string dtypeName(Type t) {
-  if (t.isF32()) return "f32";
-  if (t.isF16()) return "f16";
-  if (t.isBF16()) return "bf16";
-  if (t.isInteger(1)) return "bool";
-  if (t.isInteger(32)) return "i32";
-  if (t.isInteger(64)) return "i64";
-  std::string s;
-  llvm::raw_string_ostream os(s);
-  os << t;
-  return s;
-}
-
 //===----------------------------------------------------------------------===//
 // Op table: what each op accepts
 //===----------------------------------------------------------------------===//
@@ -1259,21 +1246,9 @@ FailureOr<SmallVector<TValue>> Importer::emitElementwise(Node &n,
         return failure();
       tanhApprox = *approx == "tanh";
     }
-    Value r = tb.map(x.v, x.type(), [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-      Value v = a[0];
-      if (op == "relu") {
-        Value zero = arith::ConstantOp::create(ib, ib.getFloatAttr(v.getType(), 0.0));
-        return arith::MaximumFOp::create(ib, v, zero);
-      }
-      if (op == "gelu")
-        return buildGelu(ib, v, tanhApprox);
-      if (op == "silu")
-        return arith::MulFOp::create(ib, v, buildSigmoid(ib, v));
-      if (op == "sigmoid")
-        return buildSigmoid(ib, v);
-      if (op == "tanh")
-        return math::TanhOp::create(ib, v);
-      return math::ExpOp::create(ib, v);
+    std::string act = op == "gelu" && tanhApprox ? "gelu_tanh" : op.str();
+    Value r = tb.map(x.v, x.type(), [&](ImplicitLocOpBuilder &ib, ValueRange a) {
+      return buildActivation(ib, act, a[0]);
     });
     return SmallVector<TValue>{TValue{r, x.shape}};
   }

@@ -550,4 +550,33 @@ Value buildGelu(ImplicitLocOpBuilder &b, Value x, bool tanhApprox) {
   return arith::MulFOp::create(b, arith::MulFOp::create(b, half, x), sum);
 }
 
+Value buildActivation(ImplicitLocOpBuilder &b, StringRef name, Value x) {
+  if (name == "relu")
+    return arith::MaximumFOp::create(
+        b, x, arith::ConstantOp::create(b, b.getFloatAttr(x.getType(), 0.0)));
+  if (name == "gelu" || name == "gelu_tanh")
+    return buildGelu(b, x, name == "gelu_tanh");
+  if (name == "silu")
+    return arith::MulFOp::create(b, x, buildSigmoid(b, x));
+  if (name == "sigmoid")
+    return buildSigmoid(b, x);
+  if (name == "tanh")
+    return math::TanhOp::create(b, x);
+  assert(name == "exp" && "unknown activation");
+  return math::ExpOp::create(b, x);
+}
+
+std::string dtypeName(Type t) {
+  if (t.isF32()) return "f32";
+  if (t.isF16()) return "f16";
+  if (t.isBF16()) return "bf16";
+  if (t.isInteger(1)) return "bool";
+  if (t.isInteger(32)) return "i32";
+  if (t.isInteger(64)) return "i64";
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << t;
+  return s;
+}
+
 } // namespace dync

@@ -449,20 +449,8 @@ private:
     if (op.hasSharedExpert()) {
       dyn::Activation act = op.getActivation();
       Value h = tb.linear(flat, op.getSharedW1(), op.getSharedB1());
-      h = tb.map(h, rankedType(h), [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-        switch (act) {
-        case dyn::Activation::relu: {
-          Value zero = arith::ConstantOp::create(ib, ib.getFloatAttr(elt, 0.0));
-          return arith::MaximumFOp::create(ib, a[0], zero);
-        }
-        case dyn::Activation::gelu:
-          return buildGelu(ib, a[0], false);
-        case dyn::Activation::gelu_tanh:
-          return buildGelu(ib, a[0], true);
-        case dyn::Activation::silu:
-          return arith::MulFOp::create(ib, a[0], buildSigmoid(ib, a[0]));
-        }
-        return a[0];
+      h = tb.map(h, rankedType(h), [&](ImplicitLocOpBuilder &ib, ValueRange a) {
+        return buildActivation(ib, dyn::stringifyActivation(act), a[0]);
       });
       if (op.getSharedW3()) {
         Value g = tb.linear(flat, op.getSharedW3(), Value());

@@ -87,6 +87,15 @@ private:
 mlir::Value buildGelu(mlir::ImplicitLocOpBuilder &b, mlir::Value x,
                       bool tanhApprox);
 mlir::Value buildSigmoid(mlir::ImplicitLocOpBuilder &b, mlir::Value x);
+/// The scalar activation `name` (relu, gelu, gelu_tanh, silu, sigmoid, tanh,
+/// exp) of a float `x`: the one definition the importer and the lowerings
+/// share.
+mlir::Value buildActivation(mlir::ImplicitLocOpBuilder &b, llvm::StringRef name,
+                            mlir::Value x);
+
+/// The model format's name of an element type (f32, f16, bf16, i32, i64,
+/// bool), or MLIR's spelling for any other.
+std::string dtypeName(mlir::Type type);
 
 } // namespace dync
 

@@ -465,18 +465,8 @@ struct LowerExperts : OpRewritePattern<dyn::MoeExpertsOp> {
                 SmallVector<OpFoldResult> off{lo, q.getIndexAttr(0)};
                 Value xs = tensor::ExtractSliceOp::create(q, sliceType, rows, off, size, one2);
                 Value a1 = tq.linear(xs, weightOf(q, op.getW1(), ei), weightOf(q, op.getB1(), ei));
-                Value hAct = tq.map(a1, rankedType(a1), [&](ImplicitLocOpBuilder &ab, ValueRange v) -> Value {
-                  switch (act) {
-                  case dyn::Activation::relu:
-                    return arith::MaximumFOp::create(ab, v[0], arith::ConstantOp::create(ab, ab.getFloatAttr(elt, 0.0)));
-                  case dyn::Activation::gelu:
-                    return buildGelu(ab, v[0], false);
-                  case dyn::Activation::gelu_tanh:
-                    return buildGelu(ab, v[0], true);
-                  case dyn::Activation::silu:
-                    return arith::MulFOp::create(ab, v[0], buildSigmoid(ab, v[0]));
-                  }
-                  return v[0];
+                Value hAct = tq.map(a1, rankedType(a1), [&](ImplicitLocOpBuilder &ab, ValueRange v) {
+                  return buildActivation(ab, dyn::stringifyActivation(act), v[0]);
                 });
                 if (op.getW3()) {
                   Value g = tq.linear(xs, weightOf(q, op.getW3(), ei), Value());
