@@ -228,6 +228,20 @@ std::unique_ptr<llvm::Module> translateToLLVM(ModuleOp module,
   auto *text = llvm::ConstantDataArray::getString(context, manifest, true);
   new llvm::GlobalVariable(*llvmModule, text->getType(), true,
                            llvm::GlobalValue::ExternalLinkage, text, "dync_manifest");
+  if (!options.embeddedWeights.empty()) {
+    // The whole safetensors file, aligned so that every tensor in it is as
+    // aligned as it would be when mapped.
+    auto *bytes = llvm::ConstantDataArray::getRaw(
+        options.embeddedWeights, options.embeddedWeights.size(), b.getInt8Ty());
+    auto *weights = new llvm::GlobalVariable(*llvmModule, bytes->getType(), true,
+                                             llvm::GlobalValue::ExternalLinkage, bytes,
+                                             "dync_embedded_weights");
+    weights->setAlignment(llvm::Align(64));
+    new llvm::GlobalVariable(*llvmModule, b.getInt64Ty(), true,
+                             llvm::GlobalValue::ExternalLinkage,
+                             b.getInt64(options.embeddedWeights.size()),
+                             "dync_embedded_weights_size");
+  }
 
   auto optimize = makeOptimizingTransformer(options.optLevel, 0, tm.get());
   if (llvm::Error e = optimize(llvmModule.get())) {

@@ -148,8 +148,31 @@ std::unique_ptr<File> File::open(const std::string &path, std::string &error) {
   file->path_ = path;
   file->mapping_ = mapping;
   file->mappingSize_ = size;
-  const uint8_t *bytes = static_cast<const uint8_t *>(mapping);
+  if (!file->parse(static_cast<const uint8_t *>(mapping), size, error))
+    return nullptr;
+  return file;
+}
 
+std::unique_ptr<File> File::fromMemory(const uint8_t *data, uint64_t size,
+                                       const std::string &name,
+                                       std::string &error) {
+  std::unique_ptr<File> file(new File());
+  file->path_ = name;
+  if (size < 8) {
+    error = "weights file '" + name + "': truncated: " + std::to_string(size) +
+            " bytes, shorter than the 8-byte header length";
+    return nullptr;
+  }
+  if (!file->parse(data, size, error))
+    return nullptr;
+  return file;
+}
+
+bool File::parse(const uint8_t *bytes, uint64_t size, std::string &error) {
+  auto fail = [&](const std::string &what) {
+    error = "weights file '" + path_ + "': " + what;
+    return false;
+  };
   uint64_t headerSize = 0;
   for (int i = 7; i >= 0; --i)
     headerSize = (headerSize << 8) | bytes[i];
@@ -166,7 +189,7 @@ std::unique_ptr<File> File::open(const std::string &path, std::string &error) {
   if (header.is_discarded() || !header.is_object())
     return fail("corrupt: the header is not a JSON object");
 
-  file->dataSection_ = bytes + 8 + headerSize;
+  dataSection_ = bytes + 8 + headerSize;
   uint64_t dataSize = size - 8 - headerSize;
   for (auto it = header.begin(); it != header.end(); ++it) {
     if (it.key() == "__metadata__")
@@ -175,21 +198,21 @@ std::unique_ptr<File> File::open(const std::string &path, std::string &error) {
     std::string problem = parseEntry(it.key(), it.value(), dataSize, info);
     if (!problem.empty())
       return fail("tensor '" + it.key() + "': " + problem);
-    file->tensors_.push_back(std::move(info));
+    tensors_.push_back(std::move(info));
   }
 
-  std::sort(file->tensors_.begin(), file->tensors_.end(),
+  std::sort(tensors_.begin(), tensors_.end(),
             [](const TensorInfo &a, const TensorInfo &b) {
               return a.begin < b.begin || (a.begin == b.begin && a.end < b.end);
             });
-  for (size_t i = 1; i < file->tensors_.size(); ++i) {
-    const TensorInfo &prev = file->tensors_[i - 1];
-    const TensorInfo &cur = file->tensors_[i];
+  for (size_t i = 1; i < tensors_.size(); ++i) {
+    const TensorInfo &prev = tensors_[i - 1];
+    const TensorInfo &cur = tensors_[i];
     if (cur.begin < prev.end && cur.end > cur.begin)
       return fail("corrupt: tensors '" + prev.name + "' and '" + cur.name +
                   "' overlap");
   }
-  return file;
+  return true;
 }
 
 } // namespace dync::safetensors

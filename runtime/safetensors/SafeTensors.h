@@ -46,6 +46,11 @@ public:
   /// message that names the file and the problem.
   static std::unique_ptr<File> open(const std::string &path,
                                     std::string &error);
+  /// Validates safetensors bytes held in memory (weights embedded in a
+  /// compiled model); `data` must outlive the File. `name` is for messages.
+  static std::unique_ptr<File> fromMemory(const uint8_t *data, uint64_t size,
+                                          const std::string &name,
+                                          std::string &error);
   ~File();
   File(const File &) = delete;
   File &operator=(const File &) = delete;
@@ -62,6 +67,8 @@ public:
 
 private:
   File() = default;
+  /// Parses and validates the header of `bytes` (the whole file).
+  bool parse(const uint8_t *bytes, uint64_t size, std::string &error);
 
   std::string path_;
   void *mapping_ = nullptr;

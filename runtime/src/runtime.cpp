@@ -237,10 +237,18 @@ dync_status_t *dync_model_load(const char *modelPath, const char *weightsPath,
     needsWeights |= a.kind == ArgKind::Weight;
   if (needsWeights) {
     std::string path = weightsPath ? weightsPath : jsonString(manifest, "weights_file");
-    if (!weightsPath && !fileExists(path))
-      path = dirOf(modelPath) + "/" + baseOf(path);
     std::string error;
-    model->weights = dync::safetensors::File::open(path, error);
+    auto *embedded = static_cast<const uint8_t *>(dlsym(model->library, "dync_embedded_weights"));
+    auto *embeddedSize = static_cast<const uint64_t *>(dlsym(model->library, "dync_embedded_weights_size"));
+    if (!weightsPath && embedded && embeddedSize) {
+      // Compiled with --embed-weights: the model carries its weights.
+      path = std::string(modelPath) + " (embedded weights)";
+      model->weights = dync::safetensors::File::fromMemory(embedded, *embeddedSize, path, error);
+    } else {
+      if (!weightsPath && !fileExists(path))
+        path = dirOf(modelPath) + "/" + baseOf(path);
+      model->weights = dync::safetensors::File::open(path, error);
+    }
     if (!model->weights)
       return fail("%s", error.c_str());
     for (Arg &a : model->args) {

@@ -26,6 +26,7 @@
 #include "llvm/IR/Module.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/SourceMgr.h"
@@ -78,6 +79,10 @@ cl::opt<std::string> cpuFeatures("mattr",
                                  cl::desc("Target features, e.g. +avx,+fma "
                                           "(default: the host's, detected)"),
                                  cl::cat(dyncCategory));
+cl::opt<bool> embedWeights("embed-weights",
+                            cl::desc("Embed the weights in the compiled model, "
+                                     "so that it needs no weights file"),
+                            cl::cat(dyncCategory));
 cl::opt<unsigned> optLevel("O", cl::desc("Optimization level 0-3 (default 2)"),
                            cl::Prefix, cl::init(2), cl::cat(dyncCategory));
 
@@ -215,7 +220,17 @@ int main(int argc, char **argv) {
     dync::buildCpuLoweringPipeline(lower);
     if (failed(lower.run(*module)))
       return 1;
-    dync::CpuOptions cpu{cpuName, cpuFeatures, optLevel};
+    dync::CpuOptions cpu{cpuName, cpuFeatures, optLevel, ""};
+    if (embedWeights) {
+      auto path = module->getOperation()->getAttrOfType<StringAttr>("dyn.weights_path");
+      if (!path)
+        return error("--embed-weights needs a model imported from JSON (its weights file)");
+      auto buffer = llvm::MemoryBuffer::getFile(path.getValue(), /*IsText=*/false);
+      if (!buffer)
+        return error("cannot read weights '" + path.getValue() + "': " +
+                     buffer.getError().message());
+      cpu.embeddedWeights = (*buffer)->getBuffer().str();
+    }
     llvm::LLVMContext llvmContext;
     std::string message;
     auto llvmModule = dync::translateToLLVM(*module, llvmContext, manifest, cpu, message);

@@ -22,6 +22,9 @@ struct CpuOptions {
   std::string features;
   /// 0..3
   unsigned optLevel = 2;
+  /// The weights file's bytes to embed in the model (--embed-weights), or
+  /// empty: the runtime then maps the file.
+  std::string embeddedWeights;
 };
 
 /// Describes the compiled entry point for the runtime (JSON): the model's
