@@ -107,9 +107,18 @@ std::string baseOf(const std::string &path) {
 
 } // namespace
 
+struct dync_model_t;
+static dync_status_t *initModel(dync_model_t &model, const char *manifestText,
+                                const char *modelPath, const char *weightsPath,
+                                const uint8_t *embedded, uint64_t embeddedSize);
+
 struct dync_model_t {
   void *library = nullptr;
   EntryFn entry = nullptr;
+  /// Statically linked models hand over this thread's statistics directly;
+  /// loaded ones are looked up with dlsym (which resolves thread-locals for
+  /// the calling thread).
+  int64_t *(*statsAddress)(void) = nullptr;
   std::vector<Arg> args;
   std::vector<Result> results;
   std::map<std::string, std::pair<int64_t, int64_t>> dims;
@@ -181,6 +190,44 @@ dync_status_t *dync_model_load(const char *modelPath, const char *weightsPath,
   if (!manifestText || !model->entry)
     return fail("'%s' is not a model compiled by dync (no dync_manifest or "
                 "dync_entry)", modelPath);
+  auto *embedded = static_cast<const uint8_t *>(dlsym(model->library, "dync_embedded_weights"));
+  auto *embeddedSize = static_cast<const uint64_t *>(dlsym(model->library, "dync_embedded_weights_size"));
+  if (dync_status_t *st = initModel(*model, manifestText, modelPath, weightsPath, embedded,
+                                    embeddedSize ? *embeddedSize : 0))
+    return st;
+  if (!model->statNames.empty() && !dlsym(model->library, "dync_stats"))
+    return fail("'%s' names run statistics but has no dync_stats", modelPath);
+  *outModel = model.release();
+  return nullptr;
+}
+
+dync_status_t *dync_model_load_static(const dync_static_model_t *linked,
+                                      const char *weightsPath,
+                                      dync_model_t **outModel) {
+  if (!linked || !linked->manifest || !linked->entry || !outModel)
+    return fail("dync_model_load_static: model, its manifest and entry, and "
+                "out_model must not be NULL");
+  *outModel = nullptr;
+  auto model = std::make_unique<dync_model_t>();
+  model->entry = linked->entry;
+  model->statsAddress = linked->stats;
+  if (dync_status_t *st = initModel(*model, linked->manifest, "(linked model)", weightsPath,
+                                    linked->embedded_weights, linked->embedded_weights_size))
+    return st;
+  if (!model->statNames.empty() && !model->statsAddress)
+    return fail("the linked model names run statistics but gives no stats accessor");
+  *outModel = model.release();
+  return nullptr;
+}
+
+} // extern "C"
+
+/// Reads the manifest and binds the weights: everything loading a model
+/// needs once its code is reachable.
+static dync_status_t *initModel(dync_model_t &m, const char *manifestText,
+                                const char *modelPath, const char *weightsPath,
+                                const uint8_t *embedded, uint64_t embeddedSize) {
+  dync_model_t *model = &m;
   nlohmann::json manifest = nlohmann::json::parse(manifestText, nullptr, false);
   if (manifest.is_discarded() || !manifest.is_object() ||
       jsonInt(manifest, "abi_version", 0) != DYNC_API_VERSION)
@@ -216,8 +263,6 @@ dync_status_t *dync_model_load(const char *modelPath, const char *weightsPath,
   }
   for (const auto &name : jsonArray(manifest, "stats"))
     model->statNames.push_back(name.is_string() ? name.get<std::string>() : "?");
-  if (!model->statNames.empty() && !dlsym(model->library, "dync_stats"))
-    return fail("'%s' names run statistics but has no dync_stats", modelPath);
   for (const auto &r : jsonArray(manifest, "results")) {
     if (!r.is_object())
       return fail("'%s' has a malformed manifest", modelPath);
@@ -238,12 +283,10 @@ dync_status_t *dync_model_load(const char *modelPath, const char *weightsPath,
   if (needsWeights) {
     std::string path = weightsPath ? weightsPath : jsonString(manifest, "weights_file");
     std::string error;
-    auto *embedded = static_cast<const uint8_t *>(dlsym(model->library, "dync_embedded_weights"));
-    auto *embeddedSize = static_cast<const uint64_t *>(dlsym(model->library, "dync_embedded_weights_size"));
-    if (!weightsPath && embedded && embeddedSize) {
+    if (!weightsPath && embedded) {
       // Compiled with --embed-weights: the model carries its weights.
       path = std::string(modelPath) + " (embedded weights)";
-      model->weights = dync::safetensors::File::fromMemory(embedded, *embeddedSize, path, error);
+      model->weights = dync::safetensors::File::fromMemory(embedded, embeddedSize, path, error);
     } else {
       if (!weightsPath && !fileExists(path))
         path = dirOf(modelPath) + "/" + baseOf(path);
@@ -279,9 +322,10 @@ dync_status_t *dync_model_load(const char *modelPath, const char *weightsPath,
       a.data = data;
     }
   }
-  *outModel = model.release();
   return nullptr;
 }
+
+extern "C" {
 
 void dync_model_release(dync_model_t *model) { delete model; }
 
@@ -438,8 +482,9 @@ dync_status_t *dync_session_run(dync_session_t *session,
   std::vector<int64_t> results(resultWords, 0);
   // The statistics array is thread-local in the model: dlsym gives this
   // thread's copy.
-  int64_t *stats = model->statNames.empty()
-                       ? nullptr
+  int64_t *stats = model->statNames.empty() ? nullptr
+                   : model->statsAddress
+                       ? model->statsAddress()
                        : static_cast<int64_t *>(dlsym(model->library, "dync_stats"));
   if (stats)
     std::memset(stats, 0, model->statNames.size() * sizeof(int64_t));

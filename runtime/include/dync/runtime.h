@@ -68,6 +68,24 @@ DYNC_API dync_status_t *dync_model_load(const char *model_path,
                                         dync_model_t **out_model);
 DYNC_API void dync_model_release(dync_model_t *model);
 
+/** A model linked into the program (`dync --emit=obj` + `--emit=header`):
+ *  the generated header fills this in; no dynamic loading is involved. */
+typedef struct dync_static_model_t {
+  const char *manifest;
+  void (*entry)(void **args, void *results);
+  /** This thread's run statistics, or NULL if the model records none. */
+  int64_t *(*stats)(void);
+  /** The weights, if compiled with --embed-weights; else NULL. */
+  const uint8_t *embedded_weights;
+  uint64_t embedded_weights_size;
+} dync_static_model_t;
+
+/** Like dync_model_load, for a statically linked model. `weights_path` may
+ *  be NULL: embedded weights, else the path recorded at compile time. */
+DYNC_API dync_status_t *dync_model_load_static(const dync_static_model_t *model,
+                                               const char *weights_path,
+                                               dync_model_t **out_model);
+
 DYNC_API int32_t dync_model_num_inputs(const dync_model_t *model);
 DYNC_API const char *dync_model_input_name(const dync_model_t *model, int32_t i);
 DYNC_API int32_t dync_model_num_outputs(const dync_model_t *model);
