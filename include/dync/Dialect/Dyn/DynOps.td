@@ -540,7 +540,8 @@ def Dyn_TopKOp : Dyn_Op<"topk", [Pure]> {
   let description = [{
     Returns the `k` largest values along `axis` in descending order and their
     positions (`i64`). Ties go to the lower index, so the result is
-    deterministic. NaN compares larger than every number, as in PyTorch.
+    deterministic. A NaN never ranks above a number (PyTorch ranks NaN
+    first): inputs should not hold NaN.
 
     ```mlir
     %v, %i = dyn.topk %x {k = 2 : i64, axis = 1 : i64}
@@ -563,8 +564,9 @@ def Dyn_ScatterAddOp : Dyn_Op<"scatter_add", [
   let description = [{
     `result` is a copy of `data` where, for every `i`, the slice
     `updates[..., i, ...]` (along `axis`) is added at position `indices[i]`
-    along `axis`. Repeated indices accumulate. Negative or out-of-range
-    indices are an error reported at run time.
+    along `axis`. Repeated indices accumulate. Negative indices count from
+    the end; indices still out of range are clamped, so that no write leaves
+    the tensor (PyTorch raises instead).
 
     ```mlir
     %r = dyn.scatter_add %data, %idx, %upd {axis = 0 : i64}
