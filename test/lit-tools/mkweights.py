@@ -26,6 +26,7 @@ p.add_argument("--overlap", action="store_true", help="second tensor overlaps th
 p.add_argument("--wrong-size", help="tensor whose byte range is one element short")
 p.add_argument("--dtype", action="append", default=[], help="NAME=DT (F32, F16, BF16, I32, I64)")
 p.add_argument("--positive", action="append", default=[], help="NAME whose values must be > 0 (variances)")
+p.add_argument("--constant", action="append", default=[], help="NAME=V: every value of NAME is V")
 p.add_argument("--raw-header", help="write this header text and --data-bytes zero bytes")
 p.add_argument("--data-bytes", type=int, default=0)
 args = p.parse_args()
@@ -42,6 +43,9 @@ for name in sorted(specs):
     values = 0.01 * np.arange(n) * np.where(np.arange(n) % 2, -1, 1)
     if name in args.positive:
         values = np.abs(values) + 0.5
+    constants = dict(c.split("=") for c in args.constant)
+    if name in constants:
+        values = np.full(n, float(constants[name]))
     values = values.astype(DTYPES.get(dt, np.float32))
     if dt == "BF16":
         # bfloat16 is the upper half of a float32.
