@@ -44,6 +44,10 @@ struct ThreadExternalsPass
     }
     func::FuncOp entry = entries.front();
 
+    // The argument each function already has for a weight or param, so that
+    // a value threaded in twice (read locally and by a callee) stays one.
+    DenseMap<Operation *, llvm::DenseMap<Key, unsigned>> argFor;
+
     // Move reads up one level at a time until only the entry has any.
     bool changed = true;
     while (changed) {
@@ -60,18 +64,27 @@ struct ThreadExternalsPass
           continue;
         changed = true;
         SmallVector<Operation *> prototypes;
+        auto &known = argFor[fn];
         for (auto &[key, ops] : reads) {
-          unsigned index = fn.getNumArguments();
-          if (failed(fn.insertArgument(index, ops.front()->getResult(0).getType(),
-                                       {}, ops.front()->getLoc())))
-            return signalPassFailure();
+          auto it = known.find(key);
+          bool fresh = it == known.end();
+          unsigned index = fresh ? fn.getNumArguments() : it->second;
+          if (fresh) {
+            if (failed(fn.insertArgument(index, ops.front()->getResult(0).getType(),
+                                         {}, ops.front()->getLoc())))
+              return signalPassFailure();
+            known[key] = index;
+          }
           for (Operation *op : ops) {
             op->getResult(0).replaceAllUsesWith(fn.getArgument(index));
-            if (op != ops.front())
+            if (op != ops.front() || !fresh)
               op->erase();
           }
-          prototypes.push_back(ops.front());
+          if (fresh)
+            prototypes.push_back(ops.front());
         }
+        if (prototypes.empty())
+          continue;
         // Every caller now reads the values and passes them in.
         std::optional<SymbolTable::UseRange> uses = fn.getSymbolUses(module);
         for (const SymbolTable::SymbolUse &use : *uses) {
