@@ -24,6 +24,7 @@
 #include <memory>
 #include <string>
 #include <sys/stat.h>
+#include <time.h>
 #include <vector>
 
 struct dync_status_t {
@@ -593,6 +594,13 @@ struct UnrankedMemRef {
   void *descriptor;
 };
 } // namespace
+
+/// The monotonic clock compiled models read to time their subgraphs.
+extern "C" DYNC_API int64_t dync_clock_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
 
 /// Strided copy between two memrefs of the same shape: what MLIR's lowering
 /// of memref.copy calls when the layouts are not both contiguous. The same

@@ -240,6 +240,7 @@ int main(int argc, char **argv) {
     if (failed(applyPassManagerCLOptions(pm)))
       return error("invalid pass manager options");
     pm.addPass(dync::createDynThreadExternals());
+    pm.addPass(dync::createDynTimeSubgraphs());
     pm.addPass(dync::createConvertDynToLinalg());
     if (failed(pm.run(*module)))
       return 1;

@@ -122,4 +122,17 @@ def ConvertDynToLinalg : Pass<"convert-dyn-to-linalg", "::mlir::ModuleOp"> {
   ];
 }
 
+def DynTimeSubgraphs : Pass<"dyn-time-subgraphs", "::mlir::ModuleOp"> {
+  let summary = "Times every subgraph call of the host program";
+  let description = [{
+    Wraps each call of a `dyn.subgraph` function in host code with two reads
+    of the runtime's monotonic clock (`dync_clock_ns`, provided by libdyncrt)
+    and adds the elapsed nanoseconds to the run statistic
+    `time_ns.<subgraph>`. A subgraph that no sample reaches is not called, so
+    its time stays 0.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
+                           "::mlir::dyn::DynDialect"];
+}
+
 #endif // DYNC_PASSES_PASSES_TD

@@ -947,15 +947,25 @@ void lowerCounts(ModuleOp module) {
   if (counts.empty())
     return;
   MLIRContext *ctx = module.getContext();
+  // One slot per distinct name: counts of the same statistic (a subgraph
+  // called from two places) add up.
   SmallVector<Attribute> names;
-  SmallVector<int64_t> base;
+  llvm::StringMap<int64_t> slotOf;
+  SmallVector<SmallVector<int64_t>> slots;
   for (dyn::RtCountOp c : counts) {
-    base.push_back(names.size());
+    SmallVector<std::string> keys;
     if (auto t = dyn_cast<RankedTensorType>(c.getValue().getType()))
       for (int64_t i = 0; i < t.getDimSize(0); ++i)
-        names.push_back(StringAttr::get(ctx, c.getName() + "[" + std::to_string(i) + "]"));
+        keys.push_back(c.getName().str() + "[" + std::to_string(i) + "]");
     else
-      names.push_back(c.getNameAttr());
+      keys.push_back(c.getName().str());
+    slots.emplace_back();
+    for (const std::string &k : keys) {
+      auto [it, inserted] = slotOf.try_emplace(k, names.size());
+      if (inserted)
+        names.push_back(StringAttr::get(ctx, k));
+      slots.back().push_back(it->second);
+    }
   }
   module->setAttr("dyn.stats", ArrayAttr::get(ctx, names));
   OpBuilder mb = OpBuilder::atBlockBegin(module.getBody());
@@ -968,7 +978,7 @@ void lowerCounts(ModuleOp module) {
                                        /*alignment=*/8, /*addrSpace=*/0, /*dsoLocal=*/false,
                                        /*threadLocal=*/true);
   auto ptrType = LLVM::LLVMPointerType::get(ctx);
-  for (auto [c, slot] : llvm::zip_equal(counts, base)) {
+  for (auto [c, slot] : llvm::zip_equal(counts, slots)) {
     ImplicitLocOpBuilder b(c.getLoc(), c);
     auto add = [&](Value v64, int64_t at) {
       Value addr = LLVM::AddressOfOp::create(b, global);
@@ -980,10 +990,10 @@ void lowerCounts(ModuleOp module) {
     if (auto t = dyn_cast<RankedTensorType>(c.getValue().getType())) {
       for (int64_t i = 0; i < t.getDimSize(0); ++i) {
         Value e = tensor::ExtractOp::create(b, c.getValue(), ValueRange{constIndex(b, i)});
-        add(arith::ExtSIOp::create(b, i64, e), slot + i);
+        add(arith::ExtSIOp::create(b, i64, e), slot[i]);
       }
     } else {
-      add(arith::IndexCastOp::create(b, i64, c.getValue()), slot);
+      add(arith::IndexCastOp::create(b, i64, c.getValue()), slot[0]);
     }
     c.erase();
   }
