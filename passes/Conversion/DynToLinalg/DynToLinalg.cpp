@@ -25,6 +25,11 @@ namespace {
 
 RankedTensorType rankedType(Value v) { return cast<RankedTensorType>(v.getType()); }
 
+/// `v` as `type` (a tensor.cast when a dimension's static size differs).
+Value castTo(ImplicitLocOpBuilder &b, Value v, Type type) {
+  return v.getType() == type ? v : Value(tensor::CastOp::create(b, type, v));
+}
+
 /// [0, 1, ..., n-1] as i32, n the batch of the operand.
 struct LowerIota : OpRewritePattern<dyn::RtIotaOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -85,8 +90,7 @@ struct LowerSelect : OpRewritePattern<dyn::RtSelectOp> {
           scf::YieldOp::create(ib, ifOp.getResults());
         });
     Value result = fill.getResult(0);
-    if (result.getType() != op.getType())
-      result = tensor::CastOp::create(b, op.getType(), result);
+    result = castTo(b, result, op.getType());
     rw.replaceOp(op, result);
     return success();
   }
@@ -120,8 +124,7 @@ struct LowerGatherRows : OpRewritePattern<dyn::RtGatherRowsOp> {
           linalg::YieldOp::create(ib, Value(tensor::ExtractOp::create(ib, src, coords)));
         });
     Value result = generic.getResult(0);
-    if (result.getType() != type)
-      result = tensor::CastOp::create(b, type, result);
+    result = castTo(b, result, type);
     rw.replaceOp(op, result);
     return success();
   }
@@ -308,10 +311,8 @@ struct LowerRoute : OpRewritePattern<dyn::MoeRouteOp> {
         return Value(arith::DivFOp::create(ib, a[0], a[1]));
       });
     }
-    if (weights.getType() != op.getWeights().getType())
-      weights = tensor::CastOp::create(b, op.getWeights().getType(), weights);
-    if (indices.getType() != op.getIndices().getType())
-      indices = tensor::CastOp::create(b, op.getIndices().getType(), indices);
+    weights = castTo(b, weights, op.getWeights().getType());
+    indices = castTo(b, indices, op.getIndices().getType());
     rw.replaceOp(op, {weights, indices});
     return success();
   }
@@ -341,10 +342,8 @@ struct LowerTopK : OpRewritePattern<dyn::TopKOp> {
       values = tb.transpose(values, inverse);
       indices = tb.transpose(indices, inverse);
     }
-    if (values.getType() != op.getValues().getType())
-      values = tensor::CastOp::create(b, op.getValues().getType(), values);
-    if (indices.getType() != op.getIndices().getType())
-      indices = tensor::CastOp::create(b, op.getIndices().getType(), indices);
+    values = castTo(b, values, op.getValues().getType());
+    indices = castTo(b, indices, op.getIndices().getType());
     rw.replaceOp(op, {values, indices});
     return success();
   }
@@ -514,12 +513,9 @@ struct LowerDispatch : OpRewritePattern<dyn::MoeDispatchOp> {
           scf::YieldOp::create(ib, inner.getResults());
         });
     Value rows = place.getResult(0), slots = place.getResult(1);
-    if (rows.getType() != rowsType)
-      rows = tensor::CastOp::create(b, rowsType, rows);
-    if (slots.getType() != op.getSlots().getType())
-      slots = tensor::CastOp::create(b, op.getSlots().getType(), slots);
-    if (offsets.getType() != op.getOffsets().getType())
-      offsets = tensor::CastOp::create(b, op.getOffsets().getType(), offsets);
+    rows = castTo(b, rows, rowsType);
+    slots = castTo(b, slots, op.getSlots().getType());
+    offsets = castTo(b, offsets, op.getOffsets().getType());
     rw.replaceOp(op, {rows, offsets, slots});
     return success();
   }
@@ -634,8 +630,7 @@ struct LowerCombine : OpRewritePattern<dyn::MoeCombineOp> {
                     linalg::YieldOp::create(ib, acc);
                   })
                   .getResult(0);
-    if (y.getType() != outType)
-      y = tensor::CastOp::create(b, outType, y);
+    y = castTo(b, y, outType);
     rw.replaceOp(op, y);
     return success();
   }
@@ -930,8 +925,7 @@ struct LowerBsaAttention : OpRewritePattern<dyn::BsaAttentionOp> {
       dyn::RtCountOp::create(b, total, b.getStringAttr(node + ".blocks"));
     }
     Value out = loopB.getResult(0);
-    if (out.getType() != op.getResult().getType())
-      out = tensor::CastOp::create(b, op.getResult().getType(), out);
+    out = castTo(b, out, op.getResult().getType());
     rw.replaceOp(op, out);
     return success();
   }
