@@ -280,6 +280,37 @@ func.func @nested(%x: tensor<?x8xf32>, %s: tensor<?xf32>, %p: tensor<?xi1>, %t: 
 
 // -----
 
+// Nesting: a per-sample gate inside an early-exit stage. The stage runs on the
+// live (compacted) batch; inside it, the gate compacts again to the samples
+// whose score passes.
+// CHECK-LABEL: func.func @gate_in_stage
+// CHECK:       call @gate_in_stage.ee.stage0
+// CHECK-LABEL: func.func private @gate_in_stage.ee.stage0
+// CHECK:       dyn.rt.select
+// CHECK:       dyn.rt.gather_rows
+// CHECK:       func.call @gate_in_stage.ee.stage0.g.body
+// CHECK:       dyn.rt.scatter_rows
+// CHECK-NOT:   dyn.gate %
+func.func @gate_in_stage(%x: tensor<?x8xf32>, %t: f32) -> (tensor<?x8xf32>, tensor<?xi32>) {
+  %l, %i = dyn.early_exit %x threshold(%t) {criterion = #dyn.criterion<max_softmax>}
+      : tensor<?x8xf32> -> tensor<?x8xf32>, tensor<?xi32> {
+  ^bb0(%h: tensor<?x8xf32>):
+    %c0 = arith.constant 0 : index
+    %n = tensor.dim %h, %c0 : tensor<?x8xf32>
+    %s = tensor.extract_slice %h[0, 0] [%n, 1] [1, 1] : tensor<?x8xf32> to tensor<?xf32>
+    %gt = arith.constant 0.5 : f32
+    %g = dyn.gate %h score(%s : tensor<?xf32>) threshold(%gt) : tensor<?x8xf32> {
+    ^bb0(%a: tensor<?x8xf32>):
+      %e = math.exp %a : tensor<?x8xf32>
+      dyn.yield %e : tensor<?x8xf32>
+    } loc("g")
+    dyn.yield %g, %g : tensor<?x8xf32>, tensor<?x8xf32>
+  } loc("ee")
+  return %l, %i : tensor<?x8xf32>, tensor<?xi32>
+}
+
+// -----
+
 func.func @negative_cond_dynamic_rows(%p: tensor<?xi1>, %x: tensor<?x?xf32>) -> tensor<?x?xf32> {
   // expected-error @+1 {{'dyn.cond' op cannot be partitioned: per-sample results need static dims after the batch, got 'tensor<?x?xf32>'}}
   %r = dyn.cond %p (%x) : tensor<?xi1>, (tensor<?x?xf32>) -> tensor<?x?xf32> then {
