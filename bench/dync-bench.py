@@ -1,12 +1,14 @@
 #!/usr/bin/python3
 """dync benchmarks (BENCHMARKS.md): ratios from one run on this machine.
 
-    bench/dync-bench.py BUILD_DIR [--reps N] [--workloads W1,W4] [--small]
+    ./dev bench [--reps N] [--workloads W1,W4] [--small]
+    PYTHON bench/dync-bench.py BUILD_DIR [same options]
 
 For each workload, compiles the model with dync and times it with
 `dync-run --bench` (median of N runs), next to:
   - dync's dense execution of the same layer (every expert / every block),
-  - a numpy peer (OpenBLAS matmuls; a loop over experts for MoE),
+  - a numpy peer (a loop over experts for MoE); `./dev bench` runs with
+    PyPI's numpy, whose wheel bundles OpenBLAS (Debian's uses the reference BLAS),
   - the machine's fp32 matmul rate (numpy 1024^3), which bounds everything.
 Reports median ms, ratios, the fraction of the matmul limit reached, and the
 work the network decided to do (from dync-run's statistics). Not a test:
@@ -41,6 +43,13 @@ def sgemm_gflops():
     a @ a
     ms = median_ms(lambda: a @ a, 5)
     return 2 * 1024 ** 3 / (ms * 1e6)
+
+
+def blas_name():
+    try:
+        return np.show_config(mode="dicts")["Build Dependencies"]["blas"]["name"]
+    except Exception:  # numpy < 1.26 (Debian 12's) has no dicts mode
+        return "unknown (Debian's numpy: the reference BLAS)"
 
 
 def run_dync(build, model, workdir, inputs, reps, params=()):
@@ -147,7 +156,10 @@ def main():
     p.add_argument("--small", action="store_true", help="smaller sizes, for a quick look")
     a = p.parse_args()
     limit = sgemm_gflops()
-    print(f"machine fp32 matmul rate (numpy 1024^3): {limit:.1f} GFLOP/s")
+    print(f"machine fp32 matmul rate (numpy 1024^3, BLAS: {blas_name()}): {limit:.1f} GFLOP/s")
+    if limit < 50:
+        print("  warning: this BLAS is far from the machine's matmul rate; the numpy peers and the"
+              " limit are not meaningful. `./dev bench` runs with PyPI's numpy (OpenBLAS).")
     with tempfile.TemporaryDirectory() as work:
         for wl in a.workloads.split(","):
             {"W1": w1, "W4": w4}[wl](a.build, work, a.reps, a.small, limit)

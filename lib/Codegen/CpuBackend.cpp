@@ -133,6 +133,8 @@ void buildCpuLoweringPipeline(OpPassManager &pm) {
   bufferization::BufferDeallocationPipelineOptions dealloc;
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
   pm.addPass(createConvertBufferizationToMemRefPass());
+  // Reductions in a form that LLVM's loop vectorizer takes.
+  pm.addNestedPass<func::FuncOp>(createDynPrepareVectorization());
   pm.addPass(createConvertLinalgToLoopsPass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());

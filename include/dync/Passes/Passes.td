@@ -135,4 +135,31 @@ def DynTimeSubgraphs : Pass<"dyn-time-subgraphs", "::mlir::ModuleOp"> {
                            "::mlir::dyn::DynDialect"];
 }
 
+def DynPrepareVectorization : Pass<"dyn-prepare-vectorization", "::mlir::func::FuncOp"> {
+  let summary = "Puts linalg reductions in a form LLVM's loop vectorizer takes";
+  let description = [{
+    Subgraphs lower to loops (`convert-linalg-to-loops`) that LLVM optimizes.
+    A `linalg.generic` whose innermost loop is a reduction (a matmul written
+    `(m, n, k)`) becomes a serial floating-point accumulation, which LLVM
+    does not vectorize without permission to reassociate. For each such op:
+
+    - When the last result of the output's indexing map is a parallel loop
+      `p` that is also the last, contiguous dimension of some input (`n` for
+      a matmul's right operand `[k, n]`), `p` moves innermost and the other
+      loops keep their order: `(m, k, n)`. Each output element accumulates in
+      the same order as before, so results are bitwise unchanged, and the
+      inner loop is a stride-1 update.
+    - Otherwise (`x @ Wᵀ` with `W` as `[n, k]`, a row sum) the reduction
+      stays innermost and the `arith.addf` that accumulates into the output
+      gets `fastmath<reassoc, contract>`, so LLVM may split the sum into
+      vector lanes and use FMA. The summation order then differs from a
+      sequential sum, as it does in any BLAS; results stay within rounding
+      of the exact sum.
+
+    Other generics (innermost loop parallel, or no `addf` accumulation) are
+    left alone.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::arith::ArithDialect"];
+}
+
 #endif // DYNC_PASSES_PASSES_TD
