@@ -18,6 +18,13 @@ namespace dync {
 
 using namespace mlir;
 
+/// Cache tile sizes of the two innermost parallel loops of a dot-product
+/// reduction: 16 rows of the left operand reuse a 16-row block of the right
+/// one. Measured on a 256x512 @ 512x1024 Linear layer (2 cores, AVX+FMA):
+/// 13.5 ms untiled, 9.2 ms at 16x16; 4..32 x 16..256 all lie in 9.2-12.8 ms.
+static constexpr int64_t kRowTile = 16;
+static constexpr int64_t kColumnTile = 16;
+
 /// The loop dimension `map`'s last result walks, if it is a plain dimension.
 static std::optional<unsigned> lastDim(AffineMap map) {
   if (map.getNumResults() == 0)
@@ -60,6 +67,30 @@ static void allowReassociation(linalg::GenericOp op) {
       add.setFastmath(arith::FastMathFlags::reassoc | arith::FastMathFlags::contract);
 }
 
+/// Tiles the two innermost parallel loops of `op` (on buffers; reduction
+/// innermost) so that a block of its second operand is reused from cache by
+/// several rows of its first: a matmul then reads its right operand once per
+/// row block instead of once per row.
+static LogicalResult tileForCache(RewriterBase &rewriter, linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics())
+    return success();
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  SmallVector<int64_t> sizes(iterators.size(), 0);
+  int64_t tiles[] = {kColumnTile, kRowTile};
+  int found = 0;
+  for (int64_t d = static_cast<int64_t>(iterators.size()) - 1; d >= 0 && found < 2; --d)
+    if (iterators[d] == utils::IteratorType::parallel)
+      sizes[d] = tiles[found++];
+  if (found < 2)
+    return success();
+  rewriter.setInsertionPoint(op);
+  auto options = linalg::LinalgTilingOptions().setTileSizes(sizes);
+  if (failed(linalg::tileLinalgOp(rewriter, op, options)))
+    return failure();
+  rewriter.eraseOp(op);
+  return success();
+}
+
 namespace {
 struct PrepareVectorizationPass
     : dync::impl::DynPrepareVectorizationBase<PrepareVectorizationPass> {
@@ -75,6 +106,8 @@ struct PrepareVectorizationPass
       std::optional<SmallVector<unsigned>> order = contiguousOrder(op);
       if (!order) {
         allowReassociation(op);
+        if (failed(tileForCache(rewriter, op)))
+          return signalPassFailure();
         continue;
       }
       rewriter.setInsertionPoint(op);

@@ -89,3 +89,31 @@ func.func @elementwise(%a: tensor<3x4xf32>, %c: tensor<3x4xf32>) -> tensor<3x4xf
   } -> tensor<3x4xf32>
   return %r : tensor<3x4xf32>
 }
+
+// -----
+
+// On buffers, a dot-product reduction is also tiled 16 x 16 over its two
+// innermost parallel loops, so that a block of W is reused by 16 rows of x;
+// the reduction is not tiled.
+// CHECK-LABEL: func.func @linear_buffers
+// CHECK:       scf.for %[[I:.+]] = %{{.+}} to %{{.+}} step %c16{{[_0-9]*}} {
+// CHECK:         scf.for %[[J:.+]] = %{{.+}} to %c100 step %c16{{[_0-9]*}} {
+// CHECK:           %[[X:.+]] = memref.subview %{{.+}}[%[[I]], 0] [%{{.+}}, 512] [1, 1]
+// CHECK:           %[[W:.+]] = memref.subview %{{.+}}[%[[J]], 0] [%{{.+}}, 512] [1, 1]
+// CHECK:           linalg.generic
+// CHECK-SAME:        ins(%[[X]], %[[W]]
+// CHECK:             arith.addf %{{.*}}, %{{.*}} fastmath<reassoc,contract> : f32
+// CHECK-NOT:   linalg.generic
+func.func @linear_buffers(%x: memref<?x512xf32>, %w: memref<100x512xf32>, %y: memref<?x100xf32>) {
+  linalg.generic {
+      indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>,
+                       affine_map<(m, n, k) -> (m, n)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x512xf32>, memref<100x512xf32>) outs(%y : memref<?x100xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}

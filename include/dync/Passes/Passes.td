@@ -154,7 +154,9 @@ def DynPrepareVectorization : Pass<"dyn-prepare-vectorization", "::mlir::func::F
       gets `fastmath<reassoc, contract>`, so LLVM may split the sum into
       vector lanes and use FMA. The summation order then differs from a
       sequential sum, as it does in any BLAS; results stay within rounding
-      of the exact sum.
+      of the exact sum. On buffers, its two innermost parallel loops are
+      also tiled 16 x 16 (the reduction is not), so a block of the second
+      operand is reused from cache by 16 rows of the first.
 
     Other generics (innermost loop parallel, or no `addf` accumulation) are
     left alone.
