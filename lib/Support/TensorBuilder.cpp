@@ -269,6 +269,35 @@ Value TensorBuilder::matmul(Value a, Value bv, RankedTensorType outType) {
       .getResult(0);
 }
 
+namespace {
+/// The loops of a reduction of `x` over some of its dimensions: an iterator
+/// type per dimension and, for the dimensions kept, the output's indexing
+/// expressions, sizes and static shape.
+struct ReductionLoops {
+  SmallVector<utils::IteratorType> iters;
+  SmallVector<AffineExpr> outExprs;
+  SmallVector<OpFoldResult> sizes;
+  SmallVector<int64_t> shape;
+};
+} // namespace
+
+static ReductionLoops reductionLoops(TensorBuilder &tb, Value x,
+                                     ArrayRef<int64_t> axes) {
+  auto xType = tensorType(x);
+  ReductionLoops loops;
+  for (int64_t i = 0; i < xType.getRank(); ++i) {
+    if (llvm::is_contained(axes, i)) {
+      loops.iters.push_back(utils::IteratorType::reduction);
+      continue;
+    }
+    loops.iters.push_back(utils::IteratorType::parallel);
+    loops.outExprs.push_back(getAffineDimExpr(i, x.getContext()));
+    loops.sizes.push_back(tb.size(x, i));
+    loops.shape.push_back(xType.getDimSize(i));
+  }
+  return loops;
+}
+
 Value TensorBuilder::reduce(Value x, ArrayRef<int64_t> axes, ReduceKind kind,
                             bool keepDim) {
   auto xType = tensorType(x);
@@ -276,20 +305,7 @@ Value TensorBuilder::reduce(Value x, ArrayRef<int64_t> axes, ReduceKind kind,
   MLIRContext *ctx = b.getContext();
   Type elt = xType.getElementType();
   bool isFloat = isa<FloatType>(elt);
-  SmallVector<AffineExpr> outExprs;
-  SmallVector<OpFoldResult> sizes;
-  SmallVector<int64_t> shape;
-  SmallVector<utils::IteratorType> iters;
-  for (int64_t i = 0; i < rank; ++i) {
-    if (llvm::is_contained(axes, i)) {
-      iters.push_back(utils::IteratorType::reduction);
-      continue;
-    }
-    iters.push_back(utils::IteratorType::parallel);
-    outExprs.push_back(getAffineDimExpr(i, ctx));
-    sizes.push_back(size(x, i));
-    shape.push_back(xType.getDimSize(i));
-  }
+  auto [iters, outExprs, sizes, shape] = reductionLoops(*this, x, axes);
   TypedAttr initAttr;
   if (kind == ReduceKind::Max)
     initAttr = isFloat ? TypedAttr(b.getFloatAttr(
@@ -364,20 +380,7 @@ Value TensorBuilder::argmax(Value x, int64_t axis) {
   int64_t rank = xType.getRank();
   MLIRContext *ctx = b.getContext();
   Type elt = xType.getElementType();
-  SmallVector<AffineExpr> outExprs;
-  SmallVector<OpFoldResult> sizes;
-  SmallVector<int64_t> shape;
-  SmallVector<utils::IteratorType> iters;
-  for (int64_t i = 0; i < rank; ++i) {
-    if (i == axis) {
-      iters.push_back(utils::IteratorType::reduction);
-      continue;
-    }
-    iters.push_back(utils::IteratorType::parallel);
-    outExprs.push_back(getAffineDimExpr(i, ctx));
-    sizes.push_back(size(x, i));
-    shape.push_back(xType.getDimSize(i));
-  }
+  auto [iters, outExprs, sizes, shape] = reductionLoops(*this, x, {axis});
   Value bestInit = filled(
       sizes, elt, b.getFloatAttr(elt, -std::numeric_limits<double>::infinity()));
   Value idxInit = filled(sizes, b.getI64Type(), b.getI64IntegerAttr(0));
