@@ -116,9 +116,8 @@ static dync_status_t *initModel(dync_model_t &model, const char *manifestText,
 struct dync_model_t {
   void *library = nullptr;
   EntryFn entry = nullptr;
-  /// Statically linked models hand over this thread's statistics directly;
-  /// loaded ones are looked up with dlsym (which resolves thread-locals for
-  /// the calling thread).
+  /// The compiled model's `dync_stats_address`: the calling thread's
+  /// statistics array (found once, at load).
   int64_t *(*statsAddress)(void) = nullptr;
   std::vector<Arg> args;
   std::vector<Result> results;
@@ -196,8 +195,10 @@ dync_status_t *dync_model_load(const char *modelPath, const char *weightsPath,
   if (dync_status_t *st = initModel(*model, manifestText, modelPath, weightsPath, embedded,
                                     embeddedSize ? *embeddedSize : 0))
     return st;
-  if (!model->statNames.empty() && !dlsym(model->library, "dync_stats"))
-    return fail("'%s' names run statistics but has no dync_stats", modelPath);
+  model->statsAddress =
+      reinterpret_cast<int64_t *(*)(void)>(dlsym(model->library, "dync_stats_address"));
+  if (!model->statNames.empty() && !model->statsAddress)
+    return fail("'%s' names run statistics but has no dync_stats_address", modelPath);
   *outModel = model.release();
   return nullptr;
 }
@@ -481,12 +482,8 @@ dync_status_t *dync_session_run(dync_session_t *session,
   for (const Result &r : model->results)
     resultWords += 3 + 2 * r.rank;
   std::vector<int64_t> results(resultWords, 0);
-  // The statistics array is thread-local in the model: dlsym gives this
-  // thread's copy.
-  int64_t *stats = model->statNames.empty() ? nullptr
-                   : model->statsAddress
-                       ? model->statsAddress()
-                       : static_cast<int64_t *>(dlsym(model->library, "dync_stats"));
+  // The statistics array is thread-local in the model: this thread's copy.
+  int64_t *stats = model->statNames.empty() ? nullptr : model->statsAddress();
   if (stats)
     std::memset(stats, 0, model->statNames.size() * sizeof(int64_t));
   model->entry(argPtrs.data(), results.data());

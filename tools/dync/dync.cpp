@@ -120,8 +120,7 @@ void writeHeader(llvm::raw_ostream &os, ModuleOp module, const std::string &mani
      << "extern const char dync_manifest[];\n"
      << "void dync_entry(void **args, void *results);\n";
   if (numStats)
-    os << "extern __thread int64_t dync_stats[" << numStats << "];\n"
-       << "static inline int64_t *dync_" << id << "_stats(void) { return dync_stats; }\n";
+    os << "int64_t *dync_stats_address(void);\n";
   if (embedded)
     os << "extern const uint8_t dync_embedded_weights[];\n"
        << "extern const uint64_t dync_embedded_weights_size;\n";
@@ -130,7 +129,7 @@ void writeHeader(llvm::raw_ostream &os, ModuleOp module, const std::string &mani
      << "static inline dync_status_t *dync_load_" << id
      << "(const char *weights_path, dync_model_t **out_model) {\n"
      << "  dync_static_model_t m = {dync_manifest, dync_entry, "
-     << (numStats ? "dync_" + id + "_stats" : std::string("0")) << ", "
+     << (numStats ? "dync_stats_address" : "0") << ", "
      << (embedded ? "dync_embedded_weights, dync_embedded_weights_size" : "0, 0") << "};\n"
      << "  return dync_model_load_static(&m, weights_path, out_model);\n}\n\n"
      << "#ifdef __cplusplus\n}\n#endif\n\n#endif\n";
