@@ -118,6 +118,19 @@ LogicalResult checkCpuSupport(ModuleOp module) {
   return failure(result.wasInterrupted());
 }
 
+void prepareEntry(ModuleOp module) {
+  for (auto def : llvm::make_early_inc_range(module.getOps<dyn::ParamDefOp>()))
+    def.erase();
+  auto entry = module.lookupSymbol<func::FuncOp>("forward");
+  if (!entry)
+    return;
+  MLIRContext *ctx = module.getContext();
+  entry->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
+  for (unsigned i = 0; i < entry.getNumArguments(); ++i)
+    if (isa<TensorType>(entry.getArgumentTypes()[i]))
+      entry.setArgAttr(i, "bufferization.writable", BoolAttr::get(ctx, false));
+}
+
 void buildCpuLoweringPipeline(OpPassManager &pm) {
   // Elementwise arith on whole tensors (masks, comparisons) becomes linalg,
   // which bufferizes.

@@ -256,19 +256,7 @@ int main(int argc, char **argv) {
       output->keep();
       return 0;
     }
-    // The manifest now describes the parameters; the code reads them as
-    // arguments.
-    for (auto def : llvm::make_early_inc_range(module->getOps<dyn::ParamDefOp>()))
-      def.erase();
-    if (auto entry = module->lookupSymbol<func::FuncOp>("forward")) {
-      entry->setAttr("llvm.emit_c_interface", UnitAttr::get(&context));
-      // Inputs belong to the caller and weights are mapped read-only: the
-      // compiled code must never write into them (bufferization copies
-      // instead of updating in place).
-      for (unsigned i = 0; i < entry.getNumArguments(); ++i)
-        if (isa<TensorType>(entry.getArgumentTypes()[i]))
-          entry.setArgAttr(i, "bufferization.writable", BoolAttr::get(&context, false));
-    }
+    dync::prepareEntry(*module);
     PassManager lower(&context);
     if (failed(applyPassManagerCLOptions(lower)))
       return error("invalid pass manager options");

@@ -36,6 +36,13 @@ std::string buildManifest(mlir::ModuleOp module);
 /// cannot lower yet.
 mlir::LogicalResult checkCpuSupport(mlir::ModuleOp module);
 
+/// Readies the entry for lowering, once the manifest is built: drops the
+/// `dyn.param.def`s (the code reads parameters as arguments), gives `@forward`
+/// a C interface, and marks its tensor arguments read-only, since inputs
+/// belong to the caller and weights are mapped read-only (bufferization then
+/// copies instead of updating them in place).
+void prepareEntry(mlir::ModuleOp module);
+
 /// Partitioned IR (with weights and params threaded into the entry) to the
 /// LLVM dialect: bufferization with function boundaries, buffer
 /// deallocation, loops, and the conversions to LLVM.
