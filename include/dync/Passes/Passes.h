@@ -28,6 +28,11 @@ inline constexpr llvm::StringLiteral kSubgraphAttr = "dyn.subgraph";
 inline constexpr llvm::StringLiteral kRegionAttr = "dyn.region";
 inline constexpr llvm::StringLiteral kBoundsAttr = "dyn.bounds";
 
+/// Symbol prefixes of dyn-outline-parallel-loops: the outlined loop bodies
+/// and the launch functions the CPU backend defines.
+inline constexpr llvm::StringLiteral kParallelBodyPrefix = "__dync_par.";
+inline constexpr llvm::StringLiteral kParallelLaunchPrefix = "__dync_launch.";
+
 /// dyn-level IR to static subgraphs + host program: canonicalize, lower the
 /// control ops, outline subgraphs, infer bounds, check.
 void buildPartitionPipeline(mlir::OpPassManager &pm);

@@ -155,13 +155,40 @@ def DynPrepareVectorization : Pass<"dyn-prepare-vectorization", "::mlir::func::F
       vector lanes and use FMA. The summation order then differs from a
       sequential sum, as it does in any BLAS; results stay within rounding
       of the exact sum. On buffers, its two innermost parallel loops are
-      also tiled 16 x 16 (the reduction is not), so a block of the second
-      operand is reused from cache by 16 rows of the first.
+      also tiled 16 x 16 (the reduction is not; the tile loops are
+      `scf.parallel`), so a block of the second operand is reused from cache
+      by 16 rows of the first.
 
     Other generics (innermost loop parallel, or no `addf` accumulation) are
     left alone.
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::arith::ArithDialect"];
+}
+
+def DynOutlineParallelLoops : Pass<"dyn-outline-parallel-loops", "::mlir::ModuleOp"> {
+  let summary = "Outlines outermost parallel loops for the runtime's thread pool";
+  let description = [{
+    Each outermost `scf.parallel` (no results, on buffers) becomes a call of
+    a launch function, `__dync_launch.<func>.<k>(n, work, captures...)`, and
+    its body an outlined function `__dync_par.<func>.<k>(lo, hi,
+    captures...)` that runs iterations `[lo, hi)` of the loop's first
+    dimension (counted from 0; the other dimensions stay inside). Constants
+    the body uses are cloned into it (their values stay known to LLVM); other
+    values defined above are passed as arguments.
+
+    `n` is the first dimension's trip count and `work` an estimate of the
+    loop's operations (`n` times the other dimensions' trip counts times a
+    static count of the body's operations, inner loops multiplied out). The
+    CPU backend defines each launch in LLVM IR: it calls the body directly,
+    or packs the captures and hands the body to the runtime's thread pool
+    (`dync_parallel_hook`), which decides from `work` how many threads the
+    loop is worth.
+
+    Loops whose body reads a thread-local (the run statistics) or calls a
+    function stay in place: they run on the calling thread.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
+                           "::mlir::scf::SCFDialect"];
 }
 
 #endif // DYNC_PASSES_PASSES_TD
