@@ -148,7 +148,10 @@ void buildCpuLoweringPipeline(OpPassManager &pm) {
   pm.addPass(createConvertBufferizationToMemRefPass());
   // Reductions in a form that LLVM's loop vectorizer takes.
   pm.addNestedPass<func::FuncOp>(createDynPrepareVectorization());
-  pm.addPass(createConvertLinalgToLoopsPass());
+  // Parallel dimensions become scf.parallel; the outermost parallel loops
+  // go to the runtime's thread pool.
+  pm.addPass(createConvertLinalgToParallelLoopsPass());
+  pm.addPass(createDynOutlineParallelLoops());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
@@ -163,6 +166,72 @@ void buildCpuLoweringPipeline(OpPassManager &pm) {
   pm.addPass(createConvertIndexToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createCanonicalizerPass());
+}
+
+/// Defines the launch functions dyn-outline-parallel-loops declared, and
+/// `dync_parallel_hook`, the pointer through which they reach the runtime's
+/// thread pool:
+///
+///   void (*dync_parallel_hook)(void (*body)(void *frame, int64_t lo, int64_t hi),
+///                              void *frame, int64_t n, int64_t work);
+///
+/// A launch `__dync_launch.X(n, work, captures...)` stores its captures in a
+/// frame on its stack and hands the pool a trampoline that unpacks them and
+/// runs `__dync_par.X(lo, hi, captures...)`; with no hook installed (a model
+/// called without the runtime) it runs the body over [0, n) itself.
+static void defineParallelLaunches(llvm::Module &m) {
+  llvm::LLVMContext &ctx = m.getContext();
+  auto *ptrTy = llvm::PointerType::getUnqual(ctx);
+  auto *i64 = llvm::Type::getInt64Ty(ctx);
+  auto *hook = new llvm::GlobalVariable(m, ptrTy, /*isConstant=*/false,
+                                        llvm::GlobalValue::ExternalLinkage,
+                                        llvm::ConstantPointerNull::get(ptrTy),
+                                        "dync_parallel_hook");
+  SmallVector<llvm::Function *> launches;
+  for (llvm::Function &f : m.functions())
+    if (f.isDeclaration() && f.getName().starts_with(kParallelLaunchPrefix))
+      launches.push_back(&f);
+  auto *bodyFnTy = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptrTy, i64, i64}, false);
+  auto *hookTy = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptrTy, ptrTy, i64, i64}, false);
+  for (llvm::Function *launch : launches) {
+    StringRef suffix = launch->getName().drop_front(kParallelLaunchPrefix.size());
+    llvm::Function *body = m.getFunction((kParallelBodyPrefix + suffix).str());
+    assert(body && body->arg_size() == launch->arg_size() && "launch without its body");
+    SmallVector<llvm::Type *> captureTypes;
+    for (unsigned i = 2; i < launch->arg_size(); ++i)
+      captureTypes.push_back(launch->getArg(i)->getType());
+    auto *frameTy = llvm::StructType::get(ctx, captureTypes);
+
+    auto *tramp = llvm::Function::Create(bodyFnTy, llvm::GlobalValue::InternalLinkage,
+                                         "__dync_tramp." + suffix, m);
+    llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", tramp));
+    SmallVector<llvm::Value *> args{tramp->getArg(1), tramp->getArg(2)};
+    for (unsigned i = 0; i < captureTypes.size(); ++i)
+      args.push_back(b.CreateLoad(captureTypes[i],
+                                  b.CreateStructGEP(frameTy, tramp->getArg(0), i)));
+    b.CreateCall(body, args);
+    b.CreateRetVoid();
+
+    launch->setLinkage(llvm::GlobalValue::InternalLinkage);
+    auto *entry = llvm::BasicBlock::Create(ctx, "entry", launch);
+    auto *serial = llvm::BasicBlock::Create(ctx, "serial", launch);
+    auto *pooled = llvm::BasicBlock::Create(ctx, "pooled", launch);
+    b.SetInsertPoint(entry);
+    llvm::Value *fn = b.CreateLoad(ptrTy, hook);
+    b.CreateCondBr(b.CreateIsNull(fn), serial, pooled);
+    b.SetInsertPoint(serial);
+    args.assign({b.getInt64(0), launch->getArg(0)});
+    for (unsigned i = 2; i < launch->arg_size(); ++i)
+      args.push_back(launch->getArg(i));
+    b.CreateCall(body, args);
+    b.CreateRetVoid();
+    b.SetInsertPoint(pooled);
+    llvm::Value *frame = b.CreateAlloca(frameTy);
+    for (unsigned i = 0; i < captureTypes.size(); ++i)
+      b.CreateStore(launch->getArg(i + 2), b.CreateStructGEP(frameTy, frame, i));
+    b.CreateCall(hookTy, fn, {tramp, frame, launch->getArg(0), launch->getArg(1)});
+    b.CreateRetVoid();
+  }
 }
 
 /// The host's CPU and its features, as LLVM names them.
@@ -250,6 +319,8 @@ std::unique_ptr<llvm::Module> translateToLLVM(ModuleOp module,
     b.SetInsertPoint(llvm::BasicBlock::Create(context, "entry", accessor));
     b.CreateRet(b.CreateThreadLocalAddress(stats));
   }
+
+  defineParallelLaunches(*llvmModule);
 
   auto *text = llvm::ConstantDataArray::getString(context, manifest, true);
   new llvm::GlobalVariable(*llvmModule, text->getType(), true,

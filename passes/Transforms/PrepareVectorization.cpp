@@ -84,7 +84,9 @@ static LogicalResult tileForCache(RewriterBase &rewriter, linalg::GenericOp op) 
   if (found < 2)
     return success();
   rewriter.setInsertionPoint(op);
-  auto options = linalg::LinalgTilingOptions().setTileSizes(sizes);
+  // The tile loops of parallel dimensions are parallel (for the thread pool).
+  auto options = linalg::LinalgTilingOptions().setTileSizes(sizes).setLoopType(
+      linalg::LinalgTilingLoopType::ParallelLoops);
   if (failed(linalg::tileLinalgOp(rewriter, op, options)))
     return failure();
   rewriter.eraseOp(op);

@@ -10,6 +10,7 @@
 #include "dync/runtime.h"
 
 #include "SafeTensors.h"
+#include "ThreadPool.h"
 
 #include <nlohmann/json.hpp>
 
@@ -30,6 +31,9 @@
 struct dync_status_t {
   std::string message;
 };
+
+/// More threads than this per session is a mistake, not a configuration.
+static constexpr int kMaxThreads = 1024;
 
 namespace {
 
@@ -74,6 +78,34 @@ struct Result {
 };
 
 using EntryFn = void (*)(void **args, void *results);
+
+/// What a run on this thread hands its parallel loops to.
+struct RunContext {
+  dync::rt::ThreadPool *pool;
+  /// Parallel loops of this run that more than one thread took part in.
+  int64_t parallelLoops = 0;
+};
+thread_local RunContext *currentRun = nullptr;
+
+/// The function compiled models call through `dync_parallel_hook` for each
+/// outermost parallel loop. Outside a run with a pool (a worker thread, a
+/// one-thread session) the loop runs here.
+void parallelHook(dync::rt::ChunkFn fn, void *frame, int64_t n, int64_t work) {
+  RunContext *run = currentRun;
+  if (!run || !run->pool) {
+    if (n > 0)
+      fn(frame, 0, n);
+    return;
+  }
+  if (run->pool->parallelFor(fn, frame, n, work))
+    ++run->parallelLoops;
+}
+
+/// Points a model's `dync_parallel_hook` at the runtime's thread pool.
+void installParallelHook(void **hook) {
+  if (hook)
+    *hook = reinterpret_cast<void *>(&parallelHook);
+}
 
 bool fileExists(const std::string &path) {
   struct stat st;
@@ -134,11 +166,16 @@ struct dync_model_t {
 };
 
 struct dync_session_t {
-  const dync_model_t *model;
+  const dync_model_t *model = nullptr;
   /// Parameter values by argument index (as float or int32 bytes).
   std::map<size_t, std::pair<float, int32_t>> params;
   /// Statistics of the last run.
   std::vector<int64_t> stats;
+  /// Threads a run may use (the caller included); the pool is started at
+  /// the first run that can use it.
+  int threads = dync::rt::availableProcessors();
+  std::unique_ptr<dync::rt::ThreadPool> pool;
+  int64_t parallelLoops = 0;
 };
 
 extern "C" {
@@ -197,6 +234,7 @@ dync_status_t *dync_model_load(const char *modelPath, const char *weightsPath,
     return st;
   model->statsAddress =
       reinterpret_cast<int64_t *(*)(void)>(dlsym(model->library, "dync_stats_address"));
+  installParallelHook(static_cast<void **>(dlsym(model->library, "dync_parallel_hook")));
   if (!model->statNames.empty() && !model->statsAddress)
     return fail("'%s' names run statistics but has no dync_stats_address", modelPath);
   *outModel = model.release();
@@ -213,6 +251,7 @@ dync_status_t *dync_model_load_static(const dync_static_model_t *linked,
   auto model = std::make_unique<dync_model_t>();
   model->entry = linked->entry;
   model->statsAddress = linked->stats;
+  installParallelHook(linked->parallel_hook);
   if (dync_status_t *st = initModel(*model, linked->manifest, "(linked model)", weightsPath,
                                     linked->embedded_weights, linked->embedded_weights_size))
     return st;
@@ -352,7 +391,10 @@ dync_status_t *dync_session_create(const dync_model_t *model,
                                    dync_session_t **outSession) {
   if (!model || !outSession)
     return fail("dync_session_create: model and out_session must not be NULL");
-  auto *s = new dync_session_t{model, {}, std::vector<int64_t>(model->statNames.size(), 0)};
+  auto *s = new dync_session_t;
+  s->model = model;
+  s->stats.assign(model->statNames.size(), 0);
+  s->threads = std::min(s->threads, kMaxThreads);
   for (size_t i : model->paramArgs)
     s->params[i] = {static_cast<float>(model->args[i].defaultValue),
                     static_cast<int32_t>(model->args[i].defaultValue)};
@@ -361,6 +403,26 @@ dync_status_t *dync_session_create(const dync_model_t *model,
 }
 
 void dync_session_release(dync_session_t *session) { delete session; }
+
+dync_status_t *dync_session_set_threads(dync_session_t *session, int32_t threads) {
+  if (!session)
+    return fail("dync_session_set_threads: session must not be NULL");
+  if (threads < 1 || threads > kMaxThreads)
+    return fail("dync_session_set_threads: threads must be between 1 and %d, got %d",
+                kMaxThreads, threads);
+  if (threads != session->threads)
+    session->pool.reset();
+  session->threads = threads;
+  return nullptr;
+}
+
+int32_t dync_session_threads(const dync_session_t *session) {
+  return session ? session->threads : 0;
+}
+
+int64_t dync_session_parallel_loops(const dync_session_t *session) {
+  return session ? session->parallelLoops : 0;
+}
 
 dync_status_t *dync_session_set_param(dync_session_t *session, const char *name,
                                       double value) {
@@ -486,7 +548,14 @@ dync_status_t *dync_session_run(dync_session_t *session,
   int64_t *stats = model->statNames.empty() ? nullptr : model->statsAddress();
   if (stats)
     std::memset(stats, 0, model->statNames.size() * sizeof(int64_t));
+  if (session->threads > 1 && !session->pool)
+    session->pool = std::make_unique<dync::rt::ThreadPool>(session->threads);
+  RunContext run{session->pool.get()};
+  RunContext *outer = currentRun;
+  currentRun = &run;
   model->entry(argPtrs.data(), results.data());
+  currentRun = outer;
+  session->parallelLoops = run.parallelLoops;
   if (stats)
     std::memcpy(session->stats.data(), stats, model->statNames.size() * sizeof(int64_t));
 

@@ -94,10 +94,9 @@ func.func @elementwise(%a: tensor<3x4xf32>, %c: tensor<3x4xf32>) -> tensor<3x4xf
 
 // On buffers, a dot-product reduction is also tiled 16 x 16 over its two
 // innermost parallel loops, so that a block of W is reused by 16 rows of x;
-// the reduction is not tiled.
+// the reduction is not tiled. The tile loops are parallel.
 // CHECK-LABEL: func.func @linear_buffers
-// CHECK:       scf.for %[[I:.+]] = %{{.+}} to %{{.+}} step %c16{{[_0-9]*}} {
-// CHECK:         scf.for %[[J:.+]] = %{{.+}} to %c100 step %c16{{[_0-9]*}} {
+// CHECK:       scf.parallel (%[[I:.+]], %[[J:.+]]) = (%{{.+}}, %{{.+}}) to (%{{.+}}, %c100) step (%c16{{[_0-9]*}}, %c16{{[_0-9]*}}) {
 // CHECK:           %[[X:.+]] = memref.subview %{{.+}}[%[[I]], 0] [%{{.+}}, 512] [1, 1]
 // CHECK:           %[[W:.+]] = memref.subview %{{.+}}[%[[J]], 0] [%{{.+}}, 512] [1, 1]
 // CHECK:           linalg.generic

@@ -12,6 +12,7 @@ uniform in [0, --int-high). Prints one 'MATCH name [shape]' or
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -27,6 +28,7 @@ p.add_argument("--dim", action="append", default=[])
 p.add_argument("--param", action="append", default=[])
 p.add_argument("--no-compile", action="store_true", help="reuse WORKDIR/model.so")
 p.add_argument("--seed", type=int, default=0)
+p.add_argument("--threads", type=int, help="dync-run --threads; prints THREADS N SPLIT K")
 p.add_argument("--int-high", type=int, default=2)
 p.add_argument("--rtol", type=float, default=1e-4)
 p.add_argument("--atol", type=float, default=1e-5)
@@ -67,7 +69,17 @@ for spec in args.param:
 for out in model["outputs"]:
     run += ["--output", f"{out}={os.path.join(args.workdir, out + '.dync.npy')}"]
     ref += ["--output", f"{out}={os.path.join(args.workdir, out + '.ref.npy')}"]
-subprocess.run(run, check=True)
+if args.threads:
+    run += ["--threads", str(args.threads), "--stats"]
+ran = subprocess.run(run, capture_output=True, text=True)
+sys.stderr.write(ran.stderr)
+if ran.returncode != 0:
+    sys.exit(f"dync-run failed with exit code {ran.returncode}")
+if args.threads:
+    # "threads: N (parallel loops split among them: K)"
+    line = next(l for l in ran.stdout.splitlines() if l.startswith("threads:"))
+    n, k = re.match(r"threads: (\d+) \(parallel loops split among them: (\d+)\)", line).groups()
+    print(f"THREADS {n} SPLIT {k}")
 subprocess.run(ref, check=True)
 failed = 0
 for out in model["outputs"]:

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes the weights file a test model names, from its metadata.
 
-    mkweights.py MODEL.json [--truncate N] [--header-len N] [--bad-header]
+    mkweights.py MODEL.json [--normal] [--truncate N] [--header-len N] [--bad-header]
                  [--overlap] [--wrong-size NAME] [--dtype NAME=DT]
 
 The model's "metadata": {"test_weights": {NAME: [shape...]}} lists the
@@ -27,6 +27,8 @@ p.add_argument("--wrong-size", help="tensor whose byte range is one element shor
 p.add_argument("--dtype", action="append", default=[], help="NAME=DT (F32, F16, BF16, I32, I64)")
 p.add_argument("--positive", action="append", default=[], help="NAME whose values must be > 0 (variances)")
 p.add_argument("--constant", action="append", default=[], help="NAME=V: every value of NAME is V")
+p.add_argument("--normal", action="store_true",
+               help="values ~ N(0, 1) / sqrt(last dim) (seeded), like an initialized layer")
 p.add_argument("--raw-header", help="write this header text and --data-bytes zero bytes")
 p.add_argument("--data-bytes", type=int, default=0)
 args = p.parse_args()
@@ -41,6 +43,9 @@ for name in sorted(specs):
     dt = dtypes.get(name, "F32")
     n = int(np.prod(shape)) if shape else 1
     values = 0.01 * np.arange(n) * np.where(np.arange(n) % 2, -1, 1)
+    if args.normal:
+        rng = np.random.default_rng(sum(map(ord, name)))
+        values = rng.standard_normal(n) / np.sqrt(shape[-1] if shape else 1)
     if name in args.positive:
         values = np.abs(values) + 0.5
     constants = dict(c.split("=") for c in args.constant)

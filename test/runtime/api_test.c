@@ -66,6 +66,15 @@ int main(int argc, char **argv) {
          (long long)dync_session_stat(session, 5));
   expect("unknown param", dync_session_set_param(session, "nope", 1.0),
          "the model has no runtime parameter 'nope' (it has: none)");
+  printf("default threads at least 1: %s\n", dync_session_threads(session) >= 1 ? "yes" : "no");
+  expect("zero threads", dync_session_set_threads(session, 0),
+         "threads must be between 1 and 1024, got 0");
+  expect("too many threads", dync_session_set_threads(session, 5000),
+         "threads must be between 1 and 1024, got 5000");
+  expect("threads of a NULL session", dync_session_set_threads(NULL, 2), "must not be NULL");
+  expect("three threads", dync_session_set_threads(session, 3), NULL);
+  printf("threads %d, parallel loops before a run %lld\n", dync_session_threads(session),
+         (long long)dync_session_parallel_loops(session));
 
   float x[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
   float y[12] = {10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120};

@@ -2,7 +2,7 @@
 //
 //   dync-run MODEL.so [--weights FILE] --input NAME=FILE.npy ...
 //            [--output NAME=FILE.npy ...] [--param NAME=VALUE ...]
-//            [--bench N]
+//            [--stats] [--stats-json FILE] [--bench N] [--threads N]
 //
 // Uses only libdyncrt's C API (no LLVM, no MLIR).
 //
@@ -29,7 +29,7 @@ int usage() {
                "usage: dync-run MODEL.so [--weights FILE.safetensors]\n"
                "                --input NAME=FILE.npy ... [--output NAME=FILE.npy ...]\n"
                "                [--param NAME=VALUE ...] [--stats] [--stats-json FILE]\n"
-               "                [--bench N]\n");
+               "                [--bench N] [--threads N]\n");
   return 2;
 }
 
@@ -181,6 +181,7 @@ int main(int argc, char **argv) {
   std::map<std::string, std::string> inputFiles, outputFiles;
   std::vector<std::pair<std::string, double>> params;
   long bench = 0;
+  long threads = 0;
   bool stats = false;
   std::string statsJson;
   for (int i = 1; i < argc; ++i) {
@@ -222,6 +223,13 @@ int main(int argc, char **argv) {
       bench = std::strtol(v.c_str(), &end, 10);
       if (v.empty() || *end || bench < 1)
         return error("--bench needs a positive count, got '" + v + "'");
+    } else if (a == "--threads") {
+      if (!next(v))
+        return error("--threads needs a count");
+      char *end = nullptr;
+      threads = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end || threads < 1)
+        return error("--threads needs a positive count, got '" + v + "'");
     } else if (!a.empty() && a[0] == '-') {
       return error("unknown option '" + a + "'");
     } else if (modelPath.empty()) {
@@ -243,6 +251,13 @@ int main(int argc, char **argv) {
   }
   dync_session_t *session = nullptr;
   dync_session_create(model, &session);
+  if (threads > 0)
+    if (dync_status_t *s = dync_session_set_threads(
+            session, static_cast<int32_t>(std::min<long>(threads, INT32_MAX)))) {
+      int rc = error(std::string("--threads: ") + dync_status_message(s));
+      dync_status_free(s);
+      return rc;
+    }
   for (auto &[name, value] : params)
     if (dync_status_t *s = dync_session_set_param(session, name.c_str(), value)) {
       int rc = error(dync_status_message(s));
@@ -303,6 +318,9 @@ int main(int argc, char **argv) {
 
   int32_t nStats = dync_model_num_stats(model);
   if (stats) {
+    std::printf("threads: %d (parallel loops split among them: %lld)\n",
+                dync_session_threads(session),
+                static_cast<long long>(dync_session_parallel_loops(session)));
     std::printf("stats:%s\n", nStats ? "" : " none (the model makes no dynamic decisions)");
     for (int32_t i = 0; i < nStats; ++i)
       std::printf("  %s = %lld\n", dync_model_stat_name(model, i),

@@ -118,7 +118,8 @@ void writeHeader(llvm::raw_ostream &os, ModuleOp module, const std::string &mani
      << "#include \"dync/runtime.h\"\n#include <stdint.h>\n\n"
      << "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
      << "extern const char dync_manifest[];\n"
-     << "void dync_entry(void **args, void *results);\n";
+     << "void dync_entry(void **args, void *results);\n"
+     << "extern void *dync_parallel_hook;\n";
   if (numStats)
     os << "int64_t *dync_stats_address(void);\n";
   if (embedded)
@@ -130,7 +131,8 @@ void writeHeader(llvm::raw_ostream &os, ModuleOp module, const std::string &mani
      << "(const char *weights_path, dync_model_t **out_model) {\n"
      << "  dync_static_model_t m = {dync_manifest, dync_entry, "
      << (numStats ? "dync_stats_address" : "0") << ", "
-     << (embedded ? "dync_embedded_weights, dync_embedded_weights_size" : "0, 0") << "};\n"
+     << (embedded ? "dync_embedded_weights, dync_embedded_weights_size" : "0, 0")
+     << ", &dync_parallel_hook};\n"
      << "  return dync_model_load_static(&m, weights_path, out_model);\n}\n\n"
      << "#ifdef __cplusplus\n}\n#endif\n\n#endif\n";
 }

@@ -6,8 +6,13 @@
  *
  * Thread safety: a dync_model_t is immutable once loaded and may be shared by
  * any number of threads. A dync_session_t holds per-run state (runtime
- * parameters) and must be used by one thread at a time; create one session
- * per thread to run a model concurrently.
+ * parameters, statistics, its thread pool) and must be used by one thread at
+ * a time; create one session per thread to run a model concurrently.
+ *
+ * Threads: each session runs the model's parallel loops on its own pool of
+ * threads (the calling thread and threads - 1 workers; by default as many
+ * threads as the process has processors). A loop uses as many threads as
+ * its size is worth, so small models stay on the calling thread.
  *
  *===----------------------------------------------------------------------===*/
 
@@ -78,6 +83,9 @@ typedef struct dync_static_model_t {
   /** The weights, if compiled with --embed-weights; else NULL. */
   const uint8_t *embedded_weights;
   uint64_t embedded_weights_size;
+  /** The model's `dync_parallel_hook`, which the runtime points at its
+   *  thread pool (NULL: the model runs on the calling thread). */
+  void **parallel_hook;
 } dync_static_model_t;
 
 /** Like dync_model_load, for a statically linked model. `weights_path` may
@@ -94,6 +102,18 @@ DYNC_API const char *dync_model_output_name(const dync_model_t *model, int32_t i
 DYNC_API dync_status_t *dync_session_create(const dync_model_t *model,
                                             dync_session_t **out_session);
 DYNC_API void dync_session_release(dync_session_t *session);
+
+/** Sets the number of threads the following runs of this session use, the
+ *  calling thread included: 1 runs everything on the calling thread. The
+ *  default is the number of processors available to the process. Changing it
+ *  stops the session's worker threads; they start again at the next run. */
+DYNC_API dync_status_t *dync_session_set_threads(dync_session_t *session,
+                                                 int32_t threads);
+DYNC_API int32_t dync_session_threads(const dync_session_t *session);
+
+/** How many parallel loops of the session's last run were split among more
+ *  than one thread (0 with one thread, or when every loop was too small). */
+DYNC_API int64_t dync_session_parallel_loops(const dync_session_t *session);
 
 /** Sets a runtime parameter for the following runs of this session; checked
  *  against the parameter's type (an i32 parameter needs an integral value). */
