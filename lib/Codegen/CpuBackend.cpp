@@ -146,7 +146,9 @@ void buildCpuLoweringPipeline(OpPassManager &pm) {
   bufferization::BufferDeallocationPipelineOptions dealloc;
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
   pm.addPass(createConvertBufferizationToMemRefPass());
-  // Reductions in a form that LLVM's loop vectorizer takes.
+  // Dot-product matmuls become a vector micro-kernel; other reductions are
+  // put in a form that LLVM's loop vectorizer takes.
+  pm.addNestedPass<func::FuncOp>(createDynVectorizeMatmuls());
   pm.addNestedPass<func::FuncOp>(createDynPrepareVectorization());
   // Parallel dimensions become scf.parallel; the outermost parallel loops
   // go to the runtime's thread pool.
@@ -157,6 +159,7 @@ void buildCpuLoweringPipeline(OpPassManager &pm) {
   pm.addPass(createLowerAffinePass());
   // LLVM intrinsics first (sqrt, rsqrt, exp, log...), libm for the rest
   // (tanh, erf), which has no intrinsic.
+  pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());

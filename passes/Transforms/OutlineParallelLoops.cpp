@@ -10,6 +10,7 @@
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/Transforms/RegionUtils.h"
 
 #include "llvm/ADT/SetVector.h"
@@ -24,39 +25,85 @@ using namespace mlir;
 /// Trip count assumed for an inner loop whose bounds are not constants.
 static constexpr int64_t kUnknownTripCount = 16;
 
-/// A loop's trip count if its bounds are constants.
-static std::optional<int64_t> constantTripCount(Value lb, Value ub, Value step) {
-  std::optional<int64_t> l = getConstantIntValue(lb), u = getConstantIntValue(ub),
-                         s = getConstantIntValue(step);
-  if (!l || !u || !s || *s <= 0)
-    return std::nullopt;
-  return std::max<int64_t>(0, llvm::divideCeil(*u - *l, *s));
-}
+namespace {
+/// Builds, before a parallel loop, an estimate of the operations its body
+/// performs: each op counts 1, loops multiply their body by their trip
+/// count. A trip count is computed at run time when its bounds are known
+/// before the loop (constants, values defined above it), else assumed.
+/// Constant parts are folded here; only run-time parts become IR.
+class WorkEstimate {
+public:
+  WorkEstimate(Operation *root, ImplicitLocOpBuilder &b) : root(root), b(b) {}
 
-/// A static estimate of the operations one execution of `block` performs:
-/// each op counts 1, loops multiply their body by their trip count.
-static int64_t estimateWork(Block &block) {
-  int64_t total = 0;
-  auto trips = [](ValueRange lbs, ValueRange ubs, ValueRange steps) {
-    int64_t n = 1;
-    for (auto [l, u, s] : llvm::zip_equal(lbs, ubs, steps))
-      n *= constantTripCount(l, u, s).value_or(kUnknownTripCount);
-    return n;
+  /// A count: a constant, or a value computed before the loop.
+  struct Count {
+    int64_t constant = 0;
+    Value value;
   };
-  for (Operation &op : block) {
-    int64_t inner = 0;
-    for (Region &r : op.getRegions())
-      for (Block &b : r)
-        inner = std::max(inner, estimateWork(b));
-    if (auto f = dyn_cast<scf::ForOp>(op))
-      total += trips(f.getLowerBound(), f.getUpperBound(), f.getStep()) * inner;
-    else if (auto p = dyn_cast<scf::ParallelOp>(op))
-      total += trips(p.getLowerBound(), p.getUpperBound(), p.getStep()) * inner;
-    else
-      total += 1 + inner;
+
+  Value materialize(Count c) {
+    return c.value ? c.value : arith::ConstantIndexOp::create(b, c.constant).getResult();
   }
-  return total;
-}
+
+  Count of(Block &block) {
+    Count total{0, {}};
+    for (Operation &op : block) {
+      Count inner{0, {}};
+      for (Region &r : op.getRegions())
+        for (Block &nested : r)
+          inner = combine<arith::MaxSIOp>(inner, of(nested),
+                                          [](int64_t x, int64_t y) { return std::max(x, y); });
+      if (auto f = dyn_cast<scf::ForOp>(op))
+        inner = mul(inner, trips(f.getLowerBound(), f.getUpperBound(), f.getStep()));
+      else if (auto p = dyn_cast<scf::ParallelOp>(op))
+        for (auto [l, u, s] : llvm::zip_equal(p.getLowerBound(), p.getUpperBound(), p.getStep()))
+          inner = mul(inner, trips(l, u, s));
+      else
+        inner = add(inner, Count{1, {}});
+      total = add(total, inner);
+    }
+    return total;
+  }
+
+  /// ceil((u - l) / s), at least 0.
+  Count trips(Value l, Value u, Value s) {
+    std::optional<int64_t> cl = getConstantIntValue(l), cu = getConstantIntValue(u),
+                           cs = getConstantIntValue(s);
+    if (cl && cu && cs && *cs > 0)
+      return {std::max<int64_t>(0, llvm::divideCeil(*cu - *cl, *cs)), {}};
+    if (!available(l) || !available(u) || !available(s))
+      return {kUnknownTripCount, {}};
+    Value n = b.createOrFold<arith::CeilDivSIOp>(b.createOrFold<arith::SubIOp>(u, l), s);
+    return {0, b.createOrFold<arith::MaxSIOp>(n, materialize(Count{0, {}}))};
+  }
+
+  Count mul(Count x, Count y) {
+    return combine<arith::MulIOp>(x, y, [](int64_t p, int64_t q) { return p * q; });
+  }
+  Count add(Count x, Count y) {
+    return combine<arith::AddIOp>(x, y, [](int64_t p, int64_t q) { return p + q; });
+  }
+
+private:
+  template <typename OpTy>
+  Count combine(Count x, Count y, function_ref<int64_t(int64_t, int64_t)> fold) {
+    if (!x.value && !y.value)
+      return {fold(x.constant, y.constant), {}};
+    return {0, b.createOrFold<OpTy>(materialize(x), materialize(y))};
+  }
+
+  /// Whether `v` is defined outside the loop (so known before it).
+  bool available(Value v) {
+    Operation *def = v.getDefiningOp();
+    if (!def)
+      def = v.getParentBlock()->getParentOp();
+    return !root->isAncestor(def);
+  }
+
+  Operation *root;
+  ImplicitLocOpBuilder &b;
+};
+} // namespace
 
 /// Whether `loop` may run on another thread: nothing in it reads a
 /// thread-local global (the run statistics) or calls a function.
@@ -126,21 +173,15 @@ static void outline(scf::ParallelOp loop, func::FuncOp parent, unsigned index) {
   func::ReturnOp::create(b, loc);
 
   // The call site: trip count of the first dimension and the work estimate.
-  OpBuilder cb(loop);
-  auto ceilDivTrips = [&](Value l, Value u, Value s) -> Value {
-    return arith::MaxSIOp::create(
-        cb, loc, arith::ConstantIndexOp::create(cb, loc, 0),
-        arith::CeilDivSIOp::create(cb, loc, arith::SubIOp::create(cb, loc, u, l), s));
-  };
-  Value n = ceilDivTrips(loop.getLowerBound()[0], loop.getUpperBound()[0], loop.getStep()[0]);
-  Value work = arith::MulIOp::create(
-      cb, loc, n,
-      arith::ConstantIndexOp::create(cb, loc, std::max<int64_t>(1, estimateWork(*loop.getBody()))));
+  ImplicitLocOpBuilder cb(loc, loop);
+  WorkEstimate estimate(loop, cb);
+  WorkEstimate::Count n =
+      estimate.trips(loop.getLowerBound()[0], loop.getUpperBound()[0], loop.getStep()[0]);
+  WorkEstimate::Count work = estimate.mul(n, estimate.of(*loop.getBody()));
   for (unsigned d = 1; d < rank; ++d)
-    work = arith::MulIOp::create(
-        cb, loc, work,
-        ceilDivTrips(loop.getLowerBound()[d], loop.getUpperBound()[d], loop.getStep()[d]));
-  SmallVector<Value> args{n, work};
+    work = estimate.mul(work, estimate.trips(loop.getLowerBound()[d], loop.getUpperBound()[d],
+                                             loop.getStep()[d]));
+  SmallVector<Value> args{estimate.materialize(n), estimate.materialize(work)};
   args.append(captured);
   func::CallOp::create(cb, loc, launch, args);
   loop.erase();

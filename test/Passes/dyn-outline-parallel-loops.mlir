@@ -8,10 +8,9 @@
 // CHECK-SAME:    %[[X:.+]]: memref<?x64xf32>, %[[Y:.+]]: memref<?x64xf32>)
 // CHECK-DAG:     %[[C0:.+]] = arith.constant 0 : index
 // CHECK-DAG:     %[[N:.+]] = memref.dim %[[X]], %[[C0]]
-// CHECK:         %[[TRIPS:.+]] = arith.ceildivsi
-// CHECK:         %[[COUNT:.+]] = arith.maxsi %{{.+}}, %[[TRIPS]]
+// CHECK:         %[[COUNT:.+]] = arith.maxsi %[[N]], %{{.+}}
 // CHECK:         %[[PER:.+]] = arith.muli %[[COUNT]], %c4
-// CHECK:         %[[WORK:.+]] = arith.muli %[[PER]], %{{.+}}
+// CHECK:         %[[WORK:.+]] = arith.muli %[[PER]], %c64
 // CHECK:         call @__dync_launch.scale.0(%[[COUNT]], %[[WORK]], %[[X]], %[[Y]], %[[N]])
 // CHECK-NOT:     scf.parallel
 // CHECK:         return
@@ -68,6 +67,35 @@ func.func @matvec(%a: memref<?x32x8xf32>, %b: memref<?x8xf32>) {
         %s = arith.addf %v, %acc : f32
         memref.store %s, %b[%i, %j] : memref<?x8xf32>
         scf.reduce
+      }
+    }
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// Inner trip counts known before the loop (%k, an argument) are computed at
+// run time; others (%m, loaded inside) are assumed to be 16: per row,
+// 1 + k * (16 * 2 + 1) + 1.
+// CHECK-LABEL: func.func @dynamic_inner(
+// CHECK-SAME:    %{{.+}}: memref<?xindex>, %[[N:.+]]: index, %[[K:.+]]: index)
+// CHECK:         %[[COUNT:.+]] = arith.maxsi %[[N]]
+// CHECK:         %[[KTRIPS:.+]] = arith.maxsi %[[K]]
+// CHECK:         %[[INNER:.+]] = arith.muli %[[KTRIPS]], %c33
+// CHECK:         %[[PLUS:.+]] = arith.addi %[[INNER]], %c1
+// CHECK:         %[[BODY:.+]] = arith.addi %[[PLUS]], %c1
+// CHECK:         %[[WORK:.+]] = arith.muli %[[COUNT]], %[[BODY]]
+// CHECK:         call @__dync_launch.dynamic_inner.0(%[[COUNT]], %[[WORK]],
+func.func @dynamic_inner(%x: memref<?xindex>, %n: index, %k: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    %m = memref.load %x[%i] : memref<?xindex>
+    scf.for %a = %c0 to %k step %c1 {
+      scf.for %b = %c0 to %m step %c1 {
+        memref.store %m, %x[%b] : memref<?xindex>
       }
     }
     scf.reduce

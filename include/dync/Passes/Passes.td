@@ -191,4 +191,30 @@ def DynOutlineParallelLoops : Pass<"dyn-outline-parallel-loops", "::mlir::Module
                            "::mlir::scf::SCFDialect"];
 }
 
+def DynVectorizeMatmuls : Pass<"dyn-vectorize-matmuls", "::mlir::func::FuncOp"> {
+  let summary = "Register-blocked vector micro-kernel for dot-product matmuls";
+  let description = [{
+    A `linalg.generic` on f32 buffers computing `out[.., m, n] += a[.., m, k]
+    * b[.., n, k]` — a Linear layer `x @ Wᵀ` with `W` as `[out, in]`, the
+    experts of a MoE layer — whose `a` and `b` are contiguous along `k`,
+    becomes:
+
+    - an `scf.parallel` over blocks of 64 columns of `b` and the batch dims
+      (column blocks first when there are at least two of them, so that the
+      thread pool has something to share; a block of `b` stays in L2 while
+      every row of `a` passes by);
+    - in a block, tiles of 3 rows x 4 columns: 12 `vector<8xf32>`
+      accumulators, one multiply-add per (row, column) for each 8 values of
+      `k` (3 + 4 vector loads per 12 multiply-adds), then a sum of lanes, a
+      scalar tail for `k % 8`, and one update of each output; the rows and
+      columns left over get 1-row and 1-column tiles.
+
+    Each output is the sum of 8 interleaved partial sums (reassociated, as
+    in any BLAS), added to the output's initial value. Other generics are
+    left alone.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect"];
+}
+
 #endif // DYNC_PASSES_PASSES_TD

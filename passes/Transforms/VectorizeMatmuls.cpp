@@ -1,0 +1,342 @@
+//===- VectorizeMatmuls.cpp - register-blocked dot-product matmuls --------===//
+//
+// A linalg.generic on buffers that computes out[.., m, n] += a[.., m, k] *
+// b[.., n, k] (a Linear layer, x @ Wᵀ; the experts of a MoE layer) becomes a
+// loop nest around a vector micro-kernel. See the pass description in
+// Passes.td.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dync/Passes/Passes.h"
+
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+namespace dync {
+#define GEN_PASS_DEF_DYNVECTORIZEMATMULS
+#include "dync/Passes/Passes.h.inc"
+} // namespace dync
+
+using namespace mlir;
+
+namespace {
+
+/// f32 lanes per vector: one AVX register. Narrower targets split it, wider
+/// ones use half a register; LLVM picks the instructions for the host.
+constexpr int64_t kLanes = 8;
+/// The register tile: kRows x kCols outputs accumulate in kRows * kCols
+/// vectors (12 of AVX's 16 registers; 3 hold rows of `a`, 1 a row of `b`).
+constexpr int64_t kRows = 3;
+constexpr int64_t kCols = 4;
+/// Columns of `b` per cache block: a block of b (kBlockCols rows of length K)
+/// stays in L2 while every row of `a` passes by; blocks are what threads
+/// share out.
+constexpr int64_t kBlockCols = 64;
+
+/// The loops of a dot-product matmul and how its operands are indexed.
+struct DotMatmul {
+  linalg::GenericOp op;
+  unsigned m, n, k;
+  SmallVector<unsigned> batch;
+};
+
+/// Whether `map`'s results are loop dims or the constant 0 (a broadcast).
+bool dimsOrZero(AffineMap map) {
+  return llvm::all_of(map.getResults(), [](AffineExpr e) {
+    if (isa<AffineDimExpr>(e))
+      return true;
+    auto c = dyn_cast<AffineConstantExpr>(e);
+    return c && c.getValue() == 0;
+  });
+}
+
+std::optional<unsigned> dimAt(AffineMap map, int64_t fromEnd) {
+  int64_t i = static_cast<int64_t>(map.getNumResults()) - fromEnd;
+  if (i < 0)
+    return std::nullopt;
+  if (auto d = dyn_cast<AffineDimExpr>(map.getResult(i)))
+    return d.getPosition();
+  return std::nullopt;
+}
+
+/// Whether the innermost dimension of `type` has stride 1.
+bool unitInnerStride(MemRefType type) {
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (type.getRank() == 0 || failed(type.getStridesAndOffset(strides, offset)))
+    return false;
+  return strides.back() == 1;
+}
+
+/// Recognizes out[.., m, n] += a[.., m, k] * b[.., n, k] on f32 buffers.
+std::optional<DotMatmul> matchDotMatmul(linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1)
+    return std::nullopt;
+  for (Value v : op->getOperands()) {
+    auto t = dyn_cast<MemRefType>(v.getType());
+    if (!t || !t.getElementType().isF32())
+      return std::nullopt;
+  }
+  auto aType = cast<MemRefType>(op.getDpsInputs()[0].getType());
+  auto bType = cast<MemRefType>(op.getDpsInputs()[1].getType());
+  if (!unitInnerStride(aType) || !unitInnerStride(bType))
+    return std::nullopt;
+  // Body: yield acc + a * b (either operand order).
+  Block *body = op.getBody();
+  if (body->getOperations().size() != 3)
+    return std::nullopt;
+  auto mul = dyn_cast<arith::MulFOp>(&body->front());
+  auto add = dyn_cast<arith::AddFOp>(mul ? mul->getNextNode() : nullptr);
+  auto yield = cast<linalg::YieldOp>(body->getTerminator());
+  Value x = body->getArgument(0), y = body->getArgument(1), acc = body->getArgument(2);
+  if (!mul || !add || yield.getNumOperands() != 1 || yield.getOperand(0) != add.getResult())
+    return std::nullopt;
+  if (!((mul.getLhs() == x && mul.getRhs() == y) || (mul.getLhs() == y && mul.getRhs() == x)))
+    return std::nullopt;
+  if (!((add.getLhs() == acc && add.getRhs() == mul) || (add.getLhs() == mul && add.getRhs() == acc)))
+    return std::nullopt;
+
+  AffineMap aMap = op.getIndexingMapsArray()[0], bMap = op.getIndexingMapsArray()[1],
+            oMap = op.getIndexingMapsArray()[2];
+  if (!dimsOrZero(aMap) || !dimsOrZero(bMap) || !oMap.isProjectedPermutation())
+    return std::nullopt;
+  std::optional<unsigned> k = dimAt(aMap, 1), m = dimAt(aMap, 2), n = dimAt(bMap, 2),
+                          oM = dimAt(oMap, 2), oN = dimAt(oMap, 1);
+  if (!k || !m || !n || dimAt(bMap, 1) != k || oM != m || oN != n || *m == *n)
+    return std::nullopt;
+  SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
+  DotMatmul match{op, *m, *n, *k, {}};
+  for (unsigned d = 0; d < op.getNumLoops(); ++d) {
+    bool isReduction = iters[d] == utils::IteratorType::reduction;
+    if (d == *k ? !isReduction : isReduction)
+      return std::nullopt;
+    // Batch dims index the output; m and k must not index b, nor n a.
+    if (d != *m && d != *n && d != *k) {
+      if (!oMap.isFunctionOfDim(d))
+        return std::nullopt;
+      match.batch.push_back(d);
+    }
+  }
+  auto uses = [](AffineMap map, unsigned d, int64_t count) {
+    return llvm::count_if(map.getResults(), [&](AffineExpr e) {
+             return e.isFunctionOfDim(d);
+           }) == count;
+  };
+  if (!uses(aMap, *m, 1) || !uses(aMap, *k, 1) || !uses(aMap, *n, 0) ||
+      !uses(bMap, *n, 1) || !uses(bMap, *k, 1) || !uses(bMap, *m, 0))
+    return std::nullopt;
+  return match;
+}
+
+/// Emits the loop nest that replaces one matched op.
+class Emitter {
+public:
+  Emitter(DotMatmul mm, ImplicitLocOpBuilder &b)
+      : mm(mm), b(b), maps(mm.op.getIndexingMapsArray()) {
+    a = mm.op.getDpsInputs()[0];
+    w = mm.op.getDpsInputs()[1];
+    out = mm.op.getDpsInits()[0];
+  }
+
+  void emit() {
+    SmallVector<Range> ranges =
+        cast<linalg::LinalgOp>(mm.op.getOperation()).createLoopRanges(b, b.getLoc());
+    for (Range &r : ranges)
+      sizes.push_back(getValueOrCreateConstantIndexOp(b, b.getLoc(), r.size));
+    Value zero = idx(0), one = idx(1), block = idx(kBlockCols);
+    Value n = sizes[mm.n];
+    Value blocks = arith::CeilDivSIOp::create(b, n, block);
+    // Computed before the loop so that its work estimate sees them.
+    mFull = fullEnd(zero, sizes[mm.m], kRows);
+    kFull = fullEnd(zero, sizes[mm.k], kLanes);
+    // The outer parallel loop: column blocks first when there are enough of
+    // them for the threads, else the batch dims.
+    SmallVector<Value> lbs, ubs, steps;
+    auto addLoop = [&](Value ub) {
+      lbs.push_back(zero);
+      ubs.push_back(ub);
+      steps.push_back(one);
+    };
+    bool blocksFirst = mm.batch.empty() || ShapedType::isDynamic(staticSize(mm.n)) ||
+                       staticSize(mm.n) >= 2 * kBlockCols;
+    if (blocksFirst)
+      addLoop(blocks);
+    for (unsigned d : mm.batch)
+      addLoop(sizes[d]);
+    if (!blocksFirst)
+      addLoop(blocks);
+    scf::ParallelOp::create(
+        b, lbs, ubs, steps, [&](OpBuilder &nested, Location loc, ValueRange ivs) {
+          ImplicitLocOpBuilder nb(loc, nested);
+          Emitter inner(*this, nb);
+          inner.iv.assign(mm.op.getNumLoops(), Value());
+          size_t at = 0;
+          Value blockIv = blocksFirst ? ivs[at++] : ivs.back();
+          for (unsigned d : mm.batch)
+            inner.iv[d] = ivs[at++];
+          Value lo = arith::MulIOp::create(nb, blockIv, inner.idx(kBlockCols));
+          Value hi = arith::MinSIOp::create(
+              nb, arith::AddIOp::create(nb, lo, inner.idx(kBlockCols)), sizes[mm.n]);
+          inner.emitBlock(lo, hi);
+        });
+  }
+
+private:
+  Emitter(const Emitter &parent, ImplicitLocOpBuilder &b)
+      : mm(parent.mm), b(b), maps(parent.maps), a(parent.a), w(parent.w),
+        out(parent.out), sizes(parent.sizes), mFull(parent.mFull), kFull(parent.kFull) {}
+
+  int64_t staticSize(unsigned d) {
+    std::optional<int64_t> c = getConstantIntValue(sizes[d]);
+    return c ? *c : ShapedType::kDynamic;
+  }
+
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
+
+  /// Indices of `map`'s operand at the current loop values `iv`.
+  SmallVector<Value> indices(AffineMap map) {
+    SmallVector<Value> result;
+    for (AffineExpr e : map.getResults()) {
+      if (auto d = dyn_cast<AffineDimExpr>(e))
+        result.push_back(iv[d.getPosition()]);
+      else
+        result.push_back(idx(0));
+    }
+    return result;
+  }
+
+  /// Indices of `map`'s operand with loop `dim` at `r` and k at `kk`.
+  SmallVector<Value> rowIndices(Value r, Value kk, AffineMap map, unsigned dim) {
+    iv[dim] = r;
+    iv[mm.k] = kk;
+    return indices(map);
+  }
+
+  /// `body(i)` for i in [lo, hi) step `step`.
+  void loop(Value lo, Value hi, int64_t step, function_ref<void(Value)> body) {
+    scf::ForOp::create(b, lo, hi, idx(step), ValueRange{},
+                       [&](OpBuilder &nested, Location loc, Value i, ValueRange) {
+                         OpBuilder::InsertionGuard guard(b);
+                         b.setInsertionPoint(nested.getInsertionBlock(),
+                                             nested.getInsertionPoint());
+                         body(i);
+                         scf::YieldOp::create(b);
+                       });
+  }
+
+  /// The end of the largest multiple of `step` from lo not beyond hi.
+  Value fullEnd(Value lo, Value hi, int64_t step) {
+    Value span = arith::SubIOp::create(b, hi, lo);
+    return arith::SubIOp::create(b, hi, arith::RemSIOp::create(b, span, idx(step)));
+  }
+
+  /// Every row of a, against columns [lo, hi) of b.
+  void emitBlock(Value lo, Value hi) {
+    Value m = sizes[mm.m];
+    for (auto [from, to, rows] :
+         {std::tuple{idx(0), mFull, kRows}, std::tuple{mFull, m, int64_t{1}}}) {
+      loop(from, to, rows, [&, rows = rows](Value row) {
+        Value nFull = fullEnd(lo, hi, kCols);
+        loop(lo, nFull, kCols, [&](Value col) { emitTile(row, rows, col, kCols); });
+        loop(nFull, hi, 1, [&](Value col) { emitTile(row, rows, col, 1); });
+      });
+    }
+  }
+
+  /// out[row .. row+rows, col .. col+cols] += a[rows] . b[cols] over k.
+  void emitTile(Value row, int64_t rows, Value col, int64_t cols) {
+    auto vecType = VectorType::get({kLanes}, b.getF32Type());
+    auto fast = arith::FastMathFlags::contract;
+    Value k = sizes[mm.k];
+    SmallVector<Value> init(rows * cols,
+                            arith::ConstantOp::create(b, vecType, DenseElementsAttr::get(
+                                                                      vecType, 0.0f)));
+    auto vecLoop = scf::ForOp::create(
+        b, idx(0), kFull, idx(kLanes), init,
+        [&](OpBuilder &nested, Location loc, Value kk, ValueRange acc) {
+          ImplicitLocOpBuilder lb(loc, nested);
+          Emitter e(*this, lb);
+          e.iv = iv;
+          SmallVector<Value> xs;
+          for (int64_t i = 0; i < rows; ++i) {
+            Value r = arith::AddIOp::create(lb, row, e.idx(i));
+            xs.push_back(vector::LoadOp::create(lb, vecType, a,
+                                                e.rowIndices(r, kk, maps[0], mm.m)));
+          }
+          SmallVector<Value> next(acc.begin(), acc.end());
+          for (int64_t j = 0; j < cols; ++j) {
+            Value c = arith::AddIOp::create(lb, col, e.idx(j));
+            Value wv = vector::LoadOp::create(lb, vecType, w, e.rowIndices(c, kk, maps[1], mm.n));
+            for (int64_t i = 0; i < rows; ++i) {
+              Value p = arith::MulFOp::create(lb, xs[i], wv, fast);
+              next[i * cols + j] = arith::AddFOp::create(lb, next[i * cols + j], p, fast);
+            }
+          }
+          scf::YieldOp::create(lb, next);
+        });
+    // Lanes summed (in any order), then the k % kLanes tail in scalars.
+    SmallVector<Value> sums;
+    for (Value v : vecLoop.getResults())
+      sums.push_back(vector::ReductionOp::create(
+          b, vector::CombiningKind::ADD, v,
+          arith::FastMathFlags::reassoc | arith::FastMathFlags::contract));
+    auto tail = scf::ForOp::create(
+        b, kFull, k, idx(1), sums,
+        [&](OpBuilder &nested, Location loc, Value kk, ValueRange acc) {
+          ImplicitLocOpBuilder lb(loc, nested);
+          Emitter e(*this, lb);
+          e.iv = iv;
+          SmallVector<Value> next(acc.begin(), acc.end());
+          for (int64_t i = 0; i < rows; ++i) {
+            Value r = arith::AddIOp::create(lb, row, e.idx(i));
+            Value x = memref::LoadOp::create(lb, a, e.rowIndices(r, kk, maps[0], mm.m));
+            for (int64_t j = 0; j < cols; ++j) {
+              Value c = arith::AddIOp::create(lb, col, e.idx(j));
+              Value y = memref::LoadOp::create(lb, w, e.rowIndices(c, kk, maps[1], mm.n));
+              Value p = arith::MulFOp::create(lb, x, y, fast);
+              next[i * cols + j] = arith::AddFOp::create(lb, next[i * cols + j], p, fast);
+            }
+          }
+          scf::YieldOp::create(lb, next);
+        });
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j) {
+        iv[mm.m] = arith::AddIOp::create(b, row, idx(i));
+        iv[mm.n] = arith::AddIOp::create(b, col, idx(j));
+        SmallVector<Value> at = indices(maps[2]);
+        Value old = memref::LoadOp::create(b, out, at);
+        Value sum = arith::AddFOp::create(b, old, tail.getResult(i * cols + j));
+        memref::StoreOp::create(b, sum, out, at);
+      }
+  }
+
+  DotMatmul mm;
+  ImplicitLocOpBuilder &b;
+  SmallVector<AffineMap> maps;
+  Value a, w, out;
+  SmallVector<Value> sizes;
+  /// The ends of the rows in full kRows tiles and of k in full vectors.
+  Value mFull, kFull;
+  /// The current value of each loop (set as the nest is emitted).
+  SmallVector<Value> iv;
+};
+
+struct VectorizeMatmulsPass
+    : dync::impl::DynVectorizeMatmulsBase<VectorizeMatmulsPass> {
+  void runOnOperation() override {
+    SmallVector<DotMatmul> matches;
+    getOperation().walk([&](linalg::GenericOp op) {
+      if (std::optional<DotMatmul> m = matchDotMatmul(op))
+        matches.push_back(*m);
+    });
+    for (DotMatmul &m : matches) {
+      ImplicitLocOpBuilder b(m.op.getLoc(), m.op);
+      Emitter(m, b).emit();
+      m.op.erase();
+    }
+  }
+};
+
+} // namespace

@@ -1,0 +1,130 @@
+// RUN: dync-opt %s -dyn-vectorize-matmuls -canonicalize -split-input-file | FileCheck %s
+
+// A Linear layer y += x @ Wᵀ: blocks of 64 columns of W in parallel; in a
+// block, tiles of 3 rows x 4 columns accumulate in 12 vectors of 8 lanes
+// (3 loads of x, 4 of W per step of 8 along k), lanes are summed, and each
+// output gets its sum added once. Leftover rows and columns get 1-row and
+// 1-column tiles.
+// CHECK-LABEL: func.func @linear(
+// CHECK-SAME:    %[[X:.+]]: memref<?x512xf32>, %[[W:.+]]: memref<200x512xf32>, %[[Y:.+]]: memref<?x200xf32>)
+// CHECK-DAG:     %[[M:.+]] = memref.dim %[[X]], %c0
+// CHECK:         scf.parallel (%[[BLOCK:.+]]) = (%c0) to (%c4) step (%c1) {
+// CHECK:           %[[LO:.+]] = arith.muli %[[BLOCK]], %c64
+// CHECK:           scf.for %[[ROW:.+]] = %c0 to %{{.+}} step %c3 {
+// CHECK:             scf.for %[[COL:.+]] = %[[LO]] to %{{.+}} step %c4 {
+// CHECK:               %[[ACC:.+]]:12 = scf.for %[[K:.+]] = %c0 to %c512 step %c8 iter_args(
+// CHECK-COUNT-3:         vector.load %[[X]][%{{.+}}, %[[K]]] : memref<?x512xf32>, vector<8xf32>
+// CHECK:                 vector.load %[[W]][%[[COL]], %[[K]]] : memref<200x512xf32>, vector<8xf32>
+// CHECK:                 arith.mulf %{{.+}}, %{{.+}} fastmath<contract> : vector<8xf32>
+// CHECK:                 arith.addf %{{.+}}, %{{.+}} fastmath<contract> : vector<8xf32>
+// CHECK-COUNT-11:        arith.addf %{{.+}}, %{{.+}} fastmath<contract> : vector<8xf32>
+// CHECK:                 scf.yield
+// CHECK:               vector.reduction <add>, %[[ACC]]#0 fastmath<reassoc,contract> : vector<8xf32> into f32
+// CHECK-COUNT-11:      vector.reduction <add>
+// CHECK:               %[[OLD:.+]] = memref.load %[[Y]][%[[ROW]], %[[COL]]]
+// CHECK:               arith.addf %[[OLD]]
+// CHECK:               memref.store %{{.+}}, %[[Y]][%[[ROW]], %[[COL]]]
+// The 1-column tiles of the leftover columns, then the 1-row tiles.
+// CHECK:             scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c1 {
+// CHECK:               scf.for %{{.+}} = %c0 to %c512 step %c8 iter_args(%{{.+}} = %{{.+}}, %{{.+}} = %{{.+}}, %{{.+}} = %{{.+}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK:           scf.for %{{.+}} = %{{.+}} to %[[M]] step %c1 {
+// CHECK:             scf.for %{{.+}} step %c4 {
+// CHECK:               scf.for %{{.+}} = %c0 to %c512 step %c8 iter_args({{.+}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK-NOT:     linalg.generic
+func.func @linear(%x: memref<?x512xf32>, %w: memref<200x512xf32>, %y: memref<?x200xf32>) {
+  linalg.generic {
+      indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>,
+                       affine_map<(m, n, k) -> (m, n)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x512xf32>, memref<200x512xf32>) outs(%y : memref<?x200xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// A reduction of 13: one full vector step (its loop folds away), then a
+// scalar tail of 5 per output. A batch dim in front of a narrow output (32 columns, one block):
+// the batch dim is the outer parallel loop (the one-block dim folds away).
+// CHECK-LABEL: func.func @batched_tail(
+// CHECK-SAME:    %[[X:.+]]: memref<?x?x13xf32>, %[[W:.+]]: memref<32x13xf32>, %[[Y:.+]]: memref<?x?x32xf32>)
+// CHECK-DAG:     %[[B:.+]] = memref.dim %[[X]], %c0
+// CHECK:         scf.parallel (%[[BATCH:.+]]) = (%c0) to (%[[B]]) step (%c1) {
+// CHECK:               vector.load %[[X]][%[[BATCH]], %{{.+}}, %c0] : memref<?x?x13xf32>, vector<8xf32>
+// CHECK:               vector.reduction <add>
+// CHECK:               scf.for %{{.+}} = %c8 to %c13 step %c1 iter_args(
+// CHECK:                 memref.load %[[X]][%[[BATCH]],
+// CHECK:                 memref.load %[[W]][
+// CHECK:               memref.store %{{.+}}, %[[Y]][%[[BATCH]],
+func.func @batched_tail(%x: memref<?x?x13xf32>, %w: memref<32x13xf32>, %y: memref<?x?x32xf32>) {
+  linalg.generic {
+      indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (n, k)>,
+                       affine_map<(b, m, n, k) -> (b, m, n)>],
+      iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x?x13xf32>, memref<32x13xf32>) outs(%y : memref<?x?x32xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %b, %a : f32
+    %s = arith.addf %p, %acc : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Left alone: the right operand walked along n, not k (x @ W with W as
+// [k, n]); a body that does more than multiply-add; f16; and an operand
+// whose k dimension is strided.
+// CHECK-LABEL: func.func @others(
+// CHECK-COUNT-4: linalg.generic
+// CHECK-NOT:     vector.load
+func.func @others(%x: memref<4x8xf32>, %wt: memref<8x16xf32>, %w: memref<16x8xf32>,
+                  %y: memref<4x16xf32>, %h: memref<4x8xf16>, %wh: memref<16x8xf16>,
+                  %yh: memref<4x16xf16>, %xs: memref<4x8xf32, strided<[16, 2]>>) {
+  linalg.generic {
+      indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (k, n)>,
+                       affine_map<(m, n, k) -> (m, n)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %wt : memref<4x8xf32>, memref<8x16xf32>) outs(%y : memref<4x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {
+      indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>,
+                       affine_map<(m, n, k) -> (m, n)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<4x8xf32>, memref<16x8xf32>) outs(%y : memref<4x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %e = math.exp %p : f32
+    %s = arith.addf %acc, %e : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {
+      indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>,
+                       affine_map<(m, n, k) -> (m, n)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%h, %wh : memref<4x8xf16>, memref<16x8xf16>) outs(%yh : memref<4x16xf16>) {
+  ^bb0(%a: f16, %b: f16, %acc: f16):
+    %p = arith.mulf %a, %b : f16
+    %s = arith.addf %acc, %p : f16
+    linalg.yield %s : f16
+  }
+  linalg.generic {
+      indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>,
+                       affine_map<(m, n, k) -> (m, n)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%xs, %w : memref<4x8xf32, strided<[16, 2]>>, memref<16x8xf32>) outs(%y : memref<4x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
