@@ -22,6 +22,7 @@
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/TargetSelect.h"
@@ -131,7 +132,28 @@ void prepareEntry(ModuleOp module) {
       entry.setArgAttr(i, "bufferization.writable", BoolAttr::get(ctx, false));
 }
 
-void buildCpuLoweringPipeline(OpPassManager &pm) {
+static llvm::TargetMachine *makeTargetMachine(const CpuOptions &options,
+                                              std::string &error);
+
+/// The matmul micro-kernel's shape for the target: its vector width and as
+/// many accumulators as its vector registers allow.
+static DynVectorizeMatmulsOptions matmulKernelFor(const CpuOptions &options) {
+  DynVectorizeMatmulsOptions kernel; // 8 lanes, 3 x 4: AVX
+  std::string error;
+  std::unique_ptr<llvm::TargetMachine> tm(makeTargetMachine(options, error));
+  if (!tm)
+    return kernel; // the translation reports the bad target
+  const llvm::MCSubtargetInfo *sti = tm->getMCSubtargetInfo();
+  if (sti->checkFeatures("+avx512f")) {
+    kernel.lanes = 16;
+    kernel.rows = 6;
+  } else if (!sti->checkFeatures("+avx")) {
+    kernel.lanes = 4;
+  }
+  return kernel;
+}
+
+void buildCpuLoweringPipeline(OpPassManager &pm, const CpuOptions &options) {
   // Elementwise arith on whole tensors (masks, comparisons) becomes linalg,
   // which bufferizes.
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
@@ -148,7 +170,7 @@ void buildCpuLoweringPipeline(OpPassManager &pm) {
   pm.addPass(createConvertBufferizationToMemRefPass());
   // Dot-product matmuls become a vector micro-kernel; other reductions are
   // put in a form that LLVM's loop vectorizer takes.
-  pm.addNestedPass<func::FuncOp>(createDynVectorizeMatmuls());
+  pm.addNestedPass<func::FuncOp>(createDynVectorizeMatmuls(matmulKernelFor(options)));
   pm.addNestedPass<func::FuncOp>(createDynPrepareVectorization());
   // Parallel dimensions become scf.parallel; the outermost parallel loops
   // go to the runtime's thread pool.

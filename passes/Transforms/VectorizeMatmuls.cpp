@@ -23,13 +23,12 @@ using namespace mlir;
 
 namespace {
 
-/// f32 lanes per vector: one AVX register. Narrower targets split it, wider
-/// ones use half a register; LLVM picks the instructions for the host.
-constexpr int64_t kLanes = 8;
-/// The register tile: kRows x kCols outputs accumulate in kRows * kCols
-/// vectors (12 of AVX's 16 registers; 3 hold rows of `a`, 1 a row of `b`).
-constexpr int64_t kRows = 3;
-constexpr int64_t kCols = 4;
+/// The kernel's shape (pass options): f32 lanes per vector, and the register
+/// tile, rows x cols outputs accumulating in rows * cols vectors (with AVX's
+/// 16 registers, 3 x 4: 12 accumulators, 3 rows of `a`, 1 row of `b`).
+struct KernelShape {
+  int64_t lanes, rows, cols;
+};
 /// Columns of `b` per cache block: a block of b (kBlockCols rows of length K)
 /// stays in L2 while every row of `a` passes by; blocks are what threads
 /// share out.
@@ -133,8 +132,8 @@ std::optional<DotMatmul> matchDotMatmul(linalg::GenericOp op) {
 /// Emits the loop nest that replaces one matched op.
 class Emitter {
 public:
-  Emitter(DotMatmul mm, ImplicitLocOpBuilder &b)
-      : mm(mm), b(b), maps(mm.op.getIndexingMapsArray()) {
+  Emitter(DotMatmul mm, KernelShape shape, ImplicitLocOpBuilder &b)
+      : mm(mm), shape(shape), b(b), maps(mm.op.getIndexingMapsArray()) {
     a = mm.op.getDpsInputs()[0];
     w = mm.op.getDpsInputs()[1];
     out = mm.op.getDpsInits()[0];
@@ -149,8 +148,8 @@ public:
     Value n = sizes[mm.n];
     Value blocks = arith::CeilDivSIOp::create(b, n, block);
     // Computed before the loop so that its work estimate sees them.
-    mFull = fullEnd(zero, sizes[mm.m], kRows);
-    kFull = fullEnd(zero, sizes[mm.k], kLanes);
+    mFull = fullEnd(zero, sizes[mm.m], shape.rows);
+    kFull = fullEnd(zero, sizes[mm.k], shape.lanes);
     // The outer parallel loop: column blocks first when there are enough of
     // them for the threads, else the batch dims.
     SmallVector<Value> lbs, ubs, steps;
@@ -185,7 +184,7 @@ public:
 
 private:
   Emitter(const Emitter &parent, ImplicitLocOpBuilder &b)
-      : mm(parent.mm), b(b), maps(parent.maps), a(parent.a), w(parent.w),
+      : mm(parent.mm), shape(parent.shape), b(b), maps(parent.maps), a(parent.a), w(parent.w),
         out(parent.out), sizes(parent.sizes), mFull(parent.mFull), kFull(parent.kFull) {}
 
   int64_t staticSize(unsigned d) {
@@ -236,10 +235,10 @@ private:
   void emitBlock(Value lo, Value hi) {
     Value m = sizes[mm.m];
     for (auto [from, to, rows] :
-         {std::tuple{idx(0), mFull, kRows}, std::tuple{mFull, m, int64_t{1}}}) {
+         {std::tuple{idx(0), mFull, shape.rows}, std::tuple{mFull, m, int64_t{1}}}) {
       loop(from, to, rows, [&, rows = rows](Value row) {
-        Value nFull = fullEnd(lo, hi, kCols);
-        loop(lo, nFull, kCols, [&](Value col) { emitTile(row, rows, col, kCols); });
+        Value nFull = fullEnd(lo, hi, shape.cols);
+        loop(lo, nFull, shape.cols, [&](Value col) { emitTile(row, rows, col, shape.cols); });
         loop(nFull, hi, 1, [&](Value col) { emitTile(row, rows, col, 1); });
       });
     }
@@ -247,14 +246,14 @@ private:
 
   /// out[row .. row+rows, col .. col+cols] += a[rows] . b[cols] over k.
   void emitTile(Value row, int64_t rows, Value col, int64_t cols) {
-    auto vecType = VectorType::get({kLanes}, b.getF32Type());
+    auto vecType = VectorType::get({shape.lanes}, b.getF32Type());
     auto fast = arith::FastMathFlags::contract;
     Value k = sizes[mm.k];
     SmallVector<Value> init(rows * cols,
                             arith::ConstantOp::create(b, vecType, DenseElementsAttr::get(
                                                                       vecType, 0.0f)));
     auto vecLoop = scf::ForOp::create(
-        b, idx(0), kFull, idx(kLanes), init,
+        b, idx(0), kFull, idx(shape.lanes), init,
         [&](OpBuilder &nested, Location loc, Value kk, ValueRange acc) {
           ImplicitLocOpBuilder lb(loc, nested);
           Emitter e(*this, lb);
@@ -276,7 +275,7 @@ private:
           }
           scf::YieldOp::create(lb, next);
         });
-    // Lanes summed (in any order), then the k % kLanes tail in scalars.
+    // Lanes summed (in any order), then the k % lanes tail in scalars.
     SmallVector<Value> sums;
     for (Value v : vecLoop.getResults())
       sums.push_back(vector::ReductionOp::create(
@@ -313,11 +312,12 @@ private:
   }
 
   DotMatmul mm;
+  KernelShape shape;
   ImplicitLocOpBuilder &b;
   SmallVector<AffineMap> maps;
   Value a, w, out;
   SmallVector<Value> sizes;
-  /// The ends of the rows in full kRows tiles and of k in full vectors.
+  /// The ends of the rows in full row tiles and of k in full vectors.
   Value mFull, kFull;
   /// The current value of each loop (set as the nest is emitted).
   SmallVector<Value> iv;
@@ -325,7 +325,12 @@ private:
 
 struct VectorizeMatmulsPass
     : dync::impl::DynVectorizeMatmulsBase<VectorizeMatmulsPass> {
+  using Base::Base;
   void runOnOperation() override {
+    if (lanes < 1 || rows < 1 || cols < 1) {
+      getOperation().emitError("dyn-vectorize-matmuls: lanes, rows and cols must be positive");
+      return signalPassFailure();
+    }
     SmallVector<DotMatmul> matches;
     getOperation().walk([&](linalg::GenericOp op) {
       if (std::optional<DotMatmul> m = matchDotMatmul(op))
@@ -333,7 +338,7 @@ struct VectorizeMatmulsPass
     });
     for (DotMatmul &m : matches) {
       ImplicitLocOpBuilder b(m.op.getLoc(), m.op);
-      Emitter(m, b).emit();
+      Emitter(m, KernelShape{lanes, rows, cols}, b).emit();
       m.op.erase();
     }
   }

@@ -1,4 +1,14 @@
 // RUN: dync-opt %s -dyn-vectorize-matmuls -canonicalize -split-input-file | FileCheck %s
+// RUN: dync-opt %s -dyn-vectorize-matmuls="lanes=16 rows=6 cols=4" -canonicalize -split-input-file | FileCheck %s --check-prefix=WIDE
+// RUN: not dync-opt %s -dyn-vectorize-matmuls="lanes=0" -split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
+
+// BAD: dyn-vectorize-matmuls: lanes, rows and cols must be positive
+
+// The AVX-512 shape: 16 lanes, 6 x 4 tiles (24 accumulators).
+// WIDE-LABEL: func.func @linear(
+// WIDE:         scf.for %{{.+}} step %c6 {
+// WIDE:           %{{.+}}:24 = scf.for %{{.+}} = %c0 to %c512 step %c16 iter_args({{.+}}) -> (vector<16xf32>,
+// WIDE-COUNT-6:     vector.load %{{.+}} : memref<?x512xf32>, vector<16xf32>
 
 // A Linear layer y += x @ Wᵀ: blocks of 64 columns of W in parallel; in a
 // block, tiles of 3 rows x 4 columns accumulate in 12 vectors of 8 lanes

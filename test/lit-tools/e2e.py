@@ -28,6 +28,7 @@ p.add_argument("--dim", action="append", default=[])
 p.add_argument("--param", action="append", default=[])
 p.add_argument("--no-compile", action="store_true", help="reuse WORKDIR/model.so")
 p.add_argument("--seed", type=int, default=0)
+p.add_argument("--dync-flag", action="append", default=[], help="passed to dync (e.g. --mattr=...)")
 p.add_argument("--threads", type=int, help="dync-run --threads; prints THREADS N SPLIT K")
 p.add_argument("--int-high", type=int, default=2)
 p.add_argument("--rtol", type=float, default=1e-4)
@@ -56,7 +57,7 @@ for inp in model["inputs"]:
 
 so = os.path.join(args.workdir, "model.so")
 if not args.no_compile:
-    subprocess.run([args.dync, args.model, "-o", so], check=True)
+    subprocess.run([args.dync, args.model, "-o", so] + args.dync_flag, check=True)
 run = [args.dync_run, so]
 ref = [sys.executable, os.path.join(here, "reference.py"), args.model]
 for name, path in inputs:

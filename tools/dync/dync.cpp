@@ -262,10 +262,10 @@ int main(int argc, char **argv) {
     PassManager lower(&context);
     if (failed(applyPassManagerCLOptions(lower)))
       return error("invalid pass manager options");
-    dync::buildCpuLoweringPipeline(lower);
+    dync::CpuOptions cpu{cpuName, cpuFeatures, optLevel, ""};
+    dync::buildCpuLoweringPipeline(lower, cpu);
     if (failed(lower.run(*module)))
       return 1;
-    dync::CpuOptions cpu{cpuName, cpuFeatures, optLevel, ""};
     if (embedWeights) {
       auto path = module->getOperation()->getAttrOfType<StringAttr>("dyn.weights_path");
       if (!path)

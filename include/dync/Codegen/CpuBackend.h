@@ -45,8 +45,9 @@ void prepareEntry(mlir::ModuleOp module);
 
 /// Partitioned IR (with weights and params threaded into the entry) to the
 /// LLVM dialect: bufferization with function boundaries, buffer
-/// deallocation, loops, and the conversions to LLVM.
-void buildCpuLoweringPipeline(mlir::OpPassManager &pm);
+/// deallocation, loops, and the conversions to LLVM. The matmul kernel's
+/// vector width and register tile follow `options`' target.
+void buildCpuLoweringPipeline(mlir::OpPassManager &pm, const CpuOptions &options);
 
 /// LLVM dialect to an LLVM module with the packed entry point
 /// `void dync_entry(void **args, void *results)` and the manifest string

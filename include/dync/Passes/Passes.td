@@ -203,16 +203,24 @@ def DynVectorizeMatmuls : Pass<"dyn-vectorize-matmuls", "::mlir::func::FuncOp"> 
       (column blocks first when there are at least two of them, so that the
       thread pool has something to share; a block of `b` stays in L2 while
       every row of `a` passes by);
-    - in a block, tiles of 3 rows x 4 columns: 12 `vector<8xf32>`
-      accumulators, one multiply-add per (row, column) for each 8 values of
-      `k` (3 + 4 vector loads per 12 multiply-adds), then a sum of lanes, a
-      scalar tail for `k % 8`, and one update of each output; the rows and
-      columns left over get 1-row and 1-column tiles.
+    - in a block, register tiles of `rows` x `cols` outputs (3 x 4 by
+      default): one `vector<lanes x f32>` accumulator per output, one
+      multiply-add per (row, column) for each `lanes` values of `k` (3 + 4
+      vector loads per 12 multiply-adds), then a sum of lanes, a scalar tail
+      for `k % lanes`, and one update of each output; the rows and columns
+      left over get 1-row and 1-column tiles.
 
-    Each output is the sum of 8 interleaved partial sums (reassociated, as
-    in any BLAS), added to the output's initial value. Other generics are
-    left alone.
+    The CPU backend picks the shape from the target's features: 16 lanes
+    and 6 x 4 tiles with AVX-512 (32 vector registers), 8 lanes and 3 x 4
+    with AVX, 4 lanes otherwise. Each output is the sum of `lanes`
+    interleaved partial sums (reassociated, as in any BLAS), added to the
+    output's initial value. Other generics are left alone.
   }];
+  let options = [
+    Option<"lanes", "lanes", "int64_t", "8", "f32 lanes per vector (16 with AVX-512, 8 with AVX)">,
+    Option<"rows", "rows", "int64_t", "3", "rows of the register tile">,
+    Option<"cols", "cols", "int64_t", "4", "columns of the register tile">,
+  ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect"];
 }
