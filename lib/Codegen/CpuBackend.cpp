@@ -157,6 +157,8 @@ void buildCpuLoweringPipeline(OpPassManager &pm, const CpuOptions &options) {
   // Elementwise arith on whole tensors (masks, comparisons) becomes linalg,
   // which bufferizes.
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
+  // Chains of elementwise ops become one loop nest (no intermediate buffers).
+  pm.addNestedPass<func::FuncOp>(createDynFuseElementwise());
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   // Loops carrying state that each iteration recomputes (the online softmax

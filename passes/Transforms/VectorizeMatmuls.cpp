@@ -73,29 +73,52 @@ bool unitInnerStride(MemRefType type) {
 std::optional<DotMatmul> matchDotMatmul(linalg::GenericOp op) {
   if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1)
     return std::nullopt;
-  for (Value v : op->getOperands()) {
-    auto t = dyn_cast<MemRefType>(v.getType());
-    if (!t || !t.getElementType().isF32())
+  // f32 output; f32 inputs, or f16/bf16 ones that the body extends to f32
+  // (weights stored in half precision).
+  for (Value v : op->getOperands())
+    if (!isa<MemRefType>(v.getType()))
       return std::nullopt;
-  }
+  auto elementType = [](Value v) { return cast<MemRefType>(v.getType()).getElementType(); };
+  if (!elementType(op.getDpsInits()[0]).isF32())
+    return std::nullopt;
   auto aType = cast<MemRefType>(op.getDpsInputs()[0].getType());
   auto bType = cast<MemRefType>(op.getDpsInputs()[1].getType());
   if (!unitInnerStride(aType) || !unitInnerStride(bType))
     return std::nullopt;
-  // Body: yield acc + a * b (either operand order).
+  // Body: yield acc + x * y (either order), x and y the inputs' elements,
+  // each possibly extended to f32 first.
   Block *body = op.getBody();
-  if (body->getOperations().size() != 3)
-    return std::nullopt;
-  auto mul = dyn_cast<arith::MulFOp>(&body->front());
-  auto add = dyn_cast<arith::AddFOp>(mul ? mul->getNextNode() : nullptr);
+  Value acc = body->getArgument(2);
   auto yield = cast<linalg::YieldOp>(body->getTerminator());
-  Value x = body->getArgument(0), y = body->getArgument(1), acc = body->getArgument(2);
-  if (!mul || !add || yield.getNumOperands() != 1 || yield.getOperand(0) != add.getResult())
+  if (yield.getNumOperands() != 1)
     return std::nullopt;
-  if (!((mul.getLhs() == x && mul.getRhs() == y) || (mul.getLhs() == y && mul.getRhs() == x)))
+  auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+  if (!add || add->getBlock() != body)
     return std::nullopt;
-  if (!((add.getLhs() == acc && add.getRhs() == mul) || (add.getLhs() == mul && add.getRhs() == acc)))
+  Value product = add.getLhs() == acc ? add.getRhs() : add.getRhs() == acc ? add.getLhs() : Value();
+  auto mul = product ? product.getDefiningOp<arith::MulFOp>() : nullptr;
+  if (!mul || mul->getBlock() != body)
     return std::nullopt;
+  // Which input each factor reads, through at most one extf.
+  auto inputOf = [&](Value v) -> int {
+    if (auto ext = v.getDefiningOp<arith::ExtFOp>())
+      v = ext.getIn();
+    auto arg = dyn_cast<BlockArgument>(v);
+    if (!arg || arg.getOwner() != body || arg.getArgNumber() > 1)
+      return -1;
+    Type t = arg.getType();
+    if (!(t.isF32() || t.isF16() || t.isBF16()))
+      return -1;
+    return static_cast<int>(arg.getArgNumber());
+  };
+  int lhs = inputOf(mul.getLhs()), rhs = inputOf(mul.getRhs());
+  if (lhs < 0 || rhs < 0 || lhs == rhs || !mul.getType().isF32())
+    return std::nullopt;
+  // Nothing else in the body: add, mul and at most one extf per input.
+  for (Operation &o : body->without_terminator())
+    if (&o != add && &o != mul &&
+        !(isa<arith::ExtFOp>(o) && o.hasOneUse() && *o.getUsers().begin() == mul))
+      return std::nullopt;
 
   AffineMap aMap = op.getIndexingMapsArray()[0], bMap = op.getIndexingMapsArray()[1],
             oMap = op.getIndexingMapsArray()[2];
@@ -206,6 +229,23 @@ private:
     return result;
   }
 
+  /// `lanes` elements of `mem` at `at`, as f32.
+  Value loadVector(Value mem, ValueRange at) {
+    Type elt = cast<MemRefType>(mem.getType()).getElementType();
+    Value v = vector::LoadOp::create(b, VectorType::get({shape.lanes}, elt), mem, at);
+    if (!elt.isF32())
+      v = arith::ExtFOp::create(b, VectorType::get({shape.lanes}, b.getF32Type()), v);
+    return v;
+  }
+
+  /// One element of `mem` at `at`, as f32.
+  Value loadScalar(Value mem, ValueRange at) {
+    Value v = memref::LoadOp::create(b, mem, at);
+    if (!v.getType().isF32())
+      v = arith::ExtFOp::create(b, b.getF32Type(), v);
+    return v;
+  }
+
   /// Indices of `map`'s operand with loop `dim` at `r` and k at `kk`.
   SmallVector<Value> rowIndices(Value r, Value kk, AffineMap map, unsigned dim) {
     iv[dim] = r;
@@ -261,13 +301,12 @@ private:
           SmallVector<Value> xs;
           for (int64_t i = 0; i < rows; ++i) {
             Value r = arith::AddIOp::create(lb, row, e.idx(i));
-            xs.push_back(vector::LoadOp::create(lb, vecType, a,
-                                                e.rowIndices(r, kk, maps[0], mm.m)));
+            xs.push_back(e.loadVector(a, e.rowIndices(r, kk, maps[0], mm.m)));
           }
           SmallVector<Value> next(acc.begin(), acc.end());
           for (int64_t j = 0; j < cols; ++j) {
             Value c = arith::AddIOp::create(lb, col, e.idx(j));
-            Value wv = vector::LoadOp::create(lb, vecType, w, e.rowIndices(c, kk, maps[1], mm.n));
+            Value wv = e.loadVector(w, e.rowIndices(c, kk, maps[1], mm.n));
             for (int64_t i = 0; i < rows; ++i) {
               Value p = arith::MulFOp::create(lb, xs[i], wv, fast);
               next[i * cols + j] = arith::AddFOp::create(lb, next[i * cols + j], p, fast);
@@ -290,10 +329,10 @@ private:
           SmallVector<Value> next(acc.begin(), acc.end());
           for (int64_t i = 0; i < rows; ++i) {
             Value r = arith::AddIOp::create(lb, row, e.idx(i));
-            Value x = memref::LoadOp::create(lb, a, e.rowIndices(r, kk, maps[0], mm.m));
+            Value x = e.loadScalar(a, e.rowIndices(r, kk, maps[0], mm.m));
             for (int64_t j = 0; j < cols; ++j) {
               Value c = arith::AddIOp::create(lb, col, e.idx(j));
-              Value y = memref::LoadOp::create(lb, w, e.rowIndices(c, kk, maps[1], mm.n));
+              Value y = e.loadScalar(w, e.rowIndices(c, kk, maps[1], mm.n));
               Value p = arith::MulFOp::create(lb, x, y, fast);
               next[i * cols + j] = arith::AddFOp::create(lb, next[i * cols + j], p, fast);
             }

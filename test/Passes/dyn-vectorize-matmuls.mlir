@@ -86,6 +86,31 @@ func.func @batched_tail(%x: memref<?x?x13xf32>, %w: memref<32x13xf32>, %y: memre
 
 // -----
 
+// Half-precision weights extended in the body: the kernel loads f16
+// vectors (and scalars in the tail) and extends them.
+// CHECK-LABEL: func.func @half_weights(
+// CHECK:         %[[V:.+]] = vector.load %{{.+}} : memref<32x44xf16>, vector<8xf16>
+// CHECK:         arith.extf %[[V]] : vector<8xf16> to vector<8xf32>
+// CHECK:         %[[S:.+]] = memref.load %{{.+}} : memref<32x44xf16>
+// CHECK:         arith.extf %[[S]] : f16 to f32
+// CHECK-NOT:     linalg.generic
+func.func @half_weights(%x: memref<?x44xf32>, %w: memref<32x44xf16>, %y: memref<?x32xf32>) {
+  linalg.generic {
+      indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>,
+                       affine_map<(m, n, k) -> (m, n)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x44xf32>, memref<32x44xf16>) outs(%y : memref<?x32xf32>) {
+  ^bb0(%a: f32, %b: f16, %acc: f32):
+    %e = arith.extf %b : f16 to f32
+    %p = arith.mulf %a, %e : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
 // Left alone: the right operand walked along n, not k (x @ W with W as
 // [k, n]); a body that does more than multiply-add; f16; and an operand
 // whose k dimension is strided.

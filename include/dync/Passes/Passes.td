@@ -194,10 +194,11 @@ def DynOutlineParallelLoops : Pass<"dyn-outline-parallel-loops", "::mlir::Module
 def DynVectorizeMatmuls : Pass<"dyn-vectorize-matmuls", "::mlir::func::FuncOp"> {
   let summary = "Register-blocked vector micro-kernel for dot-product matmuls";
   let description = [{
-    A `linalg.generic` on f32 buffers computing `out[.., m, n] += a[.., m, k]
-    * b[.., n, k]` — a Linear layer `x @ Wᵀ` with `W` as `[out, in]`, the
-    experts of a MoE layer — whose `a` and `b` are contiguous along `k`,
-    becomes:
+    A `linalg.generic` on buffers computing `out[.., m, n] += a[.., m, k] *
+    b[.., n, k]` — a Linear layer `x @ Wᵀ` with `W` as `[out, in]`, the
+    experts of a MoE layer — with an f32 output, f32 inputs (or f16/bf16
+    ones the body extends to f32: half-precision weights), and `a` and `b`
+    contiguous along `k`, becomes:
 
     - an `scf.parallel` over blocks of 64 columns of `b` and the batch dims
       (column blocks first when there are at least two of them, so that the
@@ -223,6 +224,23 @@ def DynVectorizeMatmuls : Pass<"dyn-vectorize-matmuls", "::mlir::func::FuncOp"> 
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect"];
+}
+
+def DynFuseElementwise : Pass<"dyn-fuse-elementwise", "::mlir::func::FuncOp"> {
+  let summary = "Fuses elementwise producers into consumers that read each element once";
+  let description = [{
+    Upstream's elementwise fusion on tensors (`linalg.generic` producers with
+    parallel loops only are inlined into the `linalg.generic`s that use
+    them), restricted so that nothing is computed twice: a producer with one
+    use is fused when its consumer reads each of its elements once (the
+    consumer's indexing map for it is a permutation of the consumer's loops:
+    a chain of elementwise ops, a square feeding a sum). A producer read
+    several times (the input of a matmul, read once per output column) is
+    fused only if all it does is widen floats (`arith.extf` of
+    half-precision weights), which costs less redone than stored. The fused
+    loop nest writes no intermediate buffer.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
 #endif // DYNC_PASSES_PASSES_TD
