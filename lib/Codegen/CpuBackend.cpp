@@ -170,6 +170,8 @@ void buildCpuLoweringPipeline(OpPassManager &pm, const CpuOptions &options) {
   bufferization::BufferDeallocationPipelineOptions dealloc;
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
   pm.addPass(createConvertBufferizationToMemRefPass());
+  // Temporaries share per-thread workspace slots instead of malloc per op.
+  pm.addPass(createDynPlanBuffers());
   // Dot-product matmuls become a vector micro-kernel; other reductions are
   // put in a form that LLVM's loop vectorizer takes.
   pm.addNestedPass<func::FuncOp>(createDynVectorizeMatmuls(matmulKernelFor(options)));

@@ -661,6 +661,49 @@ struct UnrankedMemRef {
 };
 } // namespace
 
+namespace {
+/// The calling thread's workspace: one buffer per slot of the compiled
+/// models' memory plans (dyn-plan-buffers), grown on demand and kept, so
+/// that warm runs allocate no temporaries. Freed when the thread exits.
+struct Workspace {
+  std::vector<std::pair<void *, int64_t>> slots;
+  ~Workspace() { release(); }
+  void release() {
+    for (auto &[p, capacity] : slots)
+      std::free(p);
+    slots.clear();
+  }
+};
+thread_local Workspace workspace;
+
+/// A rank-1 memref descriptor, as MLIR's C interface passes it.
+struct MemRef1D {
+  void *allocated;
+  void *aligned;
+  int64_t offset, size, stride;
+};
+} // namespace
+
+/// `bytes` bytes for the slot `slot` of the calling thread's workspace
+/// (64-byte aligned; contents undefined), as compiled models request them.
+extern "C" DYNC_API void _mlir_ciface_dync_workspace(MemRef1D *out, int64_t slot,
+                                                     int64_t bytes) {
+  if (slot >= static_cast<int64_t>(workspace.slots.size()))
+    workspace.slots.resize(slot + 1, {nullptr, 0});
+  auto &[p, capacity] = workspace.slots[slot];
+  if (bytes > capacity) {
+    // Room to grow by half again: sizes follow the batch, which varies.
+    int64_t want = std::max<int64_t>(bytes, capacity + capacity / 2);
+    want = (want + 63) / 64 * 64;
+    std::free(p);
+    p = std::aligned_alloc(64, want);
+    capacity = p ? want : 0;
+  }
+  *out = MemRef1D{p, p, 0, bytes, 1};
+}
+
+extern "C" DYNC_API void dync_thread_workspace_release(void) { workspace.release(); }
+
 /// The monotonic clock compiled models read to time their subgraphs.
 extern "C" DYNC_API int64_t dync_clock_ns(void) {
   struct timespec ts;

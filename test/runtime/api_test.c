@@ -118,6 +118,17 @@ int main(int argc, char **argv) {
   dync_tensor_free(&out[0]);
   dync_tensor_free(&out[0]); /* a second free is a no-op */
 
+  /* The thread's workspace freed between runs: the next run allocates it
+   * again and computes the same. */
+  dync_thread_workspace_release();
+  expect("run after releasing the workspace", dync_session_run(session, in, 2, out, 1), NULL);
+  ok = out[0].rank == 2;
+  for (int i = 0; ok && i < 12; ++i)
+    ok = ((float *)out[0].data)[i] == x[i] + y[i];
+  printf("%s output values after releasing the workspace\n", ok ? "PASS" : "FAIL");
+  failures += !ok;
+  dync_tensor_free(&out[0]);
+
   /* A model with weights: a missing weights file, and one without the
    * tensor the model needs. */
   dync_model_t *other = NULL;

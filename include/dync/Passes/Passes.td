@@ -243,4 +243,27 @@ def DynFuseElementwise : Pass<"dyn-fuse-elementwise", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def DynPlanBuffers : Pass<"dyn-plan-buffers", "::mlir::ModuleOp"> {
+  let summary = "A static memory plan per function: buffers share workspace slots";
+  let description = [{
+    After bufferization and buffer deallocation, every `memref.alloc` in a
+    function's body block (identity layout) that the same block frees with
+    one unconditional `memref.dealloc` — a temporary of a subgraph, of a
+    branch, of the host program — gets a slot: buffers whose lifetimes
+    (alloc to dealloc, in the block's order) do not overlap share one. The
+    plan is made at compile time, per function; its slots are numbered
+    across the module.
+
+    Each alloc becomes `dync_workspace(slot, bytes)` (libdyncrt: the calling
+    thread's buffer for that slot, grown when a run needs more, kept for the
+    next run) and a `memref.view` of it; the dealloc goes. A warm run then
+    allocates nothing for these buffers, and a branch's temporaries reuse
+    the same memory. Buffers that escape (results, buffers freed
+    conditionally or elsewhere) keep their `malloc`. The function records
+    its slot count in `dyn.workspace_slots`.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 #endif // DYNC_PASSES_PASSES_TD

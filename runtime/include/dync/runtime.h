@@ -138,6 +138,12 @@ DYNC_API const char *dync_model_stat_name(const dync_model_t *model, int32_t i);
 DYNC_API int64_t dync_session_stat(const dync_session_t *session, int32_t i);
 
 DYNC_API void dync_tensor_free(dync_tensor_t *tensor);
+
+/** Compiled models keep their temporary buffers in a per-thread workspace
+ *  that persists between runs (so warm runs allocate nothing) and is freed
+ *  when the thread exits. This frees the calling thread's workspace now;
+ *  the next run on the thread allocates it again. */
+DYNC_API void dync_thread_workspace_release(void);
 DYNC_API int64_t dync_dtype_size(dync_dtype_t dtype);
 DYNC_API const char *dync_dtype_name(dync_dtype_t dtype);
 
