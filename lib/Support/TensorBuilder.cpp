@@ -196,7 +196,7 @@ Value TensorBuilder::linear(Value x, Value w, Value bias) {
   });
 }
 
-Value TensorBuilder::matmul(Value a, Value bv, RankedTensorType outType) {
+Value TensorBuilder::matmul(Value a, Value bv, RankedTensorType outType, bool transposeB) {
   auto aType = tensorType(a), bType = tensorType(bv);
   int64_t outRank = outType.getRank();
   int64_t loops = outRank + 1;
@@ -219,7 +219,10 @@ Value TensorBuilder::matmul(Value a, Value bv, RankedTensorType outType) {
   SmallVector<AffineExpr> aExprs = batchExprs(aType);
   aExprs.append({mE, kE});
   SmallVector<AffineExpr> bExprs = batchExprs(bType);
-  bExprs.append({kE, nE});
+  if (transposeB)
+    bExprs.append({nE, kE});
+  else
+    bExprs.append({kE, nE});
   SmallVector<AffineExpr> oExprs;
   for (int64_t i = 0; i < outRank; ++i)
     oExprs.push_back(getAffineDimExpr(i, ctx));
@@ -238,7 +241,7 @@ Value TensorBuilder::matmul(Value a, Value bv, RankedTensorType outType) {
       continue;
     }
     if (k == outRank - 1) {
-      sizes.push_back(size(bv, bType.getRank() - 1));
+      sizes.push_back(size(bv, bType.getRank() - (transposeB ? 2 : 1)));
       continue;
     }
     OpFoldResult found;

@@ -45,9 +45,13 @@ func.func @counts(%n: index, %c: tensor<2xi32>) {
 
 // -----
 
-// Dense attention: q·kᵀ, scale and causal mask, softmax, ·v.
+// Dense attention: q·kᵀ (k read along the head dim, no transpose), scale
+// and causal mask, softmax, ·v.
+// CHECK-DAG:   #[[Q:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d4)>
+// CHECK-DAG:   #[[K:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d3, d4)>
 // CHECK-LABEL: func.func @attention
-// CHECK:       linalg.transpose
+// CHECK-NOT:   linalg.transpose
+// CHECK:       linalg.generic {indexing_maps = [#[[Q]], #[[K]], #{{.+}}]
 // CHECK:       arith.mulf
 // CHECK:       arith.cmpi ugt
 // CHECK:       arith.select

@@ -52,9 +52,12 @@ public:
   mlir::Value linear(mlir::Value x, mlir::Value w, mlir::Value bias);
 
   /// torch.matmul for operands of rank >= 2 with broadcasting batch dims;
-  /// `outType` is the broadcast result type.
+  /// `outType` is the broadcast result type. With `transposeB`, `b` is
+  /// `[..., n, k]` and the product is `a @ bᵀ` (attention's q·kᵀ) without
+  /// materializing the transpose: both operands are read along k, the form
+  /// the matmul micro-kernel takes.
   mlir::Value matmul(mlir::Value a, mlir::Value b,
-                     mlir::RankedTensorType outType);
+                     mlir::RankedTensorType outType, bool transposeB = false);
 
   /// Reduction over `axes` (sorted, unique); the axes are removed, or kept as
   /// size 1 with `keepDim`.

@@ -180,10 +180,9 @@ struct LowerAttention : OpRewritePattern<dyn::AttentionOp> {
     if (ShapedType::isDynamic(d))
       return rw.notifyMatchFailure(op, "head dim must be static");
     double scale = op.getScale() ? op.getScale()->convertToDouble() : 1.0 / std::sqrt(double(d));
-    Value kt = tb.transpose(k, {0, 1, 3, 2});
     auto scoresType = RankedTensorType::get(
         {qType.getDimSize(0), qType.getDimSize(1), qType.getDimSize(2), kType.getDimSize(2)}, elt);
-    Value scores = tb.matmul(q, kt, scoresType);
+    Value scores = tb.matmul(q, k, scoresType, /*transposeB=*/true);
     bool causal = op.getCausal();
     MLIRContext *ctx = rw.getContext();
     SmallVector<OpFoldResult> sizes;
@@ -705,11 +704,10 @@ struct LowerBsaSelect : OpRewritePattern<dyn::BsaSelectOp> {
 
     // Pooled block scores s[b, h, i, j] = mean(q block i) · mean(k block j).
     Value qm = poolBlocks(b, op.getQuery(), bs), km = poolBlocks(b, op.getKey(), bs);
-    Value kmt = tb.transpose(km, {0, 1, 3, 2});
     Type elt = qt.getElementType();
     auto sType = RankedTensorType::get({qt.getDimSize(0), qt.getDimSize(1),
                                         layoutType.getDimSize(2), layoutType.getDimSize(3)}, elt);
-    Value scores = tb.matmul(qm, kmt, sType);
+    Value scores = tb.matmul(qm, km, sType, /*transposeB=*/true);
 
     Value layout;
     if (op.getSelection() == dyn::BlockSelection::topk) {
@@ -843,7 +841,7 @@ struct LowerBsaAttention : OpRewritePattern<dyn::BsaAttentionOp> {
                         Value kb = block(i5, k, bi, hi, kStart, d);
                         Value vb = block(i5, v, bi, hi, kStart, dv);
                         auto sq = RankedTensorType::get({bs, bs}, elt);
-                        Value s = t5.matmul(qb, t5.transpose(kb, {1, 0}), sq);
+                        Value s = t5.matmul(qb, kb, sq, /*transposeB=*/true);
                         MLIRContext *ctx = i5.getContext();
                         auto id2 = AffineMap::getMultiDimIdentityMap(2, ctx);
                         Value sinit = t5.empty({i5.getIndexAttr(bs), i5.getIndexAttr(bs)}, elt);
