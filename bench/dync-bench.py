@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """dync benchmarks (BENCHMARKS.md): ratios from one run on this machine.
 
-    ./dev bench [--reps N] [--workloads W1,W4] [--small]
+    ./dev bench [--reps N] [--workloads W1,W2,W3,W4,W5] [--small]
     PYTHON bench/dync-bench.py BUILD_DIR [same options]
 
 For each workload, compiles the model with dync and times it with
@@ -148,11 +148,141 @@ def w4(build, workdir, reps, small, limit):
     print(f"  limit {flop / (limit * 1e6):.2f} ms -> dync reaches {100 * flop / (ms * 1e6) / limit:.1f}% of the matmul rate")
 
 
+def bsa_model(name, S, H, D, block, budget, dense):
+    shape = [1, H, S, D]
+    m = Model(name, {}, [{"name": n, "dtype": "f32", "shape": shape} for n in ("q", "k", "v")],
+              ["o"] if dense else ["o", "layout"])
+    g = Graph(m, m.nodes, "")
+    if dense:
+        g.node("attention", ["q", "k", "v"], name="o")
+    else:
+        g.node("block_sparse_attention", ["q", "k", "v"], name="bsa", outputs=2,
+               attrs={"block_size": block, "causal": False,
+                      "selection": {"kind": "topk", "k": budget, "pool": "mean"}})
+        m.nodes[-1]["outputs"] = ["o", "layout"]
+    return m
+
+
+def w2(build, workdir, reps, small, limit):
+    S, H, D, block, budget = (512, 4, 64, 64, 2) if small else (2048, 8, 64, 64, 4)
+    rng = np.random.default_rng(3)
+    qkv = {n: rng.standard_normal((1, H, S, D), dtype=np.float32) for n in ("q", "k", "v")}
+    ms, stats = run_dync(build, bsa_model("w2_bsa", S, H, D, block, budget, False), workdir, qkv, reps)
+    dense_ms, _ = run_dync(build, bsa_model("w2_dense", S, H, D, block, budget, True), workdir, qkv, reps)
+    def numpy_dense():
+        s = qkv["q"] @ qkv["k"].transpose(0, 1, 3, 2) / np.sqrt(D)
+        p = np.exp(s - s.max(-1, keepdims=True))
+        return (p / p.sum(-1, keepdims=True)) @ qkv["v"]
+    np_ms = median_ms(numpy_dense, reps)
+    computed = stats.get("bsa.blocks_computed", 0)
+    total = stats.get("bsa.blocks", 0)
+    density = computed / max(total, 1)
+    flop = 2 * 2 * H * S * S * D * density
+    print(f"W2 bsa B=1 H={H} S={S} D={D} block={block} top-{budget} key blocks per query block")
+    print(f"  dync block-sparse {ms:.2f} ms | dync dense attention {dense_ms:.2f} ms -> dense/sparse "
+          f"{dense_ms / ms:.2f}x (work ratio {1 / max(density, 1e-9):.2f}x)")
+    print(f"  numpy dense attention {np_ms:.2f} ms -> dync sparse/numpy dense {ms / np_ms:.2f}x")
+    print(f"  limit {flop / (limit * 1e6):.2f} ms (density x dense FLOP) -> dync reaches "
+          f"{100 * flop / (ms * 1e6) / limit:.1f}% of the matmul rate")
+    print(f"  work done: {computed} of {total} (query block, key block) pairs computed")
+
+
+def encoder_stack(name, B, S, d, heads, ffn, layers, exits):
+    m = Model(name, {"B": {"min": 1, "max": B}}, [{"name": "x", "dtype": "f32", "shape": ["B", S, d]}],
+              ["logits", "exit_index"] if exits else ["logits"],
+              [{"name": "exit_threshold", "dtype": "f32", "default": 0.5}] if exits else [])
+    g = Graph(m, m.nodes, "")
+    classes = 10
+    def layer(sg, h, i):
+        a = sg.layer_norm(h, d, f"l{i}.ln1")
+        a = sg.mha(a, d, heads, f"l{i}.attn", causal=False)
+        h = sg.node("add", [h, a], name=f"l{i}.res1")
+        f = sg.layer_norm(h, d, f"l{i}.ln2")
+        f = sg.linear(f, d, ffn, f"l{i}.fc1")
+        f = sg.node("gelu", [f], attrs={"approximate": "tanh"}, name=f"l{i}.act")
+        f = sg.linear(f, ffn, d, f"l{i}.fc2")
+        return sg.node("add", [h, f], name=f"l{i}.res2")
+    def head(sg, h, i):
+        p = sg.node("reduce_mean", [h], attrs={"axes": [1]}, name=f"head{i}.pool")
+        return sg.linear(p, d, classes, f"head{i}.fc")
+    if not exits:
+        h = "x"
+        for i in range(layers):
+            h = layer(g, h, i)
+        head(g, h, layers - 1)
+        m.nodes[-1]["outputs"] = ["logits"]
+        return m
+    stages = [{"body": g.sub([f"h{i}"], lambda sg, h, i=i: layer(sg, h, i)),
+               "head": g.sub([f"e{i}"], lambda sg, h, i=i: head(sg, h, i))} for i in range(layers)]
+    g.node("early_exit", ["x"], name="exit", outputs=2,
+           attrs={"criterion": "max_softmax", "threshold": "exit_threshold"},
+           subgraphs={"stages": stages})
+    m.nodes[-1]["outputs"] = ["logits", "exit_index"]
+    return m
+
+
+def w3(build, workdir, reps, small, limit):
+    B, S, d, heads, ffn, layers = (8, 32, 64, 4, 256, 4) if small else (32, 128, 256, 4, 1024, 12)
+    x = np.random.default_rng(4).standard_normal((B, S, d), dtype=np.float32)
+    # The heads are untrained: the threshold is the median confidence of the
+    # last head in a full-depth run, so that some samples leave early and
+    # some go deep (decided per sample, at run time).
+    sparse = encoder_stack("w3_exit", B, S, d, heads, ffn, layers, True)
+    full_ms, full_stats = run_dync(build, sparse, workdir, {"x": x}, reps, ["exit_threshold=1.01"])
+    out = np.load(os.path.join(workdir, "out.npy"))
+    p = np.exp(out - out.max(1, keepdims=True))
+    conf = (p / p.sum(1, keepdims=True)).max(1)
+    threshold = float(np.median(conf))
+    ms, stats = run_dync(build, sparse, workdir, {"x": x}, reps, [f"exit_threshold={threshold}"])
+    depth = [stats.get(f"exit.stage{i}_samples", 0) for i in range(layers)]
+    mean_depth = sum(depth) / B
+    print(f"W3 early_exit B={B} S={S} d={d} heads={heads} ffn={ffn} layers={layers}")
+    print(f"  dync with exits {ms:.2f} ms | dync full depth (threshold 1.01) {full_ms:.2f} ms -> "
+          f"full/exits {full_ms / ms:.2f}x (work ratio {layers / max(mean_depth, 1e-9):.2f}x: mean depth "
+          f"{mean_depth:.2f} of {layers})")
+    print(f"  work done: samples computed per stage {depth} (threshold {threshold:.3f})")
+
+
+def w5(build, workdir, reps, small, limit):
+    B, S, d, heads, ffn = (1, 64, 256, 4, 1024) if small else (1, 128, 512, 8, 2048)
+    x = np.random.default_rng(5).standard_normal((B, S, d), dtype=np.float32)
+    model = encoder_stack("w5_block", B, S, d, heads, ffn, 1, False)
+    ms, _ = run_dync(build, model, workdir, {"x": x}, reps)
+    w = model.tensors
+    def ln(t, name):
+        mu = t.mean(-1, keepdims=True)
+        var = ((t - mu) ** 2).mean(-1, keepdims=True)
+        return (t - mu) / np.sqrt(var + 1e-5) * w[name + ".weight"] + w[name + ".bias"]
+    def numpy_block():
+        a = ln(x, "l0.ln1")
+        hd = d // heads
+        def proj(p):
+            t = a @ w[f"l0.attn.{p}"].T + w[f"l0.attn.{p}_bias"]
+            return t.reshape(B, S, heads, hd).transpose(0, 2, 1, 3)
+        q, k, v = proj("q_proj"), proj("k_proj"), proj("v_proj")
+        s = q @ k.transpose(0, 1, 3, 2) / np.sqrt(hd)
+        pr = np.exp(s - s.max(-1, keepdims=True))
+        o = ((pr / pr.sum(-1, keepdims=True)) @ v).transpose(0, 2, 1, 3).reshape(B, S, d)
+        h = x + o @ w["l0.attn.out_proj"].T + w["l0.attn.out_proj_bias"]
+        f = ln(h, "l0.ln2") @ w["l0.fc1.weight"].T + w["l0.fc1.bias"]
+        f = 0.5 * f * (1 + np.tanh(np.sqrt(2 / np.pi) * (f + 0.044715 * f ** 3)))
+        h = h + f @ w["l0.fc2.weight"].T + w["l0.fc2.bias"]
+        return h.mean(1) @ w["head0.fc.weight"].T + w["head0.fc.bias"]
+    np_ms = median_ms(numpy_block, reps)
+    got = np.load(os.path.join(workdir, "out.npy"))
+    err = float(np.abs(got - numpy_block()).max() / max(np.abs(numpy_block()).max(), 1e-30))
+    flop = 2 * B * S * (4 * d * d + 2 * d * ffn) + 2 * 2 * B * S * S * d
+    print(f"W5 static_block B={B} S={S} d={d} heads={heads} ffn={ffn}")
+    print(f"  dync {ms:.2f} ms | numpy {np_ms:.2f} ms -> dync/numpy {ms / np_ms:.2f}x "
+          f"(outputs agree to {err:.1e} relative)")
+    print(f"  limit {flop / (limit * 1e6):.2f} ms -> dync reaches {100 * flop / (ms * 1e6) / limit:.1f}% of the matmul rate")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("build")
     p.add_argument("--reps", type=int, default=5)
-    p.add_argument("--workloads", default="W1,W4")
+    p.add_argument("--workloads", default="W1,W2,W3,W4,W5")
     p.add_argument("--small", action="store_true", help="smaller sizes, for a quick look")
     a = p.parse_args()
     limit = sgemm_gflops()
@@ -162,7 +292,7 @@ def main():
               " limit are not meaningful. `./dev bench` runs with PyPI's numpy (OpenBLAS).")
     with tempfile.TemporaryDirectory() as work:
         for wl in a.workloads.split(","):
-            {"W1": w1, "W4": w4}[wl](a.build, work, a.reps, a.small, limit)
+            {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5}[wl](a.build, work, a.reps, a.small, limit)
     return 0
 
 

@@ -176,6 +176,8 @@ void buildCpuLoweringPipeline(OpPassManager &pm, const CpuOptions &options) {
   // put in a form that LLVM's loop vectorizer takes.
   pm.addNestedPass<func::FuncOp>(createDynVectorizeMatmuls(matmulKernelFor(options)));
   pm.addNestedPass<func::FuncOp>(createDynPrepareVectorization());
+  // exp, tanh, erf... in arith ops, so that their loops vectorize.
+  pm.addNestedPass<func::FuncOp>(createDynApproximateMath());
   // Parallel dimensions become scf.parallel; the outermost parallel loops
   // go to the runtime's thread pool.
   pm.addPass(createConvertLinalgToParallelLoopsPass());

@@ -216,20 +216,14 @@ int main(int argc, char **argv) {
     } else if (a == "--stats-json") {
       if (!next(statsJson))
         return error("--stats-json needs a file");
-    } else if (a == "--bench") {
+    } else if (a == "--bench" || a == "--threads") {
       if (!next(v))
-        return error("--bench needs a count");
+        return error(a + " needs a count");
       char *end = nullptr;
-      bench = std::strtol(v.c_str(), &end, 10);
-      if (v.empty() || *end || bench < 1)
-        return error("--bench needs a positive count, got '" + v + "'");
-    } else if (a == "--threads") {
-      if (!next(v))
-        return error("--threads needs a count");
-      char *end = nullptr;
-      threads = std::strtol(v.c_str(), &end, 10);
-      if (v.empty() || *end || threads < 1)
-        return error("--threads needs a positive count, got '" + v + "'");
+      long count = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end || count < 1)
+        return error(a + " needs a positive count, got '" + v + "'");
+      (a == "--bench" ? bench : threads) = count;
     } else if (!a.empty() && a[0] == '-') {
       return error("unknown option '" + a + "'");
     } else if (modelPath.empty()) {

@@ -266,4 +266,18 @@ def DynPlanBuffers : Pass<"dyn-plan-buffers", "::mlir::ModuleOp"> {
                            "::mlir::memref::MemRefDialect"];
 }
 
+def DynApproximateMath : Pass<"dyn-approximate-math", "::mlir::func::FuncOp"> {
+  let summary = "Transcendental math ops as vectorizable polynomial approximations";
+  let description = [{
+    `math.exp`, `expm1`, `log`, `log1p`, `log2`, `tanh`, `erf`, `atan`,
+    `sin`, `cos` and their kin on f32 (f16 and bf16 through f32) become
+    MLIR's polynomial approximations, built from `arith` ops (accurate to a
+    few ulp of f32). A loop of them — a softmax's exponentials, GELU's erf,
+    a sigmoid — then vectorizes like any arithmetic, instead of calling libm
+    once per element.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 #endif // DYNC_PASSES_PASSES_TD
