@@ -147,6 +147,7 @@ static DynVectorizeMatmulsOptions matmulKernelFor(const CpuOptions &options) {
   if (sti->checkFeatures("+avx512f")) {
     kernel.lanes = 16;
     kernel.rows = 6;
+    kernel.outerRows = 12;
   } else if (!sti->checkFeatures("+avx")) {
     kernel.lanes = 4;
   }

@@ -28,17 +28,22 @@ namespace {
 /// 16 registers, 3 x 4: 12 accumulators, 3 rows of `a`, 1 row of `b`).
 struct KernelShape {
   int64_t lanes, rows, cols;
+  /// The outer-product kernel's tile: outerRows x outerVectors vectors.
+  int64_t outerRows, outerVectors;
 };
 /// Columns of `b` per cache block: a block of b (kBlockCols rows of length K)
 /// stays in L2 while every row of `a` passes by; blocks are what threads
 /// share out.
 constexpr int64_t kBlockCols = 64;
 
-/// The loops of a dot-product matmul and how its operands are indexed.
+/// The loops of a matmul and how its operands are indexed.
 struct DotMatmul {
   linalg::GenericOp op;
   unsigned m, n, k;
   SmallVector<unsigned> batch;
+  /// b is [.., k, n] (contiguous along n): the outer-product kernel;
+  /// else b is [.., n, k]: the dot-product kernel.
+  bool outer = false;
 };
 
 /// Whether `map`'s results are loop dims or the constant 0 (a broadcast).
@@ -81,10 +86,6 @@ std::optional<DotMatmul> matchDotMatmul(linalg::GenericOp op) {
   auto elementType = [](Value v) { return cast<MemRefType>(v.getType()).getElementType(); };
   if (!elementType(op.getDpsInits()[0]).isF32())
     return std::nullopt;
-  auto aType = cast<MemRefType>(op.getDpsInputs()[0].getType());
-  auto bType = cast<MemRefType>(op.getDpsInputs()[1].getType());
-  if (!unitInnerStride(aType) || !unitInnerStride(bType))
-    return std::nullopt;
   // Body: yield acc + x * y (either order), x and y the inputs' elements,
   // each possibly extended to f32 first.
   Block *body = op.getBody();
@@ -124,12 +125,20 @@ std::optional<DotMatmul> matchDotMatmul(linalg::GenericOp op) {
             oMap = op.getIndexingMapsArray()[2];
   if (!dimsOrZero(aMap) || !dimsOrZero(bMap) || !oMap.isProjectedPermutation())
     return std::nullopt;
-  std::optional<unsigned> k = dimAt(aMap, 1), m = dimAt(aMap, 2), n = dimAt(bMap, 2),
-                          oM = dimAt(oMap, 2), oN = dimAt(oMap, 1);
-  if (!k || !m || !n || dimAt(bMap, 1) != k || oM != m || oN != n || *m == *n)
+  std::optional<unsigned> k = dimAt(aMap, 1), m = dimAt(aMap, 2), oM = dimAt(oMap, 2),
+                          oN = dimAt(oMap, 1);
+  bool outer = k && dimAt(bMap, 2) == k;
+  std::optional<unsigned> n = outer ? dimAt(bMap, 1) : dimAt(bMap, 2);
+  if (!k || !m || !n || (!outer && dimAt(bMap, 1) != k) || oM != m || oN != n || *m == *n)
+    return std::nullopt;
+  // The operands read as vectors are contiguous along the vector: a and b
+  // along k (dot products); b and out along n (outer products).
+  auto memrefOf = [&](Value v) { return cast<MemRefType>(v.getType()); };
+  Value vecA = outer ? op.getDpsInits()[0] : op.getDpsInputs()[0];
+  if (!unitInnerStride(memrefOf(vecA)) || !unitInnerStride(memrefOf(op.getDpsInputs()[1])))
     return std::nullopt;
   SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
-  DotMatmul match{op, *m, *n, *k, {}};
+  DotMatmul match{op, *m, *n, *k, {}, outer};
   for (unsigned d = 0; d < op.getNumLoops(); ++d) {
     bool isReduction = iters[d] == utils::IteratorType::reduction;
     if (d == *k ? !isReduction : isReduction)
@@ -171,7 +180,7 @@ public:
     Value n = sizes[mm.n];
     Value blocks = arith::CeilDivSIOp::create(b, n, block);
     // Computed before the loop so that its work estimate sees them.
-    mFull = fullEnd(zero, sizes[mm.m], shape.rows);
+    mFull = fullEnd(zero, sizes[mm.m], tileRows());
     kFull = fullEnd(zero, sizes[mm.k], shape.lanes);
     // The outer parallel loop: column blocks first when there are enough of
     // them for the threads, else the batch dims.
@@ -209,6 +218,8 @@ private:
   Emitter(const Emitter &parent, ImplicitLocOpBuilder &b)
       : mm(parent.mm), shape(parent.shape), b(b), maps(parent.maps), a(parent.a), w(parent.w),
         out(parent.out), sizes(parent.sizes), mFull(parent.mFull), kFull(parent.kFull) {}
+
+  int64_t tileRows() const { return mm.outer ? shape.outerRows : shape.rows; }
 
   int64_t staticSize(unsigned d) {
     std::optional<int64_t> c = getConstantIntValue(sizes[d]);
@@ -275,13 +286,100 @@ private:
   void emitBlock(Value lo, Value hi) {
     Value m = sizes[mm.m];
     for (auto [from, to, rows] :
-         {std::tuple{idx(0), mFull, shape.rows}, std::tuple{mFull, m, int64_t{1}}}) {
+         {std::tuple{idx(0), mFull, tileRows()}, std::tuple{mFull, m, int64_t{1}}}) {
       loop(from, to, rows, [&, rows = rows](Value row) {
-        Value nFull = fullEnd(lo, hi, shape.cols);
-        loop(lo, nFull, shape.cols, [&](Value col) { emitTile(row, rows, col, shape.cols); });
-        loop(nFull, hi, 1, [&](Value col) { emitTile(row, rows, col, 1); });
+        if (!mm.outer) {
+          Value nFull = fullEnd(lo, hi, shape.cols);
+          loop(lo, nFull, shape.cols, [&](Value col) { emitTile(row, rows, col, shape.cols); });
+          loop(nFull, hi, 1, [&](Value col) { emitTile(row, rows, col, 1); });
+          return;
+        }
+        // Tiles of outerVectors vectors, then of one vector, then columns.
+        int64_t wide = shape.outerVectors * shape.lanes;
+        Value tilesEnd = fullEnd(lo, hi, wide);
+        Value vectorsEnd = fullEnd(tilesEnd, hi, shape.lanes);
+        loop(lo, tilesEnd, wide,
+             [&](Value col) { emitOuterTile(row, rows, col, shape.outerVectors); });
+        loop(tilesEnd, vectorsEnd, shape.lanes,
+             [&](Value col) { emitOuterTile(row, rows, col, 1); });
+        loop(vectorsEnd, hi, 1, [&](Value col) { emitColumn(row, rows, col); });
       });
     }
+  }
+
+  /// out[row .. row+rows, col .. col + vectors*lanes] += a[rows, k] * b[k,
+  /// cols], one k at a time: each row's a[row, k] broadcast times the
+  /// vectors of b's row k. The accumulators start from out, and k runs in
+  /// order, so each output sums in the same order as the loops it replaces.
+  void emitOuterTile(Value row, int64_t rows, Value col, int64_t vectors) {
+    auto vecType = VectorType::get({shape.lanes}, b.getF32Type());
+    auto fast = arith::FastMathFlags::contract;
+    auto outAt = [&](int64_t i, int64_t c) {
+      iv[mm.m] = arith::AddIOp::create(b, row, idx(i));
+      iv[mm.n] = arith::AddIOp::create(b, col, idx(c * shape.lanes));
+      return indices(maps[2]);
+    };
+    SmallVector<Value> init;
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t c = 0; c < vectors; ++c)
+        init.push_back(vector::LoadOp::create(b, vecType, out, outAt(i, c)));
+    auto kLoop = scf::ForOp::create(
+        b, idx(0), sizes[mm.k], idx(1), init,
+        [&](OpBuilder &nested, Location loc, Value kk, ValueRange acc) {
+          ImplicitLocOpBuilder lb(loc, nested);
+          Emitter e(*this, lb);
+          e.iv = iv;
+          SmallVector<Value> bs;
+          for (int64_t c = 0; c < vectors; ++c) {
+            Value at = arith::AddIOp::create(lb, col, e.idx(c * shape.lanes));
+            bs.push_back(e.loadVector(w, e.rowIndices(at, kk, maps[1], mm.n)));
+          }
+          SmallVector<Value> next(acc.begin(), acc.end());
+          for (int64_t i = 0; i < rows; ++i) {
+            Value r = arith::AddIOp::create(lb, row, e.idx(i));
+            Value x = e.loadScalar(a, e.rowIndices(r, kk, maps[0], mm.m));
+            Value xs = vector::BroadcastOp::create(lb, vecType, x);
+            for (int64_t c = 0; c < vectors; ++c) {
+              Value p = arith::MulFOp::create(lb, xs, bs[c], fast);
+              next[i * vectors + c] = arith::AddFOp::create(lb, next[i * vectors + c], p, fast);
+            }
+          }
+          scf::YieldOp::create(lb, next);
+        });
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t c = 0; c < vectors; ++c)
+        vector::StoreOp::create(b, kLoop.getResult(i * vectors + c), out, outAt(i, c));
+  }
+
+  /// One column of out (n % lanes leftovers), in scalars.
+  void emitColumn(Value row, int64_t rows, Value col) {
+    auto outAt = [&](int64_t i) {
+      iv[mm.m] = arith::AddIOp::create(b, row, idx(i));
+      iv[mm.n] = col;
+      return indices(maps[2]);
+    };
+    SmallVector<Value> init;
+    for (int64_t i = 0; i < rows; ++i)
+      init.push_back(memref::LoadOp::create(b, out, outAt(i)));
+    auto kLoop = scf::ForOp::create(
+        b, idx(0), sizes[mm.k], idx(1), init,
+        [&](OpBuilder &nested, Location loc, Value kk, ValueRange acc) {
+          ImplicitLocOpBuilder lb(loc, nested);
+          Emitter e(*this, lb);
+          e.iv = iv;
+          Value y = e.loadScalar(w, e.rowIndices(col, kk, maps[1], mm.n));
+          SmallVector<Value> next;
+          for (int64_t i = 0; i < rows; ++i) {
+            Value r = arith::AddIOp::create(lb, row, e.idx(i));
+            Value x = e.loadScalar(a, e.rowIndices(r, kk, maps[0], mm.m));
+            next.push_back(arith::AddFOp::create(
+                lb, acc[i], arith::MulFOp::create(lb, x, y, arith::FastMathFlags::contract),
+                arith::FastMathFlags::contract));
+          }
+          scf::YieldOp::create(lb, next);
+        });
+    for (int64_t i = 0; i < rows; ++i)
+      memref::StoreOp::create(b, kLoop.getResult(i), out, outAt(i));
   }
 
   /// out[row .. row+rows, col .. col+cols] += a[rows] . b[cols] over k.
@@ -366,8 +464,8 @@ struct VectorizeMatmulsPass
     : dync::impl::DynVectorizeMatmulsBase<VectorizeMatmulsPass> {
   using Base::Base;
   void runOnOperation() override {
-    if (lanes < 1 || rows < 1 || cols < 1) {
-      getOperation().emitError("dyn-vectorize-matmuls: lanes, rows and cols must be positive");
+    if (lanes < 1 || rows < 1 || cols < 1 || outerRows < 1 || outerVectors < 1) {
+      getOperation().emitError("dyn-vectorize-matmuls: lanes, rows, cols, outer-rows and outer-vectors must be positive");
       return signalPassFailure();
     }
     SmallVector<DotMatmul> matches;
@@ -377,7 +475,7 @@ struct VectorizeMatmulsPass
     });
     for (DotMatmul &m : matches) {
       ImplicitLocOpBuilder b(m.op.getLoc(), m.op);
-      Emitter(m, KernelShape{lanes, rows, cols}, b).emit();
+      Emitter(m, KernelShape{lanes, rows, cols, outerRows, outerVectors}, b).emit();
       m.op.erase();
     }
   }

@@ -2,7 +2,7 @@
 // RUN: dync-opt %s -dyn-vectorize-matmuls="lanes=16 rows=6 cols=4" -canonicalize -split-input-file | FileCheck %s --check-prefix=WIDE
 // RUN: not dync-opt %s -dyn-vectorize-matmuls="lanes=0" -split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
 
-// BAD: dyn-vectorize-matmuls: lanes, rows and cols must be positive
+// BAD: dyn-vectorize-matmuls: lanes, rows, cols, outer-rows and outer-vectors must be positive
 
 // The AVX-512 shape: 16 lanes, 6 x 4 tiles (24 accumulators).
 // WIDE-LABEL: func.func @linear(
@@ -111,25 +111,50 @@ func.func @half_weights(%x: memref<?x44xf32>, %w: memref<32x44xf16>, %y: memref<
 
 // -----
 
-// Left alone: the right operand walked along n, not k (x @ W with W as
-// [k, n]); a body that does more than multiply-add; f16; and an operand
-// whose k dimension is strided.
-// CHECK-LABEL: func.func @others(
-// CHECK-COUNT-4: linalg.generic
-// CHECK-NOT:     vector.load
-func.func @others(%x: memref<4x8xf32>, %wt: memref<8x16xf32>, %w: memref<16x8xf32>,
-                  %y: memref<4x16xf32>, %h: memref<4x8xf16>, %wh: memref<16x8xf16>,
-                  %yh: memref<4x16xf16>, %xs: memref<4x8xf32, strided<[16, 2]>>) {
+// x @ W with W as [k, n] (contiguous along n): the outer-product kernel.
+// Tiles of 6 rows x 2 vectors (16 columns) start from the output, add
+// a[row, k] (broadcast) times b's row k for each k in order, and store; 61
+// columns leave one 1-vector tile (its loop of one iteration folds away) and
+// 5 single columns.
+// CHECK-LABEL: func.func @outer(
+// CHECK-SAME:    %[[A:.+]]: memref<?x8xf32>, %[[B:.+]]: memref<8x61xf32>, %[[Y:.+]]: memref<?x61xf32>)
+// CHECK:         scf.for %{{.+}} step %c6 {
+// CHECK:           scf.for %[[COL:.+]] = %c0 to %c48 step %c16 {
+// CHECK:             %[[INIT:.+]] = vector.load %[[Y]][%{{.+}}, %[[COL]]] : memref<?x61xf32>, vector<8xf32>
+// CHECK:             %[[ACC:.+]]:12 = scf.for %[[K:.+]] = %c0 to %c8 step %c1 iter_args(%{{.+}} = %[[INIT]],
+// CHECK:               vector.load %[[B]][%[[K]], %[[COL]]] : memref<8x61xf32>, vector<8xf32>
+// CHECK:               %[[X:.+]] = memref.load %[[A]][%{{.+}}, %[[K]]]
+// CHECK:               vector.broadcast %[[X]] : f32 to vector<8xf32>
+// CHECK:             vector.store %[[ACC]]#0, %[[Y]][%{{.+}}, %[[COL]]]
+// CHECK:           vector.load %[[Y]][%{{.+}}, %c48] : memref<?x61xf32>, vector<8xf32>
+// CHECK:           scf.for {{.+}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK:           scf.for %{{.+}} = %c56 to %c61 step %c1 {
+// CHECK:             scf.for {{.+}} -> (f32, f32, f32, f32, f32, f32)
+// CHECK-NOT:     linalg.generic
+func.func @outer(%x: memref<?x8xf32>, %w: memref<8x61xf32>, %y: memref<?x61xf32>) {
   linalg.generic {
       indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (k, n)>,
                        affine_map<(m, n, k) -> (m, n)>],
       iterator_types = ["parallel", "parallel", "reduction"]}
-      ins(%x, %wt : memref<4x8xf32>, memref<8x16xf32>) outs(%y : memref<4x16xf32>) {
+      ins(%x, %w : memref<?x8xf32>, memref<8x61xf32>) outs(%y : memref<?x61xf32>) {
   ^bb0(%a: f32, %b: f32, %acc: f32):
     %p = arith.mulf %a, %b : f32
     %s = arith.addf %acc, %p : f32
     linalg.yield %s : f32
   }
+  return
+}
+
+// -----
+
+// Left alone: a body that does more than multiply-add; f16; and an operand
+// whose k dimension is strided.
+// CHECK-LABEL: func.func @others(
+// CHECK-COUNT-3: linalg.generic
+// CHECK-NOT:     vector.load
+func.func @others(%x: memref<4x8xf32>, %wt: memref<8x16xf32>, %w: memref<16x8xf32>,
+                  %y: memref<4x16xf32>, %h: memref<4x8xf16>, %wh: memref<16x8xf16>,
+                  %yh: memref<4x16xf16>, %xs: memref<4x8xf32, strided<[16, 2]>>) {
   linalg.generic {
       indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>,
                        affine_map<(m, n, k) -> (m, n)>],

@@ -211,16 +211,30 @@ def DynVectorizeMatmuls : Pass<"dyn-vectorize-matmuls", "::mlir::func::FuncOp"> 
       for `k % lanes`, and one update of each output; the rows and columns
       left over get 1-row and 1-column tiles.
 
-    The CPU backend picks the shape from the target's features: 16 lanes
-    and 6 x 4 tiles with AVX-512 (32 vector registers), 8 lanes and 3 x 4
-    with AVX, 4 lanes otherwise. Each output is the sum of `lanes`
-    interleaved partial sums (reassociated, as in any BLAS), added to the
-    output's initial value. Other generics are left alone.
+    Each output is the sum of `lanes` interleaved partial sums
+    (reassociated, as in any BLAS), added to the output's initial value.
+
+    When `b` is `[.., k, n]` instead (`x @ W`, attention's `p @ v`) and `b`
+    and `out` are contiguous along `n`, the same blocks hold outer-product
+    tiles of `outer-rows` rows x `outer-vectors` vectors of columns: the
+    accumulators start from `out`, and for each `k` in order every row's
+    `a[row, k]`, broadcast, multiplies the vectors of `b`'s row `k` — so
+    each output sums in the same order as the loops it replaces. Leftover
+    columns get 1-vector tiles, then single columns; leftover rows, 1-row
+    tiles.
+
+    The CPU backend picks the shapes from the target's features: 16 lanes,
+    6 x 4 dot tiles and 12 x 2 outer tiles with AVX-512 (32 vector
+    registers); 8 lanes, 3 x 4 and 6 x 2 with AVX; 4 lanes otherwise. Other
+    generics are left alone.
   }];
   let options = [
     Option<"lanes", "lanes", "int64_t", "8", "f32 lanes per vector (16 with AVX-512, 8 with AVX)">,
     Option<"rows", "rows", "int64_t", "3", "rows of the register tile">,
     Option<"cols", "cols", "int64_t", "4", "columns of the register tile">,
+    Option<"outerRows", "outer-rows", "int64_t", "6", "rows of the outer-product tile">,
+    Option<"outerVectors", "outer-vectors", "int64_t", "2",
+           "vectors of columns of the outer-product tile">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect"];
