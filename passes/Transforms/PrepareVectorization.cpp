@@ -34,6 +34,18 @@ static std::optional<unsigned> lastDim(AffineMap map) {
   return std::nullopt;
 }
 
+/// Whether `e` is `d<dim> + (terms without d<dim>)`: one step of the loop
+/// moves one element (a stride-1 convolution's `ow + kw`).
+static bool advancesByOne(AffineExpr e, unsigned dim) {
+  if (auto d = dyn_cast<AffineDimExpr>(e))
+    return d.getPosition() == dim;
+  auto sum = dyn_cast<AffineBinaryOpExpr>(e);
+  if (!sum || sum.getKind() != AffineExprKind::Add)
+    return false;
+  return (advancesByOne(sum.getLHS(), dim) && !sum.getRHS().isFunctionOfDim(dim)) ||
+         (advancesByOne(sum.getRHS(), dim) && !sum.getLHS().isFunctionOfDim(dim));
+}
+
 /// For `op`, whose innermost loop is a reduction: the loop order that puts a
 /// contiguous parallel loop innermost (interchange vector: new position ->
 /// old loop), or nothing when there is none.
@@ -45,7 +57,8 @@ static std::optional<SmallVector<unsigned>> contiguousOrder(linalg::GenericOp op
   if (!inner || iterators[*inner] != utils::IteratorType::parallel)
     return std::nullopt;
   bool walkedByInput = llvm::any_of(op.getDpsInputOperands(), [&](OpOperand *in) {
-    return lastDim(op.getMatchingIndexingMap(in)) == inner;
+    AffineMap map = op.getMatchingIndexingMap(in);
+    return map.getNumResults() > 0 && advancesByOne(map.getResults().back(), *inner);
   });
   if (!walkedByInput)
     return std::nullopt;

@@ -116,3 +116,49 @@ func.func @linear_buffers(%x: memref<?x512xf32>, %w: memref<100x512xf32>, %y: me
   }
   return
 }
+
+// -----
+
+// A stride-1 convolution (loops n, o, oh, ow | c, kh, kw): the input is read
+// at ow + kw, one element per step of ow, so ow moves innermost.
+// CHECK-LABEL: func.func @conv_stride1
+// CHECK:       linalg.generic
+// CHECK-SAME:    iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "parallel"]
+// CHECK-NOT:     fastmath
+func.func @conv_stride1(%x: tensor<1x2x6x6xf32>, %w: tensor<3x2x3x3xf32>, %y: tensor<1x3x4x4xf32>) -> tensor<1x3x4x4xf32> {
+  %r = linalg.generic {
+      indexing_maps = [affine_map<(n, o, oh, ow, c, kh, kw) -> (n, c, oh + kh, ow + kw)>,
+                       affine_map<(n, o, oh, ow, c, kh, kw) -> (o, c, kh, kw)>,
+                       affine_map<(n, o, oh, ow, c, kh, kw) -> (n, o, oh, ow)>],
+      iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%x, %w : tensor<1x2x6x6xf32>, tensor<3x2x3x3xf32>) outs(%y : tensor<1x3x4x4xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<1x3x4x4xf32>
+  return %r : tensor<1x3x4x4xf32>
+}
+
+// -----
+
+// With stride 2 (ow * 2 + kw) ow does not walk the input contiguously: the
+// reduction stays innermost and may be reassociated.
+// CHECK-LABEL: func.func @conv_stride2
+// CHECK:       linalg.generic
+// CHECK-SAME:    iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]
+// CHECK:         arith.addf %{{.*}}, %{{.*}} fastmath<reassoc,contract> : f32
+func.func @conv_stride2(%x: tensor<1x2x9x9xf32>, %w: tensor<3x2x3x3xf32>, %y: tensor<1x3x4x4xf32>) -> tensor<1x3x4x4xf32> {
+  %r = linalg.generic {
+      indexing_maps = [affine_map<(n, o, oh, ow, c, kh, kw) -> (n, c, oh * 2 + kh, ow * 2 + kw)>,
+                       affine_map<(n, o, oh, ow, c, kh, kw) -> (o, c, kh, kw)>,
+                       affine_map<(n, o, oh, ow, c, kh, kw) -> (n, o, oh, ow)>],
+      iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%x, %w : tensor<1x2x9x9xf32>, tensor<3x2x3x3xf32>) outs(%y : tensor<1x3x4x4xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<1x3x4x4xf32>
+  return %r : tensor<1x3x4x4xf32>
+}

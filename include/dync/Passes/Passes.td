@@ -144,8 +144,10 @@ def DynPrepareVectorization : Pass<"dyn-prepare-vectorization", "::mlir::func::F
     does not vectorize without permission to reassociate. For each such op:
 
     - When the last result of the output's indexing map is a parallel loop
-      `p` that is also the last, contiguous dimension of some input (`n` for
-      a matmul's right operand `[k, n]`), `p` moves innermost and the other
+      `p` that also walks the last, contiguous dimension of some input one
+      element per step (`n` for a matmul's right operand `[k, n]`; `ow` for
+      a stride-1 convolution's input, indexed `ow + kw`), `p` moves
+      innermost and the other
       loops keep their order: `(m, k, n)`. Each output element accumulates in
       the same order as before, so results are bitwise unchanged, and the
       inner loop is a stride-1 update.
