@@ -1,5 +1,6 @@
 # -*- Python -*-
 import os
+import shutil
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -35,3 +36,7 @@ tools = [ToolSubst("dync-opt", unresolved="fatal"), ToolSubst("dync", unresolved
          ToolSubst("split-file", unresolved="fatal"), ToolSubst("not", unresolved="fatal"),
          ToolSubst("dync-run", unresolved="fatal")]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# ./dev installs valgrind; the race-detector tests need it.
+if shutil.which("valgrind"):
+    config.available_features.add("valgrind")

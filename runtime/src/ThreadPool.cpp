@@ -25,8 +25,8 @@ ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mutex);
     stopping = true;
+    wake.notify_all();
   }
-  wake.notify_all();
   for (std::thread &t : workers)
     t.join();
 }
@@ -52,10 +52,11 @@ bool ThreadPool::parallelFor(ChunkFn fn, void *frame, int64_t n, int64_t work) {
     std::lock_guard<std::mutex> lock(mutex);
     current = &job;
     ++generation;
+    // Wake only as many workers as the loop is worth (under the lock, which
+    // race detectors such as helgrind expect).
+    for (int64_t i = 1; i < useful; ++i)
+      wake.notify_one();
   }
-  // Wake only as many workers as the loop is worth.
-  for (int64_t i = 1; i < useful; ++i)
-    wake.notify_one();
   runChunks(job);
   // No worker joins after this; wait for those inside to leave, so that the
   // job (on this stack) and the frame outlive every use.
