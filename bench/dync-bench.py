@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """dync benchmarks (BENCHMARKS.md): ratios from one run on this machine.
 
-    ./dev bench [--reps N] [--workloads W1,W2,W3,W4,W5] [--small]
+    ./dev bench [--reps N] [--workloads W1,W2,W3,W4,W5,C1] [--small]
     PYTHON bench/dync-bench.py BUILD_DIR [same options]
 
 For each workload, compiles the model with dync and times it with
@@ -278,11 +278,34 @@ def w5(build, workdir, reps, small, limit):
     print(f"  limit {flop / (limit * 1e6):.2f} ms -> dync reaches {100 * flop / (ms * 1e6) / limit:.1f}% of the matmul rate")
 
 
+def c1(build, workdir, reps, small, limit):
+    layers, d, heads, E, h, S = (2, 128, 4, 4, 256, 32) if small else (12, 512, 8, 4, 1024, 128)
+    m = Model("c1_moe_transformer", {"B": {"min": 1, "max": 8}},
+              [{"name": "x", "dtype": "f32", "shape": ["B", S, d]}], ["y"])
+    g = Graph(m, m.nodes, "")
+    x = "x"
+    for i in range(layers):
+        a = g.layer_norm(x, d, f"l{i}.ln1")
+        a = g.mha(a, d, heads, f"l{i}.attn", causal=True)
+        x = g.node("add", [x, a], name=f"l{i}.res1")
+        f = g.layer_norm(x, d, f"l{i}.ln2")
+        f = g.moe(f, d, h, E, 2, f"l{i}.moe")
+        x = g.node("add", [x, f], name=f"l{i}.res2" if i + 1 < layers else "y")
+    m.write(workdir)
+    so = os.path.join(workdir, m.name + ".so")
+    t0 = time.perf_counter()
+    subprocess.run([os.path.join(build, "bin", "dync"), os.path.join(workdir, m.name + ".json"), "-o", so],
+                   check=True)
+    seconds = time.perf_counter() - t0
+    print(f"C1 compile: {layers}-layer MoE transformer d={d} heads={heads} experts={E} hidden={h}")
+    print(f"  dync -o model.so: {seconds:.1f} s, {os.path.getsize(so) / 1e6:.2f} MB (weights not embedded)")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("build")
     p.add_argument("--reps", type=int, default=5)
-    p.add_argument("--workloads", default="W1,W2,W3,W4,W5")
+    p.add_argument("--workloads", default="W1,W2,W3,W4,W5,C1")
     p.add_argument("--small", action="store_true", help="smaller sizes, for a quick look")
     a = p.parse_args()
     limit = sgemm_gflops()
@@ -292,7 +315,8 @@ def main():
               " limit are not meaningful. `./dev bench` runs with PyPI's numpy (OpenBLAS).")
     with tempfile.TemporaryDirectory() as work:
         for wl in a.workloads.split(","):
-            {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5}[wl](a.build, work, a.reps, a.small, limit)
+            {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "C1": c1}[wl](
+                a.build, work, a.reps, a.small, limit)
     return 0
 
 
