@@ -282,6 +282,27 @@ private:
     return arith::SubIOp::create(b, hi, arith::RemSIOp::create(b, span, idx(step)));
   }
 
+  /// A loop over k in [from, to) step `step` carrying `init`; `body` gets an
+  /// emitter inside the loop (with the current loop values), k and the
+  /// carried values, and returns the next ones.
+  scf::ForOp kLoop(Value from, Value to, int64_t step, ValueRange init,
+                   function_ref<SmallVector<Value>(Emitter &, Value, ValueRange)> body) {
+    return scf::ForOp::create(
+        b, from, to, idx(step), init,
+        [&](OpBuilder &nested, Location loc, Value kk, ValueRange acc) {
+          ImplicitLocOpBuilder lb(loc, nested);
+          Emitter e(*this, lb);
+          e.iv = iv;
+          scf::YieldOp::create(lb, body(e, kk, acc));
+        });
+  }
+
+  /// acc + x * y, which LLVM may contract to a multiply-add.
+  Value multiplyAdd(Value acc, Value x, Value y) {
+    auto fast = arith::FastMathFlags::contract;
+    return arith::AddFOp::create(b, acc, arith::MulFOp::create(b, x, y, fast), fast);
+  }
+
   /// Every row of a, against columns [lo, hi) of b.
   void emitBlock(Value lo, Value hi) {
     Value m = sizes[mm.m];
@@ -313,7 +334,6 @@ private:
   /// order, so each output sums in the same order as the loops it replaces.
   void emitOuterTile(Value row, int64_t rows, Value col, int64_t vectors) {
     auto vecType = VectorType::get({shape.lanes}, b.getF32Type());
-    auto fast = arith::FastMathFlags::contract;
     auto outAt = [&](int64_t i, int64_t c) {
       iv[mm.m] = arith::AddIOp::create(b, row, idx(i));
       iv[mm.n] = arith::AddIOp::create(b, col, idx(c * shape.lanes));
@@ -323,32 +343,25 @@ private:
     for (int64_t i = 0; i < rows; ++i)
       for (int64_t c = 0; c < vectors; ++c)
         init.push_back(vector::LoadOp::create(b, vecType, out, outAt(i, c)));
-    auto kLoop = scf::ForOp::create(
-        b, idx(0), sizes[mm.k], idx(1), init,
-        [&](OpBuilder &nested, Location loc, Value kk, ValueRange acc) {
-          ImplicitLocOpBuilder lb(loc, nested);
-          Emitter e(*this, lb);
-          e.iv = iv;
-          SmallVector<Value> bs;
-          for (int64_t c = 0; c < vectors; ++c) {
-            Value at = arith::AddIOp::create(lb, col, e.idx(c * shape.lanes));
-            bs.push_back(e.loadVector(w, e.rowIndices(at, kk, maps[1], mm.n)));
-          }
-          SmallVector<Value> next(acc.begin(), acc.end());
-          for (int64_t i = 0; i < rows; ++i) {
-            Value r = arith::AddIOp::create(lb, row, e.idx(i));
-            Value x = e.loadScalar(a, e.rowIndices(r, kk, maps[0], mm.m));
-            Value xs = vector::BroadcastOp::create(lb, vecType, x);
-            for (int64_t c = 0; c < vectors; ++c) {
-              Value p = arith::MulFOp::create(lb, xs, bs[c], fast);
-              next[i * vectors + c] = arith::AddFOp::create(lb, next[i * vectors + c], p, fast);
-            }
-          }
-          scf::YieldOp::create(lb, next);
-        });
+    scf::ForOp loop = kLoop(idx(0), sizes[mm.k], 1, init, [&](Emitter &e, Value kk, ValueRange acc) {
+      SmallVector<Value> bs;
+      for (int64_t c = 0; c < vectors; ++c) {
+        Value at = arith::AddIOp::create(e.b, col, e.idx(c * shape.lanes));
+        bs.push_back(e.loadVector(w, e.rowIndices(at, kk, maps[1], mm.n)));
+      }
+      SmallVector<Value> next(acc.begin(), acc.end());
+      for (int64_t i = 0; i < rows; ++i) {
+        Value r = arith::AddIOp::create(e.b, row, e.idx(i));
+        Value x = e.loadScalar(a, e.rowIndices(r, kk, maps[0], mm.m));
+        Value xs = vector::BroadcastOp::create(e.b, vecType, x);
+        for (int64_t c = 0; c < vectors; ++c)
+          next[i * vectors + c] = e.multiplyAdd(next[i * vectors + c], xs, bs[c]);
+      }
+      return next;
+    });
     for (int64_t i = 0; i < rows; ++i)
       for (int64_t c = 0; c < vectors; ++c)
-        vector::StoreOp::create(b, kLoop.getResult(i * vectors + c), out, outAt(i, c));
+        vector::StoreOp::create(b, loop.getResult(i * vectors + c), out, outAt(i, c));
   }
 
   /// One column of out (n % lanes leftovers), in scalars.
@@ -361,56 +374,41 @@ private:
     SmallVector<Value> init;
     for (int64_t i = 0; i < rows; ++i)
       init.push_back(memref::LoadOp::create(b, out, outAt(i)));
-    auto kLoop = scf::ForOp::create(
-        b, idx(0), sizes[mm.k], idx(1), init,
-        [&](OpBuilder &nested, Location loc, Value kk, ValueRange acc) {
-          ImplicitLocOpBuilder lb(loc, nested);
-          Emitter e(*this, lb);
-          e.iv = iv;
-          Value y = e.loadScalar(w, e.rowIndices(col, kk, maps[1], mm.n));
-          SmallVector<Value> next;
-          for (int64_t i = 0; i < rows; ++i) {
-            Value r = arith::AddIOp::create(lb, row, e.idx(i));
-            Value x = e.loadScalar(a, e.rowIndices(r, kk, maps[0], mm.m));
-            next.push_back(arith::AddFOp::create(
-                lb, acc[i], arith::MulFOp::create(lb, x, y, arith::FastMathFlags::contract),
-                arith::FastMathFlags::contract));
-          }
-          scf::YieldOp::create(lb, next);
-        });
+    scf::ForOp loop = kLoop(idx(0), sizes[mm.k], 1, init, [&](Emitter &e, Value kk, ValueRange acc) {
+      Value y = e.loadScalar(w, e.rowIndices(col, kk, maps[1], mm.n));
+      SmallVector<Value> next;
+      for (int64_t i = 0; i < rows; ++i) {
+        Value r = arith::AddIOp::create(e.b, row, e.idx(i));
+        next.push_back(e.multiplyAdd(acc[i], e.loadScalar(a, e.rowIndices(r, kk, maps[0], mm.m)), y));
+      }
+      return next;
+    });
     for (int64_t i = 0; i < rows; ++i)
-      memref::StoreOp::create(b, kLoop.getResult(i), out, outAt(i));
+      memref::StoreOp::create(b, loop.getResult(i), out, outAt(i));
   }
 
   /// out[row .. row+rows, col .. col+cols] += a[rows] . b[cols] over k.
   void emitTile(Value row, int64_t rows, Value col, int64_t cols) {
     auto vecType = VectorType::get({shape.lanes}, b.getF32Type());
-    auto fast = arith::FastMathFlags::contract;
     Value k = sizes[mm.k];
     SmallVector<Value> init(rows * cols,
                             arith::ConstantOp::create(b, vecType, DenseElementsAttr::get(
                                                                       vecType, 0.0f)));
-    auto vecLoop = scf::ForOp::create(
-        b, idx(0), kFull, idx(shape.lanes), init,
-        [&](OpBuilder &nested, Location loc, Value kk, ValueRange acc) {
-          ImplicitLocOpBuilder lb(loc, nested);
-          Emitter e(*this, lb);
-          e.iv = iv;
+    scf::ForOp vecLoop =
+        kLoop(idx(0), kFull, shape.lanes, init, [&](Emitter &e, Value kk, ValueRange acc) {
           SmallVector<Value> xs;
           for (int64_t i = 0; i < rows; ++i) {
-            Value r = arith::AddIOp::create(lb, row, e.idx(i));
+            Value r = arith::AddIOp::create(e.b, row, e.idx(i));
             xs.push_back(e.loadVector(a, e.rowIndices(r, kk, maps[0], mm.m)));
           }
           SmallVector<Value> next(acc.begin(), acc.end());
           for (int64_t j = 0; j < cols; ++j) {
-            Value c = arith::AddIOp::create(lb, col, e.idx(j));
+            Value c = arith::AddIOp::create(e.b, col, e.idx(j));
             Value wv = e.loadVector(w, e.rowIndices(c, kk, maps[1], mm.n));
-            for (int64_t i = 0; i < rows; ++i) {
-              Value p = arith::MulFOp::create(lb, xs[i], wv, fast);
-              next[i * cols + j] = arith::AddFOp::create(lb, next[i * cols + j], p, fast);
-            }
+            for (int64_t i = 0; i < rows; ++i)
+              next[i * cols + j] = e.multiplyAdd(next[i * cols + j], xs[i], wv);
           }
-          scf::YieldOp::create(lb, next);
+          return next;
         });
     // Lanes summed (in any order), then the k % lanes tail in scalars.
     SmallVector<Value> sums;
@@ -418,25 +416,19 @@ private:
       sums.push_back(vector::ReductionOp::create(
           b, vector::CombiningKind::ADD, v,
           arith::FastMathFlags::reassoc | arith::FastMathFlags::contract));
-    auto tail = scf::ForOp::create(
-        b, kFull, k, idx(1), sums,
-        [&](OpBuilder &nested, Location loc, Value kk, ValueRange acc) {
-          ImplicitLocOpBuilder lb(loc, nested);
-          Emitter e(*this, lb);
-          e.iv = iv;
-          SmallVector<Value> next(acc.begin(), acc.end());
-          for (int64_t i = 0; i < rows; ++i) {
-            Value r = arith::AddIOp::create(lb, row, e.idx(i));
-            Value x = e.loadScalar(a, e.rowIndices(r, kk, maps[0], mm.m));
-            for (int64_t j = 0; j < cols; ++j) {
-              Value c = arith::AddIOp::create(lb, col, e.idx(j));
-              Value y = e.loadScalar(w, e.rowIndices(c, kk, maps[1], mm.n));
-              Value p = arith::MulFOp::create(lb, x, y, fast);
-              next[i * cols + j] = arith::AddFOp::create(lb, next[i * cols + j], p, fast);
-            }
-          }
-          scf::YieldOp::create(lb, next);
-        });
+    scf::ForOp tail = kLoop(kFull, k, 1, sums, [&](Emitter &e, Value kk, ValueRange acc) {
+      SmallVector<Value> next(acc.begin(), acc.end());
+      for (int64_t i = 0; i < rows; ++i) {
+        Value r = arith::AddIOp::create(e.b, row, e.idx(i));
+        Value x = e.loadScalar(a, e.rowIndices(r, kk, maps[0], mm.m));
+        for (int64_t j = 0; j < cols; ++j) {
+          Value c = arith::AddIOp::create(e.b, col, e.idx(j));
+          Value y = e.loadScalar(w, e.rowIndices(c, kk, maps[1], mm.n));
+          next[i * cols + j] = e.multiplyAdd(next[i * cols + j], x, y);
+        }
+      }
+      return next;
+    });
     for (int64_t i = 0; i < rows; ++i)
       for (int64_t j = 0; j < cols; ++j) {
         iv[mm.m] = arith::AddIOp::create(b, row, idx(i));
