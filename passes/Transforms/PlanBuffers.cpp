@@ -45,8 +45,8 @@ memref::DeallocOp soleDealloc(memref::AllocOp alloc, Block &block) {
 /// Where in `block` the buffer of `alloc` is last used: the latest op of
 /// the block that uses it or a view of it (uses in nested regions count at
 /// their ancestor in the block). When an op may make an alias it does not
-/// declare as a view, the dealloc's position, which buffer deallocation
-/// placed after every use.
+/// declare as a view, or takes the buffer's address, the dealloc's
+/// position, which buffer deallocation placed after every use.
 unsigned lastUse(memref::AllocOp alloc, memref::DeallocOp dealloc, Block &block,
                  const DenseMap<Operation *, unsigned> &position) {
   unsigned last = position.lookup(alloc);
@@ -60,7 +60,10 @@ unsigned lastUse(memref::AllocOp alloc, memref::DeallocOp dealloc, Block &block,
           view && view.getViewSource() == v) {
         for (Value r : user->getResults())
           worklist.push_back(r);
-      } else if (llvm::any_of(user->getResultTypes(), llvm::IsaPred<BaseMemRefType>)) {
+      } else if (llvm::any_of(user->getResultTypes(), llvm::IsaPred<BaseMemRefType>) ||
+                 isa<memref::ExtractAlignedPointerAsIndexOp, memref::ExtractStridedMetadataOp>(
+                     user)) {
+        // An alias or the address itself leaves the tracked views.
         return position.lookup(dealloc);
       }
       Operation *inBlock = block.findAncestorOpInBlock(*user);

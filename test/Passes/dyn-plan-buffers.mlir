@@ -95,3 +95,20 @@ func.func @escapes(%cond: i1, %n: index) -> memref<4xf32> {
   }
   return %r : memref<4xf32>
 }
+
+// -----
+
+// A buffer whose address is taken lives until its dealloc: %b does not
+// reuse %a's slot although %a's last direct use comes first.
+// CHECK-LABEL: func.func @address_taken(
+// CHECK-SAME:    attributes {dyn.workspace_slots = 2 : i64}
+func.func @address_taken(%x: f32) -> index {
+  %c0 = arith.constant 0 : index
+  %a = memref.alloc() : memref<8xf32>
+  %p = memref.extract_aligned_pointer_as_index %a : memref<8xf32> -> index
+  %b = memref.alloc() : memref<8xf32>
+  memref.store %x, %b[%c0] : memref<8xf32>
+  memref.dealloc %b : memref<8xf32>
+  memref.dealloc %a : memref<8xf32>
+  return %p : index
+}
