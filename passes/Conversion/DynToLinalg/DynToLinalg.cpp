@@ -167,7 +167,7 @@ struct LowerScatterRows : OpRewritePattern<dyn::RtScatterRowsOp> {
   }
 };
 
-/// softmax(q·kᵀ·scale [+ causal mask]) · v
+/// softmax((q·scale)·kᵀ [+ causal mask]) · v
 struct LowerAttention : OpRewritePattern<dyn::AttentionOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(dyn::AttentionOp op, PatternRewriter &rw) const override {
@@ -182,33 +182,35 @@ struct LowerAttention : OpRewritePattern<dyn::AttentionOp> {
     double scale = op.getScale() ? op.getScale()->convertToDouble() : 1.0 / std::sqrt(double(d));
     auto scoresType = RankedTensorType::get(
         {qType.getDimSize(0), qType.getDimSize(1), qType.getDimSize(2), kType.getDimSize(2)}, elt);
-    Value scores = tb.matmul(q, k, scoresType, /*transposeB=*/true);
-    bool causal = op.getCausal();
-    MLIRContext *ctx = rw.getContext();
-    SmallVector<OpFoldResult> sizes;
-    for (int64_t i = 0; i < 4; ++i)
-      sizes.push_back(tb.size(scores, i));
-    Value init = tb.empty(sizes, elt);
-    auto id = AffineMap::getMultiDimIdentityMap(4, ctx);
-    SmallVector<utils::IteratorType> iters(4, utils::IteratorType::parallel);
-    Value scaled =
-        linalg::GenericOp::create(
-            b, TypeRange{scores.getType()}, ValueRange{scores}, ValueRange{init},
-            ArrayRef<AffineMap>{id, id}, iters,
-            [&](OpBuilder &nb, Location loc, ValueRange a) {
-              ImplicitLocOpBuilder ib(loc, nb);
-              Value s = arith::MulFOp::create(
-                  ib, a[0], arith::ConstantOp::create(ib, ib.getFloatAttr(elt, scale)));
-              if (causal) {
-                Value i = linalg::IndexOp::create(ib, 2), j = linalg::IndexOp::create(ib, 3);
-                Value later = arith::CmpIOp::create(ib, arith::CmpIPredicate::ugt, j, i);
-                Value ninf = arith::ConstantOp::create(
-                    ib, ib.getFloatAttr(elt, -std::numeric_limits<double>::infinity()));
-                s = arith::SelectOp::create(ib, later, ninf, s);
-              }
-              linalg::YieldOp::create(ib, s);
-            })
-            .getResult(0);
+    // The scale goes on q (S x D values) rather than on the scores (S x S):
+    // (q·scale)·kᵀ, one pass over the scores fewer; it rounds like
+    // PyTorch's math attention, which scales q and k before the product.
+    Value qs = tb.map({q}, qType, [&](ImplicitLocOpBuilder &ib, ValueRange a) {
+      return Value(arith::MulFOp::create(
+          ib, a[0], arith::ConstantOp::create(ib, ib.getFloatAttr(elt, scale))));
+    });
+    Value scaled = tb.matmul(qs, k, scoresType, /*transposeB=*/true);
+    if (op.getCausal()) {
+      MLIRContext *ctx = rw.getContext();
+      SmallVector<OpFoldResult> sizes;
+      for (int64_t i = 0; i < 4; ++i)
+        sizes.push_back(tb.size(scaled, i));
+      Value init = tb.empty(sizes, elt);
+      auto id = AffineMap::getMultiDimIdentityMap(4, ctx);
+      SmallVector<utils::IteratorType> iters(4, utils::IteratorType::parallel);
+      scaled = linalg::GenericOp::create(
+                   b, TypeRange{scaled.getType()}, ValueRange{scaled}, ValueRange{init},
+                   ArrayRef<AffineMap>{id, id}, iters,
+                   [&](OpBuilder &nb, Location loc, ValueRange a) {
+                     ImplicitLocOpBuilder ib(loc, nb);
+                     Value i = linalg::IndexOp::create(ib, 2), j = linalg::IndexOp::create(ib, 3);
+                     Value later = arith::CmpIOp::create(ib, arith::CmpIPredicate::ugt, j, i);
+                     Value ninf = arith::ConstantOp::create(
+                         ib, ib.getFloatAttr(elt, -std::numeric_limits<double>::infinity()));
+                     linalg::YieldOp::create(ib, Value(arith::SelectOp::create(ib, later, ninf, a[0])));
+                   })
+                   .getResult(0);
+    }
     Value p = tb.softmax(scaled, 3);
     Value out = tb.matmul(p, v, op.getResult().getType());
     rw.replaceOp(op, out);
