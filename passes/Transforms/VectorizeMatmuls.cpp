@@ -1,9 +1,10 @@
-//===- VectorizeMatmuls.cpp - register-blocked dot-product matmuls --------===//
+//===- VectorizeMatmuls.cpp - register-blocked matmul micro-kernels -------===//
 //
 // A linalg.generic on buffers that computes out[.., m, n] += a[.., m, k] *
-// b[.., n, k] (a Linear layer, x @ Wᵀ; the experts of a MoE layer) becomes a
-// loop nest around a vector micro-kernel. See the pass description in
-// Passes.td.
+// b[.., n, k] (a Linear layer, x @ Wᵀ; the experts of a MoE layer) or
+// a[.., m, k] * b[.., k, n] (x @ W, attention's p @ v) becomes a loop nest
+// around a vector micro-kernel: dot products for the first, outer products
+// for the second. See the pass description in Passes.td.
 //
 //===----------------------------------------------------------------------===//
 
@@ -37,7 +38,7 @@ struct KernelShape {
 constexpr int64_t kBlockCols = 64;
 
 /// The loops of a matmul and how its operands are indexed.
-struct DotMatmul {
+struct Matmul {
   linalg::GenericOp op;
   unsigned m, n, k;
   SmallVector<unsigned> batch;
@@ -74,8 +75,9 @@ bool unitInnerStride(MemRefType type) {
   return strides.back() == 1;
 }
 
-/// Recognizes out[.., m, n] += a[.., m, k] * b[.., n, k] on f32 buffers.
-std::optional<DotMatmul> matchDotMatmul(linalg::GenericOp op) {
+/// Recognizes out[.., m, n] += a[.., m, k] * b[.., n, k] (or b[.., k, n]) on
+/// buffers with an f32 output.
+std::optional<Matmul> matchMatmul(linalg::GenericOp op) {
   if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1)
     return std::nullopt;
   // f32 output; f32 inputs, or f16/bf16 ones that the body extends to f32
@@ -138,7 +140,7 @@ std::optional<DotMatmul> matchDotMatmul(linalg::GenericOp op) {
   if (!unitInnerStride(memrefOf(vecA)) || !unitInnerStride(memrefOf(op.getDpsInputs()[1])))
     return std::nullopt;
   SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
-  DotMatmul match{op, *m, *n, *k, {}, outer};
+  Matmul match{op, *m, *n, *k, {}, outer};
   for (unsigned d = 0; d < op.getNumLoops(); ++d) {
     bool isReduction = iters[d] == utils::IteratorType::reduction;
     if (d == *k ? !isReduction : isReduction)
@@ -164,7 +166,7 @@ std::optional<DotMatmul> matchDotMatmul(linalg::GenericOp op) {
 /// Emits the loop nest that replaces one matched op.
 class Emitter {
 public:
-  Emitter(DotMatmul mm, KernelShape shape, ImplicitLocOpBuilder &b)
+  Emitter(Matmul mm, KernelShape shape, ImplicitLocOpBuilder &b)
       : mm(mm), shape(shape), b(b), maps(mm.op.getIndexingMapsArray()) {
     a = mm.op.getDpsInputs()[0];
     w = mm.op.getDpsInputs()[1];
@@ -440,7 +442,7 @@ private:
       }
   }
 
-  DotMatmul mm;
+  Matmul mm;
   KernelShape shape;
   ImplicitLocOpBuilder &b;
   SmallVector<AffineMap> maps;
@@ -460,12 +462,12 @@ struct VectorizeMatmulsPass
       getOperation().emitError("dyn-vectorize-matmuls: lanes, rows, cols, outer-rows and outer-vectors must be positive");
       return signalPassFailure();
     }
-    SmallVector<DotMatmul> matches;
+    SmallVector<Matmul> matches;
     getOperation().walk([&](linalg::GenericOp op) {
-      if (std::optional<DotMatmul> m = matchDotMatmul(op))
+      if (std::optional<Matmul> m = matchMatmul(op))
         matches.push_back(*m);
     });
-    for (DotMatmul &m : matches) {
+    for (Matmul &m : matches) {
       ImplicitLocOpBuilder b(m.op.getLoc(), m.op);
       Emitter(m, KernelShape{lanes, rows, cols, outerRows, outerVectors}, b).emit();
       m.op.erase();
