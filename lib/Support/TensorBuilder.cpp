@@ -413,20 +413,15 @@ Value TensorBuilder::argmax(Value x, int64_t axis) {
 Value TensorBuilder::softmax(Value x, int64_t axis) {
   // exp(x - max) / sum(exp(x - max)), spelled with generics so that every
   // later stage (fusion, loops, vectorization) handles it like any map or
-  // reduction. exp(x - max) is built twice, once for the sum and once for
-  // the quotient, each with one use: fusion then folds each into its
-  // consumer, and the softmax reads x three times and writes only its
-  // result, instead of storing and rereading the exponentials.
+  // reduction.
   auto type = tensorType(x);
   Value max = reduce(x, {axis}, ReduceKind::Max, /*keepDim=*/true);
-  auto shifted = [&] {
-    return map({x, max}, type, [](ImplicitLocOpBuilder &ib, ValueRange a) {
-      Value d = arith::SubFOp::create(ib, a[0], a[1]);
-      return Value(math::ExpOp::create(ib, d));
-    });
-  };
-  Value sum = reduce(shifted(), {axis}, ReduceKind::Sum, /*keepDim=*/true);
-  return map({shifted(), sum}, type, [](ImplicitLocOpBuilder &ib, ValueRange a) {
+  Value e = map({x, max}, type, [](ImplicitLocOpBuilder &ib, ValueRange a) {
+    Value d = arith::SubFOp::create(ib, a[0], a[1]);
+    return Value(math::ExpOp::create(ib, d));
+  });
+  Value sum = reduce(e, {axis}, ReduceKind::Sum, /*keepDim=*/true);
+  return map({e, sum}, type, [](ImplicitLocOpBuilder &ib, ValueRange a) {
     return Value(arith::DivFOp::create(ib, a[0], a[1]));
   });
 }

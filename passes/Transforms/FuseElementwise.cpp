@@ -25,17 +25,32 @@ static bool isConversion(linalg::GenericOp op) {
          body->front().getOperand(0) == body->getArgument(0);
 }
 
-/// Fuses the producer of `fused` into its consumer when the consumer reads
-/// each of the producer's elements once (its indexing map for the operand
-/// is a permutation of its loops), so that nothing is recomputed, or when
-/// the producer only widens floats (half-precision weights), which is
-/// cheaper redone than stored.
+/// Whether every use of `v` is an input of a linalg.generic that reads each
+/// of its elements once (the consumer's indexing map for it is a
+/// permutation of the consumer's loops).
+static bool readOnceByEveryUser(Value v) {
+  return llvm::all_of(v.getUses(), [](OpOperand &use) {
+    auto consumer = dyn_cast<linalg::GenericOp>(use.getOwner());
+    return consumer && consumer.isDpsInput(&use) &&
+           consumer.getMatchingIndexingMap(&use).isPermutation();
+  });
+}
+
+/// Fuses the producer of `fused` into its consumer when every user of the
+/// producer reads each of its elements once: fused into all of them, the
+/// producer's tensor is never stored, and each element is computed once per
+/// user (a softmax's exp(x - max), used by the sum and by the quotient,
+/// twice) — cheaper than a store and a reload. A producer that only widens
+/// floats (half-precision weights) is fused into its one user whatever the
+/// user's reads: cheaper redone than stored.
 static bool shouldFuse(OpOperand *fused) {
   auto producer = fused->get().getDefiningOp<linalg::GenericOp>();
   auto consumer = dyn_cast<linalg::GenericOp>(fused->getOwner());
-  if (!producer || !consumer || !producer->hasOneUse())
+  if (!producer || !consumer || producer->getNumResults() != 1)
     return false;
-  return consumer.getMatchingIndexingMap(fused).isPermutation() || isConversion(producer);
+  if (isConversion(producer))
+    return producer->hasOneUse();
+  return readOnceByEveryUser(producer->getResult(0));
 }
 
 namespace {

@@ -105,9 +105,17 @@ func.func @matmul_inputs(%x: tensor<4x16xf32>, %w: tensor<8x16xf16>, %y: tensor<
 
 // -----
 
-// A producer with two users stays (fusing would compute it twice).
+// A producer whose users each read every element once is fused into all of
+// them (computed once per user, never stored): a softmax's exp(x - max),
+// used by the sum and by the quotient.
 // CHECK-LABEL: func.func @two_users(
-// CHECK-COUNT-3: linalg.generic
+// CHECK:         linalg.generic
+// CHECK:           math.tanh
+// CHECK:           arith.negf
+// CHECK:         linalg.generic
+// CHECK:           math.tanh
+// CHECK:           math.exp
+// CHECK-NOT:     linalg.generic
 func.func @two_users(%x: tensor<8xf32>) -> (tensor<8xf32>, tensor<8xf32>) {
   %e = tensor.empty() : tensor<8xf32>
   %t = linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (i)>],
@@ -132,4 +140,45 @@ func.func @two_users(%x: tensor<8xf32>) -> (tensor<8xf32>, tensor<8xf32>) {
     linalg.yield %r : f32
   } -> tensor<8xf32>
   return %u, %v : tensor<8xf32>, tensor<8xf32>
+}
+
+// -----
+
+// When one user would read elements several times (a matmul) the producer
+// is stored anyway, so it is fused into none of its users.
+// CHECK-LABEL: func.func @one_user_rereads(
+// CHECK:         %[[T:.+]] = linalg.generic
+// CHECK:           math.tanh
+// CHECK:         linalg.generic
+// CHECK-SAME:      ins(%[[T]] :
+// CHECK-NOT:       math.tanh
+// CHECK:         linalg.generic
+// CHECK-SAME:      ins(%[[T]], %{{.+}} :
+func.func @one_user_rereads(%x: tensor<4x16xf32>, %w: tensor<8x16xf32>, %y: tensor<4x8xf32>)
+    -> (tensor<4x16xf32>, tensor<4x8xf32>) {
+  %e = tensor.empty() : tensor<4x16xf32>
+  %t = linalg.generic {indexing_maps = [affine_map<(m, k) -> (m, k)>, affine_map<(m, k) -> (m, k)>],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<4x16xf32>) outs(%e : tensor<4x16xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %r = math.tanh %a : f32
+    linalg.yield %r : f32
+  } -> tensor<4x16xf32>
+  %u = linalg.generic {indexing_maps = [affine_map<(m, k) -> (m, k)>, affine_map<(m, k) -> (m, k)>],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%t : tensor<4x16xf32>) outs(%e : tensor<4x16xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %r = arith.negf %a : f32
+    linalg.yield %r : f32
+  } -> tensor<4x16xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>,
+                                        affine_map<(m, n, k) -> (m, n)>],
+                       iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%t, %w : tensor<4x16xf32>, tensor<8x16xf32>) outs(%y : tensor<4x8xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<4x8xf32>
+  return %u, %r : tensor<4x16xf32>, tensor<4x8xf32>
 }

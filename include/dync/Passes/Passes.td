@@ -243,18 +243,21 @@ def DynVectorizeMatmuls : Pass<"dyn-vectorize-matmuls", "::mlir::func::FuncOp"> 
 }
 
 def DynFuseElementwise : Pass<"dyn-fuse-elementwise", "::mlir::func::FuncOp"> {
-  let summary = "Fuses elementwise producers into consumers that read each element once";
+  let summary = "Fuses elementwise producers into users that each read every element once";
   let description = [{
     Upstream's elementwise fusion on tensors (`linalg.generic` producers with
     parallel loops only are inlined into the `linalg.generic`s that use
-    them), restricted so that nothing is computed twice: a producer with one
-    use is fused when its consumer reads each of its elements once (the
-    consumer's indexing map for it is a permutation of the consumer's loops:
-    a chain of elementwise ops, a square feeding a sum). A producer read
-    several times (the input of a matmul, read once per output column) is
-    fused only if all it does is widen floats (`arith.extf` of
-    half-precision weights), which costs less redone than stored. The fused
-    loop nest writes no intermediate buffer.
+    them), restricted to fusions that store nothing and recompute little: a
+    producer is fused when every one of its users reads each of its elements
+    once (the user's indexing map for it is a permutation of the user's
+    loops: a chain of elementwise ops, a square feeding a sum, a softmax's
+    exponentials feeding both its sum and its quotient). Fused into all its
+    users, the producer's tensor is never stored; each element is computed
+    once per user. A producer that some user reads several times (the input
+    of a matmul, read once per output column) is stored and fused into
+    none — unless all it does is widen floats (`arith.extf` of
+    half-precision weights) for its one user, which costs less redone than
+    stored.
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
