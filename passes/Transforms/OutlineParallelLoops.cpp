@@ -108,9 +108,16 @@ private:
 /// Whether `loop` may run on another thread: nothing in it reads a
 /// thread-local global (the run statistics) or calls a function.
 static bool mayRunElsewhere(scf::ParallelOp loop) {
-  WalkResult r = loop.walk([](Operation *op) {
-    if (isa<LLVM::AddressOfOp, func::CallOp, LLVM::CallOp>(op))
+  WalkResult r = loop.walk([&](Operation *op) {
+    if (isa<func::CallOp, LLVM::CallOp>(op))
       return WalkResult::interrupt();
+    if (auto address = dyn_cast<LLVM::AddressOfOp>(op)) {
+      auto global = SymbolTable::lookupNearestSymbolFrom<LLVM::GlobalOp>(
+          op, address.getGlobalNameAttr());
+      // An unknown symbol may be thread-local too.
+      if (!global || global.getThreadLocal_())
+        return WalkResult::interrupt();
+    }
     return WalkResult::advance();
   });
   return !r.wasInterrupted();

@@ -106,18 +106,27 @@ func.func @dynamic_inner(%x: memref<?xindex>, %n: index, %k: index) {
 // -----
 
 // A loop that updates the thread-local run statistics, or calls a function,
-// runs where it is.
+// runs where it is; one that reads an ordinary global goes to the pool.
 // CHECK-LABEL: func.func @stays(
+// CHECK:         call @__dync_launch.stays.0(
 // CHECK:         scf.parallel
 // CHECK:           llvm.mlir.addressof @dync_stats
 // CHECK:         scf.parallel
 // CHECK:           call @clock
-// CHECK-NOT:     __dync_launch
+// CHECK:       func.func private @__dync_par.stays.0(
+// CHECK:           llvm.mlir.addressof @table
+// CHECK-NOT:   __dync_launch.stays.1
 llvm.mlir.global external thread_local @dync_stats(0 : i64) : i64
+llvm.mlir.global external constant @table(7 : i64) : i64
 func.func private @clock() -> i64
 func.func @stays(%n: index) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    %p = llvm.mlir.addressof @table : !llvm.ptr
+    %v = llvm.load %p : !llvm.ptr -> i64
+    scf.reduce
+  }
   scf.parallel (%i) = (%c0) to (%n) step (%c1) {
     %p = llvm.mlir.addressof @dync_stats : !llvm.ptr
     %v = llvm.load %p : !llvm.ptr -> i64
