@@ -183,7 +183,8 @@ public:
     Value blocks = arith::CeilDivSIOp::create(b, n, block);
     // Computed before the loop so that its work estimate sees them.
     mFull = fullEnd(zero, sizes[mm.m], tileRows());
-    kFull = fullEnd(zero, sizes[mm.k], shape.lanes);
+    if (!mm.outer)
+      kFull = fullEnd(zero, sizes[mm.k], shape.lanes);
     // The outer parallel loop: column blocks first when there are enough of
     // them for the threads, else the batch dims.
     SmallVector<Value> lbs, ubs, steps;
