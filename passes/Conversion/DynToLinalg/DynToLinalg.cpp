@@ -190,27 +190,14 @@ struct LowerAttention : OpRewritePattern<dyn::AttentionOp> {
           ib, a[0], arith::ConstantOp::create(ib, ib.getFloatAttr(elt, scale))));
     });
     Value scaled = tb.matmul(qs, k, scoresType, /*transposeB=*/true);
-    if (op.getCausal()) {
-      MLIRContext *ctx = rw.getContext();
-      SmallVector<OpFoldResult> sizes;
-      for (int64_t i = 0; i < 4; ++i)
-        sizes.push_back(tb.size(scaled, i));
-      Value init = tb.empty(sizes, elt);
-      auto id = AffineMap::getMultiDimIdentityMap(4, ctx);
-      SmallVector<utils::IteratorType> iters(4, utils::IteratorType::parallel);
-      scaled = linalg::GenericOp::create(
-                   b, TypeRange{scaled.getType()}, ValueRange{scaled}, ValueRange{init},
-                   ArrayRef<AffineMap>{id, id}, iters,
-                   [&](OpBuilder &nb, Location loc, ValueRange a) {
-                     ImplicitLocOpBuilder ib(loc, nb);
-                     Value i = linalg::IndexOp::create(ib, 2), j = linalg::IndexOp::create(ib, 3);
-                     Value later = arith::CmpIOp::create(ib, arith::CmpIPredicate::ugt, j, i);
-                     Value ninf = arith::ConstantOp::create(
-                         ib, ib.getFloatAttr(elt, -std::numeric_limits<double>::infinity()));
-                     linalg::YieldOp::create(ib, Value(arith::SelectOp::create(ib, later, ninf, a[0])));
-                   })
-                   .getResult(0);
-    }
+    if (op.getCausal())
+      scaled = tb.map({scaled}, scoresType, [&](ImplicitLocOpBuilder &ib, ValueRange a) {
+        Value i = linalg::IndexOp::create(ib, 2), j = linalg::IndexOp::create(ib, 3);
+        Value later = arith::CmpIOp::create(ib, arith::CmpIPredicate::ugt, j, i);
+        Value ninf = arith::ConstantOp::create(
+            ib, ib.getFloatAttr(elt, -std::numeric_limits<double>::infinity()));
+        return Value(arith::SelectOp::create(ib, later, ninf, a[0]));
+      });
     Value p = tb.softmax(scaled, 3);
     Value out = tb.matmul(p, v, op.getResult().getType());
     rw.replaceOp(op, out);
