@@ -12,6 +12,14 @@
 //   remat  - constants, weights, parameter reads: cloned into each subgraph
 //            that uses them rather than passed in.
 //
+// A subgraph never returns a value that holds no data of its own: an empty
+// tensor (undefined contents) or a view of another value (cast, reshape,
+// slice). Such values are recreated in the host after the call instead, with
+// the shapes they take (`tensor.from_elements` of sizes).
+// Returned buffers must not alias each other: the caller's bufferization
+// takes two results of a call for two buffers, so a write into one (a live
+// batch merged into an accumulator, say) would change the other.
+//
 //===----------------------------------------------------------------------===//
 
 #include "dync/Dialect/Dyn/DynOps.h"
@@ -21,6 +29,8 @@
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/SetVector.h"
 #include "mlir/Transforms/RegionUtils.h"
+
+#include <functional>
 
 namespace dync {
 #define GEN_PASS_DEF_DYNOUTLINESUBGRAPHS
@@ -41,6 +51,14 @@ bool isHostOp(Operation *op) {
              dyn::RtGatherRowsOp, dyn::RtScatterRowsOp, dyn::RtCountOp, dyn::MoeDispatchOp,
              dyn::MoeExpertsOp, dyn::MoeCombineOp, dyn::BsaAttentionOp,
              dyn::GateOp, dyn::CondOp, dyn::EarlyExitOp, dyn::MoeOp>(op);
+}
+
+/// Ops whose result holds no data of its own (an empty tensor, a view of
+/// their source) or only a shape: they cost nothing to recreate in the host.
+bool isDataFree(Operation *op) {
+  return isa<tensor::EmptyOp, tensor::CastOp, tensor::ExpandShapeOp,
+             tensor::CollapseShapeOp, tensor::ExtractSliceOp, tensor::ReshapeOp,
+             tensor::FromElementsOp>(op);
 }
 
 Kind classify(Operation *op) {
@@ -156,34 +174,67 @@ private:
           outputs.push_back(r);
     }
 
-    OpBuilder b(module.getContext());
-    b.setInsertionPointAfter(host);
-    auto type = b.getFunctionType(TypeRange(inputs.getArrayRef()),
-                                  TypeRange(ValueRange(outputs)));
-    std::string name = (host.getSymName() + ".sg" + Twine(counter++)).str();
-    Location loc = run.front()->getLoc();
-    auto fn = func::FuncOp::create(b, loc, name, type);
-    fn.setPrivate();
-    fn->setAttr(kSubgraphAttr, b.getUnitAttr());
-    Block *entry = fn.addEntryBlock();
-    IRMapping map;
-    for (auto [v, arg] : llvm::zip_equal(inputs, entry->getArguments()))
-      map.map(v, arg);
-    OpBuilder body = OpBuilder::atBlockBegin(entry);
-    for (Operation *op : remat)
-      body.clone(*op, map);
-    for (Operation *op : run)
-      body.clone(*op, map);
-    SmallVector<Value> returned;
+    // What the host needs back: data-free values are recreated after the
+    // call from their operands, which the host needs in turn.
+    llvm::SetVector<Value> returnedValues;
+    llvm::SetVector<Operation *> recreated;
+    std::function<void(Value)> need = [&](Value v) {
+      Operation *def = v.getDefiningOp();
+      if (!def || !members.contains(def))
+        return;
+      if (!isDataFree(def)) {
+        returnedValues.insert(v);
+        return;
+      }
+      if (!recreated.insert(def))
+        return;
+      for (Value operand : def->getOperands())
+        need(operand);
+    };
     for (Value v : outputs)
-      returned.push_back(map.lookup(v));
-    func::ReturnOp::create(body, loc, returned);
-    symbols.insert(fn);
+      need(v);
 
     OpBuilder at(run.back()->getBlock(), std::next(run.back()->getIterator()));
-    auto call = func::CallOp::create(at, loc, fn, inputs.getArrayRef());
-    for (auto [v, r] : llvm::zip_equal(outputs, call.getResults()))
-      v.replaceAllUsesWith(r);
+    IRMapping hostMap;
+    Location loc = run.front()->getLoc();
+    if (!returnedValues.empty()) {
+      OpBuilder b(module.getContext());
+      b.setInsertionPointAfter(host);
+      auto type = b.getFunctionType(TypeRange(inputs.getArrayRef()),
+                                    TypeRange(returnedValues.getArrayRef()));
+      std::string name = (host.getSymName() + ".sg" + Twine(counter++)).str();
+      auto fn = func::FuncOp::create(b, loc, name, type);
+      fn.setPrivate();
+      fn->setAttr(kSubgraphAttr, b.getUnitAttr());
+      Block *entry = fn.addEntryBlock();
+      IRMapping map;
+      for (auto [v, arg] : llvm::zip_equal(inputs, entry->getArguments()))
+        map.map(v, arg);
+      OpBuilder body = OpBuilder::atBlockBegin(entry);
+      for (Operation *op : remat)
+        body.clone(*op, map);
+      for (Operation *op : run)
+        body.clone(*op, map);
+      SmallVector<Value> returned;
+      for (Value v : returnedValues)
+        returned.push_back(map.lookup(v));
+      func::ReturnOp::create(body, loc, returned);
+      // Data-free ops recreated in the host that nothing here reads.
+      for (Operation &op : llvm::make_early_inc_range(llvm::reverse(*entry)))
+        if (isDataFree(&op) && op.use_empty())
+          op.erase();
+      symbols.insert(fn);
+
+      auto call = func::CallOp::create(at, loc, fn, inputs.getArrayRef());
+      for (auto [v, r] : llvm::zip_equal(returnedValues, call.getResults()))
+        hostMap.map(v, r);
+    }
+    // In program order, so that each clone's operands are defined.
+    for (Operation *op : run)
+      if (recreated.contains(op))
+        at.clone(*op, hostMap);
+    for (Value v : outputs)
+      v.replaceAllUsesWith(hostMap.lookup(v));
     for (Operation *op : llvm::reverse(run))
       op->erase();
   }

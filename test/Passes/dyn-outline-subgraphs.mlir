@@ -83,3 +83,54 @@ func.func @negative_nothing_static(%m: tensor<?xi1>) -> tensor<?xi32> {
   %s = dyn.rt.select %m : tensor<?xi1> -> tensor<?xi32>
   return %s : tensor<?xi32>
 }
+
+// -----
+
+// A subgraph never returns an empty tensor: the caller's bufferization would
+// take it for a buffer of its own, while inside the subgraph it may share the
+// buffer of a value computed into it. The host makes its own accumulator.
+// CHECK-LABEL: func.func @empty_not_returned
+// CHECK:       %[[H:.*]] = call @empty_not_returned.sg0(%{{.*}}) : (tensor<6x8xf32>) -> tensor<6x8xf32>
+// CHECK:       %[[ACC:.*]] = tensor.empty() : tensor<6x8xf32>
+// CHECK:       dyn.rt.scatter_rows %{{.*}} into %[[ACC]]
+// CHECK:       return %[[H]]
+// CHECK:       func.func private @empty_not_returned.sg0(
+// CHECK:       %[[E:.*]] = tensor.empty() : tensor<6x8xf32>
+// CHECK:       %[[R:.*]] = linalg.generic {{.*}} outs(%[[E]] : tensor<6x8xf32>)
+// CHECK:       return %[[R]] : tensor<6x8xf32>
+func.func @empty_not_returned(%x: tensor<6x8xf32>, %rows: tensor<?x8xf32>, %i: tensor<?xi32>)
+    -> (tensor<6x8xf32>, tensor<6x8xf32>) {
+  %e = tensor.empty() : tensor<6x8xf32>
+  %h = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<6x8xf32>) outs(%e : tensor<6x8xf32>) {
+  ^bb0(%p: f32, %o: f32):
+    %r = math.exp %p : f32
+    linalg.yield %r : f32
+  } -> tensor<6x8xf32>
+  %y = dyn.rt.scatter_rows %rows into %e[%i] : tensor<?x8xf32>, tensor<?xi32> -> tensor<6x8xf32>
+  return %h, %y : tensor<6x8xf32>, tensor<6x8xf32>
+}
+
+// -----
+
+// Nor a view of another value it returns: the reshape is redone in the host,
+// where bufferization sees that it aliases `%h` (and copies before the merge
+// writes into it). Its dynamic size comes back from the subgraph.
+// CHECK-LABEL: func.func @view_not_returned
+// CHECK:       %[[R:.*]]:2 = call @view_not_returned.sg0(%{{.*}}) : (tensor<?x8xf32>) -> (tensor<?x8xf32>, index)
+// CHECK:       %[[V:.*]] = tensor.expand_shape %[[R]]#0 {{\[}}[0], [1, 2]] output_shape [%[[R]]#1, 2, 4]
+// CHECK:       dyn.rt.scatter_rows %{{.*}} into %[[V]]
+// CHECK:       return %[[R]]#0
+// CHECK:       func.func private @view_not_returned.sg0({{.*}}) -> (tensor<?x8xf32>, index)
+// CHECK-NOT:   tensor.expand_shape
+// CHECK:       return
+func.func @view_not_returned(%x: tensor<?x8xf32>, %rows: tensor<?x2x4xf32>, %i: tensor<?xi32>)
+    -> (tensor<?x8xf32>, tensor<?x2x4xf32>) {
+  %h = math.exp %x : tensor<?x8xf32>
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %h, %c0 : tensor<?x8xf32>
+  %v = tensor.expand_shape %h [[0], [1, 2]] output_shape [%n, 2, 4] : tensor<?x8xf32> into tensor<?x2x4xf32>
+  %y = dyn.rt.scatter_rows %rows into %v[%i] : tensor<?x2x4xf32>, tensor<?xi32> -> tensor<?x2x4xf32>
+  return %h, %y : tensor<?x8xf32>, tensor<?x2x4xf32>
+}
