@@ -79,7 +79,7 @@ static std::optional<APFloat> constantFloat(Value v) {
 
 namespace {
 /// An expert receives at most T assignments (a token picks distinct experts),
-/// and its capacity is ceil(T·k/E·c) >= T whenever c·k >= E. Such a capacity
+/// and its capacity is ceil(c·(T·k)/E) >= T whenever c·k >= E. Such a capacity
 /// never drops anything: the op is dropless.
 template <typename OpTy>
 struct DropUnreachableCapacity : OpRewritePattern<OpTy> {

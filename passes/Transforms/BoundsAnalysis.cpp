@@ -129,7 +129,10 @@ Bound BoundsAnalysis::computeDim(Value v, int64_t i) {
         .Case([&](tensor::ExpandShapeOp e) { return fromMixed(e.getMixedOutputShape()[i]); })
         .Case([&](tensor::CollapseShapeOp c) {
           Bound b = 1;
-          for (int64_t j : c.getReassociationIndices()[i])
+          // getReassociationIndices() returns by value: keep it alive while
+          // ranging over one of its groups.
+          SmallVector<ReassociationIndices> groups = c.getReassociationIndices();
+          for (int64_t j : groups[i])
             b = mulOf(b, dim(c.getSrc(), j));
           return b;
         })

@@ -3,10 +3,11 @@
 with the independent numpy reference (reference.py).
 
     e2e.py --dync DYNC --dync-run RUN MODEL.json WORKDIR [--dim NAME=SIZE ...]
-           [--seed N] [--rtol R] [--atol A]
+           [--seed N] [--rtol R] [--atol A] [--input NAME=FILE.npy ...]
 
 Inputs are drawn from a seeded generator: floats ~ N(0, 1), integer inputs
-uniform in [0, --int-high). Prints one 'MATCH name [shape]' or
+uniform in [0, --int-high); --input gives one instead (a test that places
+values exactly on a decision boundary). Prints one 'MATCH name [shape]' or
 'MISMATCH ...' line per output and exits non-zero on any mismatch.
 """
 import argparse
@@ -26,6 +27,7 @@ p.add_argument("model")
 p.add_argument("workdir")
 p.add_argument("--dim", action="append", default=[])
 p.add_argument("--param", action="append", default=[])
+p.add_argument("--input", action="append", default=[], help="NAME=FILE.npy instead of a drawn input")
 p.add_argument("--no-compile", action="store_true", help="reuse WORKDIR/model.so")
 p.add_argument("--seed", type=int, default=0)
 p.add_argument("--dync-flag", action="append", default=[], help="passed to dync (e.g. --mattr=...)")
@@ -41,8 +43,12 @@ dims = {k: int(v) for k, v in (d.split("=") for d in args.dim)}
 for name, bound in model.get("dims", {}).items():
     dims.setdefault(name, bound["max"])
 rng = np.random.default_rng(args.seed)
+given = dict(i.split("=", 1) for i in args.input)
 inputs = []
 for inp in model["inputs"]:
+    if inp["name"] in given:
+        inputs.append((inp["name"], given[inp["name"]]))
+        continue
     shape = [dims[d] if isinstance(d, str) else d for d in inp["shape"]]
     dt = inp["dtype"]
     if dt in ("f32", "f16"):

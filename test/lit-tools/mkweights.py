@@ -5,7 +5,8 @@
                  [--overlap] [--wrong-size NAME] [--dtype NAME=DT]
 
 The model's "metadata": {"test_weights": {NAME: [shape...]}} lists the
-tensors; values are deterministic (0.01 * index, alternating sign). The flags
+tensors; values are deterministic (0.01 * index, alternating sign), or given
+in full by "test_values": {NAME: [values...]} (row-major). The flags
 damage the file on purpose, for the importer's bad-input tests.
 """
 import argparse
@@ -48,6 +49,10 @@ for name in sorted(specs):
         values = rng.standard_normal(n) / np.sqrt(shape[-1] if shape else 1)
     if name in args.positive:
         values = np.abs(values) + 0.5
+    given = model.get("metadata", {}).get("test_values", {})
+    if name in given:
+        values = np.array(given[name], dtype=np.float64).reshape(-1)
+        assert values.size == n, f"test_values of {name}: {values.size} values for shape {shape}"
     constants = dict(c.split("=") for c in args.constant)
     if name in constants:
         values = np.full(n, float(constants[name]))

@@ -292,7 +292,8 @@ class Interpreter:
             w = w / w.sum(1, keepdims=True)
         kept = np.ones((T, K), bool)
         if "capacity_factor" in a:
-            cap = math.ceil(T * K / E * a["capacity_factor"])
+            # The model format's order, in double precision: (T·k) · c / E.
+            cap = math.ceil(float(T * K) * a["capacity_factor"] / E)
             used = np.zeros(E, int)
             for j in range(K):                                      # slot by slot
                 for t in range(T):                                  # in token order

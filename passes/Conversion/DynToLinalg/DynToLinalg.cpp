@@ -403,14 +403,20 @@ struct LowerDispatch : OpRewritePattern<dyn::MoeDispatchOp> {
     Value zero = constIndex(b, 0), one = constIndex(b, 1);
     Value t = tensor::DimOp::create(b, x, 0);
     Value kv = constIndex(b, k);
-    // Capacity: ceil(T·k/E·c), or T (nothing dropped) without a factor.
+    // Capacity: ceil(c·(T·k)/E) in double precision, in the model format's
+    // order (the integer T·k, times c, divided by E), or T (nothing dropped)
+    // without a factor. Another order rounds differently where the exact
+    // value is a whole number (T=36, k=5, E=6, c=0.1 gives 3, not 4).
     Value cap = t;
     if (auto c = op.getCapacityFactor()) {
-      Value tf = arith::UIToFPOp::create(b, b.getF64Type(),
-                                         arith::IndexCastOp::create(b, b.getI64Type(), t));
-      double scale = static_cast<double>(k) / static_cast<double>(e) * c->convertToDouble();
-      Value prod = arith::MulFOp::create(b, tf, arith::ConstantOp::create(b, b.getF64FloatAttr(scale)));
-      Value ceil = math::CeilOp::create(b, prod);
+      Value tk = arith::MulIOp::create(b, t, kv);
+      Value tkf = arith::UIToFPOp::create(b, b.getF64Type(),
+                                          arith::IndexCastOp::create(b, b.getI64Type(), tk));
+      Value scaled = arith::MulFOp::create(
+          b, tkf, arith::ConstantOp::create(b, b.getF64FloatAttr(c->convertToDouble())));
+      Value perExpert = arith::DivFOp::create(
+          b, scaled, arith::ConstantOp::create(b, b.getF64FloatAttr(static_cast<double>(e))));
+      Value ceil = math::CeilOp::create(b, perExpert);
       cap = arith::IndexCastOp::create(b, b.getIndexType(),
                                        arith::FPToSIOp::create(b, b.getI64Type(), ceil));
     }

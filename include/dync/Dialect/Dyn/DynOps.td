@@ -90,7 +90,7 @@ def Dyn_MoeOp : Dyn_Op<"moe", [Pure, AttrSizedOperandSegments]> {
       (a gated, SwiGLU-style expert) the activation is multiplied by
       `x·w3[e]ᵀ` before the second projection;
     - with `capacity_factor c`, each expert takes at most
-      `ceil(T·top_k/E·c)` assignments, granted first choices first in token
+      `ceil(c·(T·top_k)/E)` assignments (double precision, in that order), granted first choices first in token
       order; an assignment over capacity contributes nothing and the other
       weights are not renormalized. Without it routing is dropless;
     - a shared expert (`shared_w1`, `shared_w2`, and `shared_w3` when the
@@ -190,7 +190,7 @@ def Dyn_MoeDispatchOp : Dyn_Op<"moe.dispatch", [Pure]> {
     - `slots [T, k]`: for each assignment, the row of `rows` that holds it,
       or `-1` if it was dropped by the capacity limit.
 
-    With `capacity_factor c` each expert keeps at most `ceil(T·k/E·c)`
+    With `capacity_factor c` each expert keeps at most `ceil(c·(T·k)/E)`
     assignments, granted slot by slot (all first choices in token order,
     then all second choices, ...). Without it nothing is dropped.
 
