@@ -19,6 +19,8 @@ Models:
   skip_resnet         small ResNet (conv2d + batch_norm) with gated blocks
   bsa_lm              LM whose attention is causal block-sparse attention with
                       top-k block selection
+  mixtral_lm          Mixtral-style causal LM, batch and sequence both dynamic:
+                      rms_norm, causal attention, gated SiLU top-2-of-8 MoE
 """
 
 import json
@@ -374,6 +376,33 @@ def bsa_lm():
     return m
 
 
+def mixtral_lm():
+    # Written the way Mixtral's reference code lays out a decoder layer (names
+    # included), not around dync: input ids [B, S] with both dims dynamic.
+    vocab, d, heads, h, experts = 64, 32, 4, 48, 8
+    m = Model("mixtral_lm", {"B": {"min": 1, "max": 4}, "S": {"min": 1, "max": 16}},
+              [{"name": "input_ids", "dtype": "i64", "shape": ["B", "S"]}], ["logits"])
+    g = Graph(m, m.nodes, "")
+
+    def rms_norm(x, name):
+        return g.node("rms_norm", [x], attrs={"eps": 1e-5}, name=name,
+                      weights={"weight": m.weight(name + ".weight", (d,), 0.1, offset=1.0)})
+
+    x = g.node("embedding", ["input_ids"], name="embed_tokens",
+               weights={"weight": m.weight("embed_tokens.weight", (vocab, d), 1.0)})
+    for layer in range(2):
+        p = f"layers.{layer}"
+        a = rms_norm(x, p + ".input_layernorm")
+        a = g.mha(a, d, heads, p + ".self_attn", causal=True)
+        x = g.node("add", [x, a], name=p + ".attn_residual")
+        f = rms_norm(x, p + ".post_attention_layernorm")
+        f = g.moe(f, d, h, experts, 2, p + ".block_sparse_moe", gated=True, activation="silu")
+        x = g.node("add", [x, f], name=p + ".moe_residual")
+    x = rms_norm(x, "norm")
+    g.node("linear", [x], name="logits", weights={"weight": m.weight("lm_head.weight", (vocab, d))})
+    return m
+
+
 MODELS = {
     "static_mlp": static_mlp,
     "moe_lm": moe_lm,
@@ -382,6 +411,7 @@ MODELS = {
     "skip_mlp": skip_mlp,
     "skip_resnet": skip_resnet,
     "bsa_lm": bsa_lm,
+    "mixtral_lm": mixtral_lm,
 }
 
 

@@ -451,6 +451,17 @@ Value TensorBuilder::reshape(Value x, ArrayRef<OpFoldResult> sizes,
   return tensor::ReshapeOp::create(b, outType, x, shape);
 }
 
+Value TensorBuilder::expand(Value x, RankedTensorType outType,
+                            ArrayRef<ReassociationIndices> groups,
+                            ArrayRef<OpFoldResult> sizes) {
+  bool severalDynamic = llvm::any_of(groups, [&](const ReassociationIndices &g) {
+    return llvm::count_if(g, [&](int64_t i) { return outType.isDynamicDim(i); }) > 1;
+  });
+  if (severalDynamic)
+    return reshape(x, sizes, outType);
+  return tensor::ExpandShapeOp::create(b, outType, x, groups, sizes);
+}
+
 Value TensorBuilder::padHW(Value x, int64_t padH, int64_t padW,
                            TypedAttr value) {
   if (padH == 0 && padW == 0)

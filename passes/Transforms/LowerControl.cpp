@@ -202,7 +202,7 @@ private:
       TensorBuilder tb(b);
       for (int64_t i = 0; i < xType.getRank(); ++i)
         sizes.push_back(tb.size(x, i));
-      result = tensor::ExpandShapeOp::create(b, xType, result, groups, sizes);
+      result = tb.expand(result, xType, groups, sizes);
     }
     SmallVector<Value> replacements{result};
     if (op.getMask())
@@ -476,8 +476,8 @@ private:
         sizes.push_back(tb.size(x, i));
       }
       sizes.push_back(b.getIndexAttr(d));
-      result = tensor::ExpandShapeOp::create(
-          b, xType, y, SmallVector<ReassociationIndices>{lead, {rank - 1}}, sizes);
+      result = tb.expand(y, xType, SmallVector<ReassociationIndices>{lead, {rank - 1}},
+                         sizes);
     }
     SmallVector<Value> replacements{result};
     // Assignments per expert: the widths of the ragged groups; a statistic,

@@ -74,6 +74,14 @@ public:
   mlir::Value reshape(mlir::Value x, llvm::ArrayRef<mlir::OpFoldResult> sizes,
                       mlir::RankedTensorType outType);
 
+  /// `tensor.expand_shape` of `x` into `outType` (output `sizes`), or a
+  /// `tensor.reshape` when a group expands into more than one dynamic dim:
+  /// MLIR 22's expand-strided-metadata crashes on such an expand_shape (a
+  /// `[B·S, d]` → `[B, S, d]` with both B and S dynamic).
+  mlir::Value expand(mlir::Value x, mlir::RankedTensorType outType,
+                     llvm::ArrayRef<mlir::ReassociationIndices> groups,
+                     llvm::ArrayRef<mlir::OpFoldResult> sizes);
+
   /// Pads dims 2 and 3 (H, W) of an NCHW tensor with `value`.
   mlir::Value padHW(mlir::Value x, int64_t padH, int64_t padW,
                     mlir::TypedAttr value);
