@@ -21,6 +21,8 @@ Models:
                       top-k block selection
   mixtral_lm          Mixtral-style causal LM, batch and sequence both dynamic:
                       rms_norm, causal attention, gated SiLU top-2-of-8 MoE
+  branchy_cnn         BranchyNet-style CNN: three early-exit stages that
+                      downsample (the hidden shape changes stage by stage)
 """
 
 import json
@@ -403,6 +405,40 @@ def mixtral_lm():
     return m
 
 
+def branchy_cnn():
+    # BranchyNet: a CNN with an exit branch after each stage; stages halve the
+    # resolution and widen the channels, each head reads its stage's output.
+    chans, classes = [3, 8, 16, 16], 10
+    m = Model("branchy_cnn", {"B": {"min": 1, "max": 16}},
+              [{"name": "image", "dtype": "f32", "shape": ["B", 3, 16, 16]}],
+              ["logits", "exit_index"],
+              [{"name": "exit_threshold", "dtype": "f32", "default": 0.4}])
+    g = Graph(m, m.nodes, "")
+    stages = []
+    for s in range(3):
+        cin, cout = chans[s], chans[s + 1]
+        def body(sg, h, s=s, cin=cin, cout=cout):
+            y = sg.node("conv2d", [h], name=f"stage{s}.conv",
+                        attrs={"stride": 2 if s < 2 else 1, "padding": 1},
+                        weights={"weight": m.weight(f"stage{s}.conv.weight", (cout, cin, 3, 3),
+                                                    1.0 / np.sqrt(cin * 9)),
+                                 "bias": m.weight(f"stage{s}.conv.bias", (cout,), 0.1)})
+            y = sg.node("relu", [y], name=f"stage{s}.act")
+            if s == 1:
+                y = sg.node("max_pool2d", [y], name=f"stage{s}.pool", attrs={"kernel": 2})
+            return y
+        def head(sg, h, s=s, cout=cout):
+            p = sg.node("global_avg_pool", [h], name=f"exit{s}.gap")
+            p = sg.node("flatten", [p], name=f"exit{s}.flat")
+            return sg.linear(p, cout, classes, f"exit{s}.fc")
+        stages.append({"body": g.sub([f"h{s}"], body), "head": g.sub([f"e{s}"], head)})
+    g.node("early_exit", ["image"], name="exit", outputs=2,
+           attrs={"criterion": "max_softmax", "threshold": "exit_threshold"},
+           subgraphs={"stages": stages})
+    m.nodes[-1]["outputs"] = ["logits", "exit_index"]
+    return m
+
+
 MODELS = {
     "static_mlp": static_mlp,
     "moe_lm": moe_lm,
@@ -412,6 +448,7 @@ MODELS = {
     "skip_resnet": skip_resnet,
     "bsa_lm": bsa_lm,
     "mixtral_lm": mixtral_lm,
+    "branchy_cnn": branchy_cnn,
 }
 
 

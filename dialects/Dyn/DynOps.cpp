@@ -385,18 +385,30 @@ LogicalResult EarlyExitOp::verifyRegions() {
                         "[B]")))
     return failure();
 
-  auto live = RankedTensorType::get(liveShape(inputType.getShape(), 1),
-                                    inputType.getElementType());
+  // Stage 0 takes the live rows of the input; each later stage takes the
+  // hidden state the previous one yields, which may have another shape (CNN
+  // stages that downsample). Only the leading dim, the live batch, is shared.
+  Type h = RankedTensorType::get(liveShape(inputType.getShape(), 1),
+                                 inputType.getElementType());
   auto liveLogits =
       RankedTensorType::get({kDyn, logitsType.getDimSize(1)},
                             logitsType.getElementType());
-  SmallVector<Type> yields{live, liveLogits};
-  if (getCriterion() == ExitCriterion::gate)
-    yields.push_back(RankedTensorType::get({kDyn}, Float32Type::get(getContext())));
   for (auto [i, stage] : llvm::enumerate(getStages())) {
     std::string name = "stage " + std::to_string(i);
-    if (failed(checkRegionSignature(*this, stage, name, live, yields)))
+    auto yield = dyn_cast<YieldOp>(stage.front().getTerminator());
+    Type next = yield && !yield.getValues().empty() ? yield.getValues()[0].getType() : h;
+    auto nextTensor = dyn_cast<RankedTensorType>(next);
+    if (!nextTensor || nextTensor.getRank() < 1 || !nextTensor.isDynamicDim(0))
+      return emitOpError() << name
+                           << " must yield a hidden state with the live batch "
+                              "(a dynamic leading dim) first, got "
+                           << next;
+    SmallVector<Type> yields{next, liveLogits};
+    if (getCriterion() == ExitCriterion::gate)
+      yields.push_back(RankedTensorType::get({kDyn}, Float32Type::get(getContext())));
+    if (failed(checkRegionSignature(*this, stage, name, h, yields)))
       return failure();
+    h = next;
   }
   return success();
 }

@@ -57,19 +57,42 @@ namespace {
 /// name in a model, so it never collides.
 constexpr const char *kLive = "live batch";
 
-/// A dimension: a static size, or a symbol (a model dim name or the live
-/// batch) whose size is known only at run time.
+/// A dimension: a static size, or a symbolic size known only at run time. A
+/// symbolic size is a product of a static factor and atoms: model dim names,
+/// the live batch, or derived sizes such as a slice of a dynamic dim
+/// (`B[0:5]`). `sym` spells it canonically (`B`, `B·S`, `4·B`), so two dims
+/// are equal exactly when their spellings are.
 struct Dim {
   int64_t size = 0;
   std::string sym;
+  /// For a symbolic dim: its static factor and its atoms, sorted.
+  int64_t factor = 1;
+  std::vector<std::string> atoms;
 
-  static Dim of(int64_t s) { return Dim{s, ""}; }
-  static Dim named(std::string n) { return Dim{ShapedType::kDynamic, std::move(n)}; }
+  static Dim of(int64_t s) { return Dim{s, "", 1, {}}; }
+  static Dim named(std::string n) {
+    Dim d{ShapedType::kDynamic, n, 1, {}};
+    d.atoms.push_back(std::move(n));
+    return d;
+  }
+  /// `factor` times the product of `atoms`; static if there are none.
+  static Dim product(int64_t factor, std::vector<std::string> atoms) {
+    if (atoms.empty())
+      return of(factor);
+    llvm::sort(atoms);
+    if (factor == 1 && atoms.size() == 1)
+      return named(atoms[0]);
+    std::string sym = factor == 1 ? "" : std::to_string(factor);
+    for (const std::string &a : atoms)
+      sym += (sym.empty() ? "" : "·") + a;
+    return Dim{ShapedType::kDynamic, sym, factor, std::move(atoms)};
+  }
   bool isStatic() const { return sym.empty(); }
+  bool isAtom() const { return !isStatic() && factor == 1 && atoms.size() == 1; }
   bool operator==(const Dim &o) const { return size == o.size && sym == o.sym; }
   bool operator!=(const Dim &o) const { return !(*this == o); }
 };
-using Shape = SmallVector<Dim, 4>;
+using Shape = SmallVector<Dim, 3>;
 
 std::string formatDim(const Dim &d) {
   return d.isStatic() ? std::to_string(d.size) : d.sym;
@@ -322,6 +345,9 @@ private:
   /// Reshape with resolved target dims (static or symbolic).
   TValue reshapeTo(ImplicitLocOpBuilder &b, const TValue &x, const Shape &shape);
   OpFoldResult symSize(ImplicitLocOpBuilder &b, const TValue &like, const Dim &d);
+  /// The smallest and largest size `d` can take: from the model's dim bounds,
+  /// 0 and INT64_MAX where they say nothing (the live batch, derived sizes).
+  std::pair<int64_t, int64_t> sizeBounds(const Dim &d);
 
   MLIRContext &ctx;
   std::string path;
@@ -1135,6 +1161,18 @@ OpFoldResult Importer::symSize(ImplicitLocOpBuilder &b, const TValue &like,
   for (int64_t i = 0; i < like.rank(); ++i)
     if (like.shape[i] == d)
       return tensor::DimOp::create(b, like.v, i).getResult();
+  if (!d.isAtom()) {
+    // A product: the factor times each atom's size.
+    Value total = arith::ConstantIndexOp::create(b, d.factor);
+    for (const std::string &atom : d.atoms) {
+      OpFoldResult a = symSize(b, like, Dim::named(atom));
+      Value v = isa<Value>(a) ? cast<Value>(a)
+                              : Value(arith::ConstantIndexOp::create(
+                                    b, cast<IntegerAttr>(cast<Attribute>(a)).getInt()));
+      total = arith::MulIOp::create(b, total, v);
+    }
+    return total;
+  }
   // Model dims are read at function entry; inside an isolated region they are
   // not visible, and the importer's checks keep such shapes out. Should one
   // slip through, the import fails with an internal error instead of building
@@ -1145,6 +1183,22 @@ OpFoldResult Importer::symSize(ImplicitLocOpBuilder &b, const TValue &like,
     return b.getIndexAttr(1);
   }
   return it->second;
+}
+
+std::pair<int64_t, int64_t> Importer::sizeBounds(const Dim &d) {
+  if (d.isStatic())
+    return {d.size, d.size};
+  int64_t lo = d.factor, hi = d.factor;
+  for (const std::string &atom : d.atoms) {
+    auto it = dims.find(atom);
+    if (it == dims.end())
+      return {0, std::numeric_limits<int64_t>::max()};
+    lo *= it->second.first;
+    hi = hi > std::numeric_limits<int64_t>::max() / std::max<int64_t>(it->second.second, 1)
+             ? std::numeric_limits<int64_t>::max()
+             : hi * it->second.second;
+  }
+  return {lo, hi};
 }
 
 TValue Importer::reshapeTo(ImplicitLocOpBuilder &b, const TValue &x,
@@ -1729,25 +1783,66 @@ FailureOr<SmallVector<TValue>> Importer::emitShapeOp(Node &n, ImplicitLocOpBuild
     if (*step < 1)
       return failNode(n, "step must be >= 1 (PyTorch does not support negative steps)");
     const Dim &d = x.shape[*a];
-    if (!d.isStatic())
-      return failNode(n, "slicing along the dynamic dim " + d.sym + " is not supported");
-    // Python slice semantics: negative indices count from the end, then clamp.
-    auto clampIdx = [&](int64_t i) {
-      if (i < 0)
-        i += d.size;
-      return std::min(std::max<int64_t>(i, 0), d.size);
-    };
-    int64_t s = clampIdx(*start), e = clampIdx(*end);
-    int64_t len = e > s ? (e - s + *step - 1) / *step : 0;
-    if (len == 0)
-      return failNode(n, "the slice is empty");
     Shape shape = x.shape;
-    shape[*a] = Dim::of(len);
-    SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)), sizes, strides(rank, b.getIndexAttr(1));
-    for (int64_t k = 0; k < rank; ++k)
-      sizes.push_back(symSize(b, x, shape[k]));
-    offsets[*a] = b.getIndexAttr(s);
+    // Sizes left null are the input's.
+    SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)), sizes(rank),
+        strides(rank, b.getIndexAttr(1));
     strides[*a] = b.getIndexAttr(*step);
+    if (d.isStatic()) {
+      // Python slice semantics: negative indices count from the end, then clamp.
+      auto clampIdx = [&](int64_t i) {
+        if (i < 0)
+          i += d.size;
+        return std::min(std::max<int64_t>(i, 0), d.size);
+      };
+      int64_t s = clampIdx(*start), e = clampIdx(*end);
+      int64_t len = e > s ? (e - s + *step - 1) / *step : 0;
+      if (len == 0)
+        return failNode(n, "the slice is empty");
+      shape[*a] = Dim::of(len);
+      offsets[*a] = b.getIndexAttr(s);
+    } else {
+      // Along a dynamic dim the clamping happens at run time, unless the
+      // dim's bounds decide it: x[0:1] of a batch of at least one sample is
+      // one row whatever the batch.
+      std::pair<int64_t, int64_t> bounds = sizeBounds(d);
+      int64_t lo = bounds.first, hi = bounds.second;
+      bool whole = *start >= 0 && *end >= hi;
+      if (*start >= 0 && *end >= 0 && *end <= lo) {
+        int64_t len = *end > *start ? (*end - *start + *step - 1) / *step : 0;
+        if (len == 0)
+          return failNode(n, "the slice is empty");
+        shape[*a] = Dim::of(len);
+        offsets[*a] = b.getIndexAttr(*start);
+      } else if (whole && *start == 0 && *step == 1) {
+        offsets[*a] = b.getIndexAttr(0);
+      } else {
+        std::string spec = d.atoms.size() == 1 && d.factor == 1 ? d.sym : "(" + d.sym + ")";
+        spec += "[" + std::to_string(*start) + ":" +
+                (*end == std::numeric_limits<int64_t>::max() ? "" : std::to_string(*end)) +
+                (*step == 1 ? "" : ":" + std::to_string(*step)) + "]";
+        shape[*a] = Dim::named(spec);
+        Value size = tensor::DimOp::create(b, x.v, *a);
+        Value zero = arith::ConstantIndexOp::create(b, 0);
+        auto clampIdx = [&](int64_t i) -> Value {
+          if (i < 0)
+            return arith::MaxSIOp::create(
+                b, arith::AddIOp::create(b, size, arith::ConstantIndexOp::create(b, i)), zero);
+          if (i >= hi)
+            return size;
+          return arith::MinSIOp::create(b, size, arith::ConstantIndexOp::create(b, i));
+        };
+        Value s = clampIdx(*start), e = clampIdx(*end);
+        Value len = arith::MaxSIOp::create(b, arith::SubIOp::create(b, e, s), zero);
+        if (*step > 1)
+          len = arith::CeilDivSIOp::create(b, len, arith::ConstantIndexOp::create(b, *step));
+        offsets[*a] = s;
+        sizes[*a] = len;
+      }
+    }
+    for (int64_t k = 0; k < rank; ++k)
+      if (!sizes[k])
+        sizes[k] = symSize(b, x, shape[k]);
     Value r = tensor::ExtractSliceOp::create(b, typeOf(shape, x.elt()), x.v, offsets,
                                              sizes, strides);
     return SmallVector<TValue>{TValue{r, shape}};
@@ -1771,23 +1866,17 @@ FailureOr<SmallVector<TValue>> Importer::emitShapeOp(Node &n, ImplicitLocOpBuild
     if (n.scope->live && *s == 0 && *e > 0)
       return failNode(n, "flattening axis 0, the live batch, into other dims "
                          "would mix samples");
+    // The flattened dim is the product of the dims it merges.
     int64_t prod = 1;
-    std::string sym;
+    std::vector<std::string> atoms;
     for (int64_t k = *s; k <= *e; ++k) {
-      if (!x.shape[k].isStatic()) {
-        if (!sym.empty())
-          return failNode(n, "cannot flatten two dynamic dims together");
-        sym = x.shape[k].sym;
-      } else {
-        prod *= x.shape[k].size;
-      }
+      const Dim &d = x.shape[k];
+      prod *= d.isStatic() ? d.size : d.factor;
+      atoms.insert(atoms.end(), d.atoms.begin(), d.atoms.end());
     }
-    if (!sym.empty() && prod != 1)
-      return failNode(n, "flattening the dynamic dim " + sym +
-                             " with static dims is not supported");
     for (int64_t k = 0; k < *s; ++k)
       target.push_back(x.shape[k]);
-    target.push_back(sym.empty() ? Dim::of(prod) : Dim::named(sym));
+    target.push_back(Dim::product(prod, atoms));
     for (int64_t k = *e + 1; k < rank; ++k)
       target.push_back(x.shape[k]);
     return SmallVector<TValue>{reshapeTo(b, x, target)};
@@ -1816,44 +1905,48 @@ FailureOr<SmallVector<TValue>> Importer::emitShapeOp(Node &n, ImplicitLocOpBuild
       const std::string &name = e.get_ref<const std::string &>();
       if (!dims.count(name))
         return failNode(n, "reshape uses unknown dim '" + name + "'");
-      if (n.scope->live)
+      // Inside a per-sample subgraph the batch is the live batch (written
+      // -1); other model dims may be named if the input has them.
+      if (n.scope->live && llvm::none_of(x.shape, [&](const Dim &d) { return d.sym == name; }))
         return failNode(n, "reshape names the model dim '" + name +
-                               "' inside a per-sample subgraph, where the batch "
-                               "is the live batch: use -1 for it");
+                               "', which the input " + formatShape(x.shape) +
+                               " of this per-sample subgraph does not have (its "
+                               "batch is the live batch: write -1 for it)");
       target.push_back(Dim::named(name));
     } else {
       return failNode(n, "attribute 'shape' must be a list of sizes, -1 and dim names");
     }
   }
-  // Element counts: static product and multiset of symbols on each side.
-  auto split = [](const Shape &s, int64_t &prod, SmallVector<std::string> &syms) {
+  // Element counts: static product and multiset of atoms on each side.
+  auto split = [](const Shape &s, int64_t &prod, SmallVector<std::string> &atoms) {
     prod = 1;
     for (const Dim &d : s) {
       if (d.isStatic()) {
         if (d.size > 0)
           prod *= d.size;
       } else {
-        syms.push_back(d.sym);
+        prod *= d.factor;
+        atoms.append(d.atoms.begin(), d.atoms.end());
       }
     }
-    llvm::sort(syms);
+    llvm::sort(atoms);
   };
   int64_t inProd, outProd;
   SmallVector<std::string> inSyms, outSyms;
   split(x.shape, inProd, inSyms);
   split(target, outProd, outSyms);
   if (inferred >= 0) {
-    // -1 takes what is left: a static size, or the one leftover symbol.
+    // -1 takes what is left: the rest of the static product times the atoms
+    // the target does not name ([B, S, 6] to [-1, 6] infers B·S).
     SmallVector<std::string> left;
     std::set_difference(inSyms.begin(), inSyms.end(), outSyms.begin(), outSyms.end(),
                         std::back_inserter(left));
-    if (inProd % outProd != 0 || left.size() > 1 ||
-        (left.size() == 1 && inProd / outProd != 1))
+    if (inProd % outProd != 0 || !std::includes(inSyms.begin(), inSyms.end(),
+                                                outSyms.begin(), outSyms.end()))
       return failNode(n, "cannot infer -1 reshaping " + formatShape(x.shape) +
                              " to " + formatShape(target));
-    target[inferred] = left.empty() ? Dim::of(inProd / outProd) : Dim::named(left[0]);
-    if (!left.empty())
-      outSyms.push_back(left[0]);
+    target[inferred] = Dim::product(inProd / outProd, std::vector<std::string>(left.begin(), left.end()));
+    outSyms.append(left.begin(), left.end());
     llvm::sort(outSyms);
     outProd = inProd;
   }
@@ -2350,6 +2443,7 @@ FailureOr<SmallVector<TValue>> Importer::emitEarlyExit(Node &n, ImplicitLocOpBui
                                                         : dyn::ExitCriterion::gate;
   state.addAttribute("criterion", dyn::ExitCriterionAttr::get(&ctx, criterion));
   std::optional<Dim> classes;
+  Type hiddenElt = x.elt();
   for (size_t i = 0; i < stages.size(); ++i) {
     std::string stageName = "stages[" + std::to_string(i) + "]";
     const json &st = stages[i];
@@ -2366,17 +2460,23 @@ FailureOr<SmallVector<TValue>> Importer::emitEarlyExit(Node &n, ImplicitLocOpBui
     Region *region = state.addRegion();
     Block *block = new Block();
     region->push_back(block);
-    TValue h{block->addArgument(typeOf(live, x.elt()), n.loc), live};
+    TValue h{block->addArgument(typeOf(live, hiddenElt), n.loc), live};
     OpBuilder inner(&ctx);
     inner.setInsertionPointToStart(block);
     FailureOr<SmallVector<TValue>> body =
         importSubgraph(n, stageName + ".body", st["body"], {h}, true, inner);
     if (failed(body))
       return failure();
-    if (body->size() != 1 || (*body)[0].shape != live || (*body)[0].elt() != x.elt())
-      return failNode(n, stageName + ".body must return one value of the input's shape " +
-                             formatShape(live));
+    // A stage may change the hidden state's shape; the next stage takes what
+    // this one returns. Only the leading dim, the live batch, is shared.
+    if (body->size() != 1 || (*body)[0].rank() < 1 || (*body)[0].shape[0].sym != kLive)
+      return failNode(n, stageName + ".body must return one value whose leading dim is "
+                                     "the batch, got " +
+                             (body->size() == 1 ? formatShape((*body)[0].shape)
+                                                : std::to_string(body->size()) + " values"));
     TValue next = (*body)[0];
+    live = next.shape;
+    hiddenElt = next.elt();
     FailureOr<SmallVector<TValue>> head =
         importSubgraph(n, stageName + ".head", st["head"], {next}, true, inner);
     if (failed(head))

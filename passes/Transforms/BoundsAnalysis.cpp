@@ -241,6 +241,15 @@ Bound BoundsAnalysis::computeScalar(Value v) {
             return std::min(*a, *b);
           return a ? a : b;
         })
+        // Quotients of sizes by a positive constant (a strided slice's length).
+        .Case<arith::CeilDivSIOp, arith::CeilDivUIOp, arith::DivSIOp, arith::DivUIOp>(
+            [&](Operation *d) -> Bound {
+              Bound num = scalar(d->getOperand(0)), den = scalar(d->getOperand(1));
+              APInt c;
+              if (!num || !matchPattern(d->getOperand(1), m_ConstantInt(&c)) || *den <= 0)
+                return std::nullopt;
+              return (*num + *den - 1) / *den;
+            })
         .Case<arith::IndexCastOp, arith::ExtSIOp, arith::ExtUIOp>(
             [&](Operation *c) { return scalar(c->getOperand(0)); })
         .Default([](Operation *) -> Bound { return std::nullopt; });

@@ -14,6 +14,7 @@
 #include "dync/Support/TensorBuilder.h"
 
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 namespace dync {
@@ -78,6 +79,65 @@ RankedTensorType liveOf(RankedTensorType t) {
   SmallVector<int64_t> shape(t.getShape());
   shape[0] = ShapedType::kDynamic;
   return t.clone(shape);
+}
+
+/// Size `dim` of `v`, a value of a region whose block arguments stand for
+/// `inputs`, expressed in the host from the inputs' sizes: followed through
+/// the ops' reified result shapes (ReifyRankedShapedTypeOpInterface), shape-
+/// preserving elementwise ops, and index arithmetic. The per-sample regions
+/// see the live batch in place of dim 0, so only dims after it are asked for.
+/// Null if the size does not follow from the inputs.
+Value sizeFromInputs(ImplicitLocOpBuilder &host, Value v, int64_t dim,
+                     Block &region, ValueRange inputs, int depth = 0) {
+  if (depth > 64)
+    return {};
+  auto type = cast<RankedTensorType>(v.getType());
+  if (!type.isDynamicDim(dim))
+    return arith::ConstantIndexOp::create(host, type.getDimSize(dim));
+  if (auto arg = dyn_cast<BlockArgument>(v))
+    return arg.getOwner() == &region ? Value(tensor::DimOp::create(host, inputs[arg.getArgNumber()], dim))
+                                     : Value();
+  Operation *op = v.getDefiningOp();
+  // An index value of the region, rebuilt in the host.
+  std::function<Value(Value)> scalar = [&](Value s) -> Value {
+    APInt c;
+    if (matchPattern(s, m_ConstantInt(&c)))
+      return arith::ConstantIndexOp::create(host, c.getSExtValue());
+    if (auto d = s.getDefiningOp<tensor::DimOp>()) {
+      std::optional<int64_t> index = d.getConstantIndex();
+      if (!index || *index == 0)
+        return {};
+      return sizeFromInputs(host, d.getSource(), *index, region, inputs, depth + 1);
+    }
+    Operation *def = s.getDefiningOp();
+    if (!isa_and_nonnull<arith::AddIOp, arith::SubIOp, arith::MulIOp, arith::MinSIOp,
+                         arith::MaxSIOp, arith::CeilDivSIOp, arith::DivSIOp>(def))
+      return {};
+    IRMapping map;
+    for (Value operand : def->getOperands()) {
+      Value h = scalar(operand);
+      if (!h)
+        return {};
+      map.map(operand, h);
+    }
+    return host.clone(*def, map)->getResult(0);
+  };
+  if (op->hasTrait<OpTrait::Elementwise>() && op->getNumOperands() > 0 &&
+      op->getOperand(0).getType() == v.getType())
+    return sizeFromInputs(host, op->getOperand(0), dim, region, inputs, depth + 1);
+  auto reify = dyn_cast<ReifyRankedShapedTypeOpInterface>(op);
+  if (!reify)
+    return {};
+  // The reified sizes are built in the region, next to the op; only their
+  // values matter here, and canonicalization removes them afterwards.
+  OpBuilder inRegion(op);
+  ReifiedRankedShapedTypeDims shapes;
+  if (failed(reifyResultShapes(inRegion, op, shapes)))
+    return {};
+  OpFoldResult size = shapes[cast<OpResult>(v).getResultNumber()][dim];
+  if (auto attr = dyn_cast<Attribute>(size))
+    return arith::ConstantIndexOp::create(host, cast<IntegerAttr>(attr).getInt());
+  return scalar(cast<Value>(size));
 }
 
 class Lowering {
@@ -218,16 +278,37 @@ private:
 
   LogicalResult lowerCond(dyn::CondOp op, func::FuncOp parent) {
     ImplicitLocOpBuilder b(op.getLoc(), op);
-    if (op.isPerSample())
-      for (Type t : op.getResultTypes()) {
+    // The merged results have the batch of the predicate; their other dims
+    // follow from the inputs (a hidden size `S` of an input [B, S, d]).
+    SmallVector<SmallVector<OpFoldResult>> resultSizes;
+    if (op.isPerSample()) {
+      TensorBuilder tb(b);
+      for (auto [k, t] : llvm::enumerate(op.getResultTypes())) {
         auto r = cast<RankedTensorType>(t);
-        for (int64_t i = 1; i < r.getRank(); ++i)
-          if (r.isDynamicDim(i))
+        SmallVector<OpFoldResult> sizes{tb.size(op.getPredicate(), 0)};
+        for (int64_t i = 1; i < r.getRank(); ++i) {
+          if (!r.isDynamicDim(i)) {
+            sizes.push_back(b.getIndexAttr(r.getDimSize(i)));
+            continue;
+          }
+          Value size;
+          for (Region *region : {&op.getThenRegion(), &op.getElseRegion()}) {
+            Block &block = region->front();
+            Value yielded = block.getTerminator()->getOperand(k);
+            if ((size = sizeFromInputs(b, yielded, i, block, op.getInputs())))
+              break;
+          }
+          if (!size)
             return op.emitOpError()
-                   << "cannot be partitioned: per-sample results need static "
-                      "dims after the batch, got "
-                   << t;
+                   << "of node '" << nodeName(op) << "' cannot be partitioned: dim " << i
+                   << " of its result #" << k << " (" << t
+                   << ") does not follow from the sizes of its inputs, so the "
+                      "merged result cannot be allocated before the branches run";
+          sizes.push_back(size);
+        }
+        resultSizes.push_back(sizes);
       }
+    }
     func::FuncOp thenFn = outline(op.getThenRegion(), parent, op, "then");
     func::FuncOp elseFn = outline(op.getElseRegion(), parent, op, "else");
     SmallVector<Value> inputs(op.getInputs());
@@ -260,13 +341,8 @@ private:
     countRows(b, elseRows, nodeName(op) + ".samples_else");
     SmallVector<Value> acc;
     TensorBuilder tb(b);
-    for (Type t : op.getResultTypes()) {
-      auto r = cast<RankedTensorType>(t);
-      SmallVector<OpFoldResult> sizes{tb.size(pred, 0)};
-      for (int64_t i = 1; i < r.getRank(); ++i)
-        sizes.push_back(b.getIndexAttr(r.getDimSize(i)));
-      acc.push_back(castTo(b, tb.empty(sizes, r.getElementType()), t));
-    }
+    for (auto [t, sizes] : llvm::zip_equal(op.getResultTypes(), resultSizes))
+      acc.push_back(castTo(b, tb.empty(sizes, cast<RankedTensorType>(t).getElementType()), t));
     for (auto branch : {std::make_pair(thenFn, thenRows),
                         std::make_pair(elseFn, elseRows)}) {
       func::FuncOp fn = branch.first;

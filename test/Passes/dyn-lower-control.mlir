@@ -311,14 +311,55 @@ func.func @gate_in_stage(%x: tensor<?x8xf32>, %t: f32) -> (tensor<?x8xf32>, tens
 
 // -----
 
-func.func @negative_cond_dynamic_rows(%p: tensor<?xi1>, %x: tensor<?x?xf32>) -> tensor<?x?xf32> {
-  // expected-error @+1 {{'dyn.cond' op cannot be partitioned: per-sample results need static dims after the batch, got 'tensor<?x?xf32>'}}
-  %r = dyn.cond %p (%x) : tensor<?xi1>, (tensor<?x?xf32>) -> tensor<?x?xf32> then {
-  ^bb0(%a: tensor<?x?xf32>):
-    dyn.yield %a : tensor<?x?xf32>
+// A per-sample cond whose results have a dynamic dim after the batch: the
+// merged result is allocated from the predicate's batch and the input's dim 1,
+// which the branches' results are reified to.
+// CHECK-LABEL: func.func @cond_dynamic_rows
+// CHECK-SAME:  (%[[P:.*]]: tensor<?xi1>, %[[X:.*]]: tensor<?x?x24xf32>)
+// CHECK-DAG:   %[[B:.*]] = tensor.dim %[[P]], %c0
+// CHECK-DAG:   %[[S:.*]] = tensor.dim %[[X]], %c1
+// CHECK:       tensor.empty(%[[B]], %[[S]]) : tensor<?x?x24xf32>
+func.func @cond_dynamic_rows(%p: tensor<?xi1>, %x: tensor<?x?x24xf32>) -> tensor<?x?x24xf32> {
+  %r = dyn.cond %p (%x) : tensor<?xi1>, (tensor<?x?x24xf32>) -> tensor<?x?x24xf32> then {
+  ^bb0(%a: tensor<?x?x24xf32>):
+    %t = math.tanh %a : tensor<?x?x24xf32>
+    dyn.yield %t : tensor<?x?x24xf32>
   } else {
-  ^bb0(%a: tensor<?x?xf32>):
-    dyn.yield %a : tensor<?x?xf32>
+  ^bb0(%a: tensor<?x?x24xf32>):
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %n = tensor.dim %a, %c0 : tensor<?x?x24xf32>
+    %m = tensor.dim %a, %c1 : tensor<?x?x24xf32>
+    %e = tensor.empty(%n, %m) : tensor<?x?x24xf32>
+    %z = arith.constant 0.0 : f32
+    %f = linalg.fill ins(%z : f32) outs(%e : tensor<?x?x24xf32>) -> tensor<?x?x24xf32>
+    dyn.yield %f : tensor<?x?x24xf32>
+  }
+  return %r : tensor<?x?x24xf32>
+}
+
+// -----
+
+func.func @negative_cond_dynamic_rows(%p: tensor<?xi1>, %x: tensor<?x8xf32>, %m: tensor<?xi64>) -> tensor<?x?xf32> {
+  // A result dim that depends on data (an index read from a tensor) is not
+  // known before the branches run.
+  // expected-error @+1 {{'dyn.cond' op of node 'cond' cannot be partitioned: dim 1 of its result #0 ('tensor<?x?xf32>') does not follow from the sizes of its inputs, so the merged result cannot be allocated before the branches run}}
+  %r = dyn.cond %p (%x, %m) : tensor<?xi1>, (tensor<?x8xf32>, tensor<?xi64>) -> tensor<?x?xf32> then {
+  ^bb0(%a: tensor<?x8xf32>, %b: tensor<?xi64>):
+    %c0 = arith.constant 0 : index
+    %n = tensor.dim %a, %c0 : tensor<?x8xf32>
+    %k = tensor.extract %b[%c0] : tensor<?xi64>
+    %ki = arith.index_cast %k : i64 to index
+    %s = tensor.extract_slice %a[0, 0] [%n, %ki] [1, 1] : tensor<?x8xf32> to tensor<?x?xf32>
+    dyn.yield %s : tensor<?x?xf32>
+  } else {
+  ^bb0(%a: tensor<?x8xf32>, %b: tensor<?xi64>):
+    %c0 = arith.constant 0 : index
+    %n = tensor.dim %a, %c0 : tensor<?x8xf32>
+    %k = tensor.extract %b[%c0] : tensor<?xi64>
+    %ki = arith.index_cast %k : i64 to index
+    %s = tensor.extract_slice %a[0, 0] [%n, %ki] [1, 1] : tensor<?x8xf32> to tensor<?x?xf32>
+    dyn.yield %s : tensor<?x?xf32>
   }
   return %r : tensor<?x?xf32>
 }

@@ -685,6 +685,43 @@ func.func @early_exit_stage_missing_gate(%x: tensor<?x64xf32>, %t: f32) {
 
 // -----
 
+func.func @early_exit_hidden_not_live(%x: tensor<?x64xf32>, %t: f32) {
+  // expected-error @+1 {{stage 0 must yield a hidden state with the live batch (a dynamic leading dim) first, got 'tensor<4x64xf32>'}}
+  %l, %i = dyn.early_exit %x threshold(%t) {criterion = #dyn.criterion<max_softmax>}
+      : tensor<?x64xf32> -> tensor<?x10xf32>, tensor<?xi32> {
+  ^bb0(%h: tensor<?x64xf32>):
+    %s = tensor.extract_slice %h[0, 0] [4, 64] [1, 1] : tensor<?x64xf32> to tensor<4x64xf32>
+    %c = tensor.extract_slice %h[0, 0] [1, 10] [1, 1] : tensor<?x64xf32> to tensor<1x10xf32>
+    %cc = tensor.cast %c : tensor<1x10xf32> to tensor<?x10xf32>
+    dyn.yield %s, %cc : tensor<4x64xf32>, tensor<?x10xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @early_exit_stage_takes_other_shape(%x: tensor<?x64xf32>, %t: f32) {
+  // expected-error @+1 {{stage 1 must take ('tensor<?x32xf32>'), but takes ('tensor<?x64xf32>')}}
+  %l, %i = dyn.early_exit %x threshold(%t) {criterion = #dyn.criterion<max_softmax>}
+      : tensor<?x64xf32> -> tensor<?x10xf32>, tensor<?xi32> {
+  ^bb0(%h: tensor<?x64xf32>):
+    %c0 = arith.constant 0 : index
+    %n = tensor.dim %h, %c0 : tensor<?x64xf32>
+    %d = tensor.extract_slice %h[0, 0] [%n, 32] [1, 1] : tensor<?x64xf32> to tensor<?x32xf32>
+    %c = tensor.extract_slice %h[0, 0] [%n, 10] [1, 1] : tensor<?x64xf32> to tensor<?x10xf32>
+    dyn.yield %d, %c : tensor<?x32xf32>, tensor<?x10xf32>
+  }, {
+  ^bb0(%h: tensor<?x64xf32>):
+    %c0 = arith.constant 0 : index
+    %n = tensor.dim %h, %c0 : tensor<?x64xf32>
+    %c = tensor.extract_slice %h[0, 0] [%n, 10] [1, 1] : tensor<?x64xf32> to tensor<?x10xf32>
+    dyn.yield %h, %c : tensor<?x64xf32>, tensor<?x10xf32>
+  }
+  return
+}
+
+// -----
+
 func.func @early_exit_classes_differ(%x: tensor<?x64xf32>, %t: f32) {
   // expected-error @+1 {{stage 1 must yield ('tensor<?x64xf32>', 'tensor<?x10xf32>'), but yields ('tensor<?x64xf32>', 'tensor<?x5xf32>')}}
   %l, %i = dyn.early_exit %x threshold(%t) {criterion = #dyn.criterion<max_softmax>}

@@ -170,6 +170,35 @@ func.func @early_exit_two_stages(%x: tensor<?x64xf32>, %t: f32,
   return %l, %i : tensor<?x10xf32>, tensor<?xi32>
 }
 
+// Stages may change the hidden state's shape (CNN stages that downsample):
+// each takes what the previous one yields; only the live batch is shared.
+// CHECK-LABEL: func.func @early_exit_shape_changing_stages
+func.func @early_exit_shape_changing_stages(%x: tensor<?x64xf32>, %t: f32)
+    -> (tensor<?x10xf32>, tensor<?xi32>) {
+  // CHECK: ^bb0(%{{.*}}: tensor<?x64xf32>):
+  // CHECK: dyn.yield %{{[^ ,)]+}}, %{{[^ ,)]+}} : tensor<?x32xf32>, tensor<?x10xf32>
+  // CHECK: ^bb0(%{{.*}}: tensor<?x32xf32>):
+  // CHECK: dyn.yield %{{[^ ,)]+}}, %{{[^ ,)]+}} : tensor<?x16xf32>, tensor<?x10xf32>
+  %l, %i = dyn.early_exit %x threshold(%t)
+      {criterion = #dyn.criterion<max_softmax>}
+      : tensor<?x64xf32> -> tensor<?x10xf32>, tensor<?xi32> {
+  ^bb0(%h: tensor<?x64xf32>):
+    %c0 = arith.constant 0 : index
+    %n = tensor.dim %h, %c0 : tensor<?x64xf32>
+    %d = tensor.extract_slice %h[0, 0] [%n, 32] [1, 2] : tensor<?x64xf32> to tensor<?x32xf32>
+    %c = tensor.extract_slice %h[0, 0] [%n, 10] [1, 1] : tensor<?x64xf32> to tensor<?x10xf32>
+    dyn.yield %d, %c : tensor<?x32xf32>, tensor<?x10xf32>
+  }, {
+  ^bb0(%h: tensor<?x32xf32>):
+    %c0 = arith.constant 0 : index
+    %n = tensor.dim %h, %c0 : tensor<?x32xf32>
+    %d = tensor.extract_slice %h[0, 0] [%n, 16] [1, 2] : tensor<?x32xf32> to tensor<?x16xf32>
+    %c = tensor.extract_slice %h[0, 0] [%n, 10] [1, 1] : tensor<?x32xf32> to tensor<?x10xf32>
+    dyn.yield %d, %c : tensor<?x16xf32>, tensor<?x10xf32>
+  }
+  return %l, %i : tensor<?x10xf32>, tensor<?xi32>
+}
+
 // CHECK-LABEL: func.func @early_exit_gate_criterion
 func.func @early_exit_gate_criterion(%x: tensor<4x64xf32>, %t: f32,
     %l0: tensor<?x10xf32>, %g0: tensor<?xf32>)
