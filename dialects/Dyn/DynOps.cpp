@@ -646,9 +646,14 @@ LogicalResult RtScatterRowsOp::verify() {
 LogicalResult RtCountOp::verify() {
   if (getName().empty())
     return emitOpError("statistic name must not be empty");
-  if (auto t = dyn_cast<RankedTensorType>(getValue().getType());
-      t && t.isDynamicDim(0))
+  auto t = dyn_cast<RankedTensorType>(getValue().getType());
+  if (t && t.isDynamicDim(0))
     return emitOpError("a tensor of counts needs a static size (one statistic per entry)");
+  if (static_cast<bool>(getSlot()) != getSlots().has_value())
+    return emitOpError("'at' and 'slots' go together: a slot chosen at run time "
+                       "needs the size of its family");
+  if (getSlot() && t)
+    return emitOpError("'at' counts an index value, not a tensor of counts");
   return success();
 }
 

@@ -17,8 +17,9 @@ namespace {
 bool isStatic(Operation *op) {
   if (isa<func::ReturnOp>(op))
     return isa<func::FuncOp>(op->getParentOp());
+  // Run statistics record work without changing what is computed.
   if (isa<dyn::WeightOp, dyn::ParamReadOp, dyn::MoeRouteOp, dyn::TopKOp,
-          dyn::ScatterAddOp, dyn::AttentionOp, dyn::BsaSelectOp>(op))
+          dyn::ScatterAddOp, dyn::AttentionOp, dyn::BsaSelectOp, dyn::RtCountOp>(op))
     return true;
   StringRef dialect = op->getDialect() ? op->getDialect()->getNamespace() : "";
   return dialect == "linalg" || dialect == "tensor" || dialect == "arith" ||

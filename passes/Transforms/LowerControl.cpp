@@ -68,6 +68,15 @@ void countRows(ImplicitLocOpBuilder &b, Value v, const std::string &name) {
   dyn::RtCountOp::create(b, n, b.getStringAttr(name));
 }
 
+/// Counts, at the start of `region`, the rows its first argument holds: the
+/// samples (tokens) the region's code computes on, recorded where that work
+/// runs rather than derived from the decision that sends rows there.
+void countRowsOnEntry(Region &region, Location loc, const std::string &name) {
+  Block &block = region.front();
+  ImplicitLocOpBuilder b(loc, OpBuilder::atBlockBegin(&block));
+  countRows(b, block.getArgument(0), name);
+}
+
 Value logicalNot(ImplicitLocOpBuilder &b, Value mask) {
   Value t = arith::ConstantOp::create(b, b.getBoolAttr(true));
   return arith::XOrIOp::create(b, mask, splatLike(b, t, mask));
@@ -237,12 +246,12 @@ private:
           b, mask, SmallVector<ReassociationIndices>{{0, 1}});
     }
     auto rowsType = rankedType(rows);
+    std::string unit = op.isPerToken() ? "tokens" : "samples";
+    countRowsOnEntry(op.getBody(), op.getLoc(), nodeName(op) + "." + unit + "_run");
     func::FuncOp body = outline(op.getBody(), parent, op, "body");
     Value run = dyn::RtSelectOp::create(
         b, RankedTensorType::get({ShapedType::kDynamic}, b.getI32Type()), rowMask);
-    std::string unit = op.isPerToken() ? "tokens" : "samples";
     countRows(b, rows, nodeName(op) + "." + unit);
-    countRows(b, run, nodeName(op) + "." + unit + "_run");
     auto ifOp = scf::IfOp::create(
         b, hasRows(b, run),
         [&](OpBuilder &nb, Location loc) {
@@ -309,6 +318,10 @@ private:
         resultSizes.push_back(sizes);
       }
     }
+    if (op.isPerSample()) {
+      countRowsOnEntry(op.getThenRegion(), op.getLoc(), nodeName(op) + ".samples_then");
+      countRowsOnEntry(op.getElseRegion(), op.getLoc(), nodeName(op) + ".samples_else");
+    }
     func::FuncOp thenFn = outline(op.getThenRegion(), parent, op, "then");
     func::FuncOp elseFn = outline(op.getElseRegion(), parent, op, "else");
     SmallVector<Value> inputs(op.getInputs());
@@ -337,8 +350,6 @@ private:
     Value notPred = logicalNot(b, pred);
     Value thenRows = dyn::RtSelectOp::create(b, indexType, pred);
     Value elseRows = dyn::RtSelectOp::create(b, indexType, notPred);
-    countRows(b, thenRows, nodeName(op) + ".samples_then");
-    countRows(b, elseRows, nodeName(op) + ".samples_else");
     SmallVector<Value> acc;
     TensorBuilder tb(b);
     for (auto [t, sizes] : llvm::zip_equal(op.getResultTypes(), resultSizes))
@@ -417,7 +428,6 @@ private:
                                     ArrayRef<func::FuncOp> stages, size_t s,
                                     Value h, Value positions, Value outLogits,
                                     Value outIndex) {
-    countRows(b, h, nodeName(op) + ".stage" + std::to_string(s) + "_samples");
     SmallVector<Value> outs = call(b, stages[s], h);
     Value logits = castTo(b, outs[1], liveOf(rankedType(outLogits)));
     if (s + 1 == stages.size())
@@ -454,8 +464,11 @@ private:
   LogicalResult lowerEarlyExit(dyn::EarlyExitOp op, func::FuncOp parent) {
     ImplicitLocOpBuilder b(op.getLoc(), op);
     SmallVector<func::FuncOp> stages;
-    for (auto [i, region] : llvm::enumerate(op.getStages()))
+    for (auto [i, region] : llvm::enumerate(op.getStages())) {
+      countRowsOnEntry(region, op.getLoc(),
+                       nodeName(op) + ".stage" + std::to_string(i) + "_samples");
       stages.push_back(outline(region, parent, op, "stage" + std::to_string(i)));
+    }
     Value x = op.getInput();
     TensorBuilder tb(b);
     auto indexType = RankedTensorType::get({ShapedType::kDynamic}, b.getI32Type());
@@ -565,8 +578,9 @@ private:
     Value hi = tensor::ExtractSliceOp::create(b, countsType, offsets, one, size, one);
     Value lo = tensor::ExtractSliceOp::create(b, countsType, offsets, zero, size, one);
     Value counts = arith::SubIOp::create(b, hi, lo);
+    // The rows each expert computes are counted where it computes them, in
+    // the lowering of dyn.moe.experts (`<node>.expert_tokens[e]`).
     countRows(b, flat, nodeName(op) + ".tokens");
-    dyn::RtCountOp::create(b, counts, b.getStringAttr(nodeName(op) + ".expert_tokens"));
     if (op.getExpertCounts())
       replacements.push_back(counts);
     op->replaceAllUsesWith(replacements);

@@ -84,9 +84,10 @@ public:
       if (!fn->hasAttr(kSubgraphAttr) && !fn.isExternal())
         hosts.push_back(fn);
     for (func::FuncOp fn : hosts) {
-      // A region function with no host operation is a subgraph as it is.
+      // A region function with no host operation is a subgraph as it is; the
+      // count of the rows it gets (on entry) does not make it one.
       if (fn.isPrivate() && llvm::none_of(fn.getBody().front(), [](Operation &op) {
-            return classify(&op) == Kind::Host && !isa<func::ReturnOp>(op);
+            return classify(&op) == Kind::Host && !isa<func::ReturnOp, dyn::RtCountOp>(op);
           })) {
         fn->setAttr(kSubgraphAttr, UnitAttr::get(fn.getContext()));
         continue;

@@ -64,24 +64,33 @@ func.func @attention(%q: tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32> {
 
 // -----
 
-// MoE: experts run in a loop over experts, each on its own rows only.
+// MoE: experts run in a loop over experts, each on its own rows only; the
+// rows expert e computes are counted in the branch that computes them, into
+// statistic e of the family (slot e + 0, e in range).
+// CHECK:       module attributes {dyn.stats = ["moe.expert_tokens[0]", "moe.expert_tokens[1]"]}
 // CHECK-LABEL: func.func @experts
-// CHECK:       scf.for
+// CHECK:       scf.for %[[E:.*]] = %c0
 // CHECK:       %[[N:.*]] = arith.subi
 // CHECK:       %[[ANY:.*]] = arith.cmpi sgt, %[[N]]
 // CHECK:       scf.if %[[ANY]]
-// CHECK:       tensor.extract_slice %{{.*}}[%{{.*}}, 0] [%[[N]], 8]
+// CHECK:       %[[XS:.*]] = tensor.extract_slice %{{.*}}[%{{.*}}, 0] [%[[N]], 8]
+// CHECK:       %[[ROWS:.*]] = tensor.dim %[[XS]], %c0
+// CHECK:       %[[SLOT:.*]] = arith.select %{{.*}}, %[[E]], %c0
+// CHECK:       %[[AT:.*]] = arith.addi %[[SLOT]], %c0
+// CHECK:       %[[AT64:.*]] = arith.index_cast %[[AT]] : index to i64
+// CHECK:       llvm.getelementptr %{{.*}}[0, %[[AT64]]]
 // CHECK-NOT:   dyn.moe.experts
 func.func @experts(%rows: tensor<?x8xf32>, %off: tensor<3xi32>, %w1: tensor<2x4x8xf32>, %w2: tensor<2x8x4xf32>) -> tensor<?x8xf32> {
   %y = dyn.moe.experts %rows, %off w1(%w1) w2(%w2) {activation = #dyn.activation<relu>}
-      : (tensor<?x8xf32>, tensor<3xi32>, tensor<2x4x8xf32>, tensor<2x8x4xf32>) -> tensor<?x8xf32>
+      : (tensor<?x8xf32>, tensor<3xi32>, tensor<2x4x8xf32>, tensor<2x8x4xf32>) -> tensor<?x8xf32> loc("moe")
   return %y : tensor<?x8xf32>
 }
 
 // -----
 
-// Block-sparse attention visits only the kept blocks, and counts them.
-// CHECK:       module attributes {dyn.stats = ["bsa.blocks_computed", "bsa.blocks"]}
+// Block-sparse attention visits only the kept blocks, and counts each one
+// it enters, inside the branch that computes it.
+// CHECK:       module attributes {dyn.stats = ["bsa.blocks", "bsa.blocks_computed"]}
 // CHECK-LABEL: func.func @bsa
 // CHECK:       scf.for
 // CHECK:       scf.for
@@ -89,6 +98,8 @@ func.func @experts(%rows: tensor<?x8xf32>, %off: tensor<3xi32>, %w1: tensor<2x4x
 // CHECK:       scf.for
 // CHECK:       %[[KEPT:.*]] = tensor.extract %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}] : tensor<1x2x4x4xi1>
 // CHECK:       scf.if %[[KEPT]]
+// CHECK:       llvm.mlir.addressof @dync_stats
+// CHECK:       llvm.getelementptr {{.*}}[0, 1]
 // CHECK-NOT:   dyn.bsa.attention
 func.func @bsa(%q: tensor<1x2x32x8xf32>, %l: tensor<1x2x4x4xi1>) -> tensor<1x2x32x8xf32> {
   %o = dyn.bsa.attention %q, %q, %q, %l {block_size = 8 : i64}

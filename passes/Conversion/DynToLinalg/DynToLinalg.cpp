@@ -213,6 +213,13 @@ Value constIndex(ImplicitLocOpBuilder &b, int64_t v) {
   return arith::ConstantIndexOp::create(b, v);
 }
 
+/// The user's node name of `op` (its location's name), for statistics.
+std::string nodeNameOf(Operation *op, StringRef fallback) {
+  if (auto name = dyn_cast<NameLoc>(op->getLoc()))
+    return name.getName().str();
+  return fallback.str();
+}
+
 /// The k largest entries along the last axis of `x`, in descending order:
 /// k rounds of "take the first maximum, mask it out". Ties go to the lower
 /// index; NaN never wins over a number (PyTorch ranks NaN first). Returns
@@ -528,6 +535,7 @@ struct LowerExperts : OpRewritePattern<dyn::MoeExpertsOp> {
     auto w1t = rankedType(op.getW1());
     int64_t e = w1t.getDimSize(0), h = w1t.getDimSize(1);
     dyn::Activation act = op.getActivation();
+    std::string node = nodeNameOf(op, "moe");
     Value zero = constIndex(b, 0), one = constIndex(b, 1);
     Value result0 = rows;
     auto weightOf = [&](ImplicitLocOpBuilder &q, Value w, Value ei) -> Value {
@@ -565,6 +573,11 @@ struct LowerExperts : OpRewritePattern<dyn::MoeExpertsOp> {
                 SmallVector<OpFoldResult> size{n, q.getIndexAttr(d)};
                 SmallVector<OpFoldResult> off{lo, q.getIndexAttr(0)};
                 Value xs = tensor::ExtractSliceOp::create(q, sliceType, rows, off, size, one2);
+                // Rows this expert's FFN computes, counted in the branch that
+                // computes them, from the rows it is given.
+                dyn::RtCountOp::create(q, tensor::DimOp::create(q, xs, 0), ei,
+                                       q.getStringAttr(node + ".expert_tokens"),
+                                       q.getI64IntegerAttr(e));
                 Value a1 = tq.linear(xs, weightOf(q, op.getW1(), ei), weightOf(q, op.getB1(), ei));
                 Value hAct = tq.map(a1, rankedType(a1), [&](ImplicitLocOpBuilder &ab, ValueRange v) {
                   return buildActivation(ab, dyn::stringifyActivation(act), v[0]);
@@ -799,6 +812,7 @@ struct LowerBsaAttention : OpRewritePattern<dyn::BsaAttentionOp> {
     Type elt = qt.getElementType();
     double scale = op.getScale() ? op.getScale()->convertToDouble() : 1.0 / std::sqrt(double(d));
     bool causal = op.getCausal();
+    std::string node = nodeNameOf(op, "bsa");
     Value zero = constIndex(b, 0), one = constIndex(b, 1);
     Value nb = tensor::DimOp::create(b, q, 0), nh = tensor::DimOp::create(b, q, 1);
     Value out0 = tb.empty({tb.size(q, 0), tb.size(q, 1), tb.size(q, 2), b.getIndexAttr(dv)}, elt);
@@ -832,6 +846,9 @@ struct LowerBsaAttention : OpRewritePattern<dyn::BsaAttentionOp> {
                       [&](OpBuilder &b5, Location l5) {
                         ImplicitLocOpBuilder i5(l5, b5);
                         TensorBuilder t5(i5);
+                        // A block this loop enters, counted as it is computed.
+                        dyn::RtCountOp::create(i5, constIndex(i5, 1),
+                                               i5.getStringAttr(node + ".blocks_computed"));
                         Value kStart = arith::MulIOp::create(i5, kj, constIndex(i5, bs));
                         Value kb = block(i5, k, bi, hi, kStart, d);
                         Value vb = block(i5, v, bi, hi, kStart, dv);
@@ -904,19 +921,9 @@ struct LowerBsaAttention : OpRewritePattern<dyn::BsaAttentionOp> {
           });
         scf::YieldOp::create(i1, loopH.getResults());
       });
-    // Statistics: blocks computed, of all (query block, key block) pairs.
-    {
-      Value l32 = tb.convert(layout, b.getI32Type());
-      Value kept = tb.reduce(l32, {0, 1, 2, 3}, ReduceKind::Sum, false);
-      Value n = arith::IndexCastOp::create(b, b.getIndexType(),
-                                           tensor::ExtractOp::create(b, kept, ValueRange{}));
-      Value total = arith::MulIOp::create(b, arith::MulIOp::create(b, nb, nh), constIndex(b, nq * nk));
-      std::string node = "bsa";
-      if (auto name = dyn_cast<NameLoc>(op.getLoc()))
-        node = name.getName().str();
-      dyn::RtCountOp::create(b, n, b.getStringAttr(node + ".blocks_computed"));
-      dyn::RtCountOp::create(b, total, b.getStringAttr(node + ".blocks"));
-    }
+    // Of all (query block, key block) pairs; the loop counts those it computes.
+    Value total = arith::MulIOp::create(b, arith::MulIOp::create(b, nb, nh), constIndex(b, nq * nk));
+    dyn::RtCountOp::create(b, total, b.getStringAttr(node + ".blocks"));
     Value out = loopB.getResult(0);
     out = castTo(b, out, op.getResult().getType());
     rw.replaceOp(op, out);
@@ -928,31 +935,51 @@ struct LowerBsaAttention : OpRewritePattern<dyn::BsaAttentionOp> {
 /// array, `dync_stats`, which the runtime zeroes before a run and reads after
 /// it (thread-local, so sessions on different threads do not mix). The slot
 /// names are recorded on the module as `dyn.stats`, in slot order.
-void lowerCounts(ModuleOp module) {
+LogicalResult lowerCounts(ModuleOp module) {
   SmallVector<dyn::RtCountOp> counts;
   module.walk([&](dyn::RtCountOp c) { counts.push_back(c); });
   if (counts.empty())
-    return;
+    return success();
   MLIRContext *ctx = module.getContext();
   // One slot per distinct name: counts of the same statistic (a subgraph
-  // called from two places) add up.
+  // called from two places) add up. Slots are in name order, each family
+  // (`name[0]`, `name[1]`, ...) consecutive and in index order.
+  SmallVector<SmallVector<std::string>> keysOf;
+  std::vector<std::pair<std::string, int64_t>> order; // (base, index; -1: none)
+  for (dyn::RtCountOp c : counts) {
+    int64_t family = 0;
+    if (auto t = dyn_cast<RankedTensorType>(c.getValue().getType()))
+      family = t.getDimSize(0);
+    else if (c.getSlots())
+      family = *c.getSlots();
+    keysOf.emplace_back();
+    for (int64_t i = 0; i < family; ++i) {
+      keysOf.back().push_back(c.getName().str() + "[" + std::to_string(i) + "]");
+      order.emplace_back(c.getName().str(), i);
+    }
+    if (!family) {
+      keysOf.back().push_back(c.getName().str());
+      order.emplace_back(c.getName().str(), -1);
+    }
+  }
+  llvm::sort(order);
+  order.erase(std::unique(order.begin(), order.end()), order.end());
   SmallVector<Attribute> names;
   llvm::StringMap<int64_t> slotOf;
+  for (auto &[base, index] : order) {
+    std::string key = index < 0 ? base : base + "[" + std::to_string(index) + "]";
+    slotOf[key] = names.size();
+    names.push_back(StringAttr::get(ctx, key));
+  }
   SmallVector<SmallVector<int64_t>> slots;
-  for (dyn::RtCountOp c : counts) {
-    SmallVector<std::string> keys;
-    if (auto t = dyn_cast<RankedTensorType>(c.getValue().getType()))
-      for (int64_t i = 0; i < t.getDimSize(0); ++i)
-        keys.push_back(c.getName().str() + "[" + std::to_string(i) + "]");
-    else
-      keys.push_back(c.getName().str());
+  for (auto [c, keys] : llvm::zip_equal(counts, keysOf)) {
     slots.emplace_back();
-    for (const std::string &k : keys) {
-      auto [it, inserted] = slotOf.try_emplace(k, names.size());
-      if (inserted)
-        names.push_back(StringAttr::get(ctx, k));
-      slots.back().push_back(it->second);
-    }
+    for (const std::string &k : keys)
+      slots.back().push_back(slotOf[k]);
+    for (size_t i = 1; c.getSlot() && i < slots.back().size(); ++i)
+      if (slots.back()[i] != slots.back()[0] + static_cast<int64_t>(i))
+        return c.emitOpError() << "statistic family '" << c.getName()
+                               << "' is counted with another size elsewhere";
   }
   module->setAttr("dyn.stats", ArrayAttr::get(ctx, names));
   OpBuilder mb = OpBuilder::atBlockBegin(module.getBody());
@@ -967,13 +994,29 @@ void lowerCounts(ModuleOp module) {
   auto ptrType = LLVM::LLVMPointerType::get(ctx);
   for (auto [c, slot] : llvm::zip_equal(counts, slots)) {
     ImplicitLocOpBuilder b(c.getLoc(), c);
-    auto add = [&](Value v64, int64_t at) {
+    auto addAt = [&](Value v64, LLVM::GEPArg at) {
       Value addr = LLVM::AddressOfOp::create(b, global);
       Value p = LLVM::GEPOp::create(b, ptrType, arrayType, addr,
-                                    ArrayRef<LLVM::GEPArg>{0, static_cast<int32_t>(at)});
+                                    ArrayRef<LLVM::GEPArg>{0, at});
       Value old = LLVM::LoadOp::create(b, i64, p);
       LLVM::StoreOp::create(b, arith::AddIOp::create(b, old, v64), p);
     };
+    auto add = [&](Value v64, int64_t at) { addAt(v64, static_cast<int32_t>(at)); };
+    if (Value index = c.getSlot()) {
+      // The family's slots are consecutive (families are allocated whole);
+      // an index outside it counts nothing rather than writing past them.
+      Value n = constIndex(b, *c.getSlots());
+      Value inRange = arith::AndIOp::create(
+          b, arith::CmpIOp::create(b, arith::CmpIPredicate::sge, index, constIndex(b, 0)),
+          arith::CmpIOp::create(b, arith::CmpIPredicate::slt, index, n));
+      Value v64 = arith::SelectOp::create(b, inRange, arith::IndexCastOp::create(b, i64, c.getValue()),
+                                          arith::ConstantOp::create(b, b.getI64IntegerAttr(0)));
+      Value at = arith::AddIOp::create(b, arith::SelectOp::create(b, inRange, index, constIndex(b, 0)),
+                                       constIndex(b, slot[0]));
+      addAt(v64, Value(arith::IndexCastOp::create(b, i64, at)));
+      c.erase();
+      continue;
+    }
     if (auto t = dyn_cast<RankedTensorType>(c.getValue().getType())) {
       for (int64_t i = 0; i < t.getDimSize(0); ++i) {
         Value e = tensor::ExtractOp::create(b, c.getValue(), ValueRange{constIndex(b, i)});
@@ -984,6 +1027,7 @@ void lowerCounts(ModuleOp module) {
     }
     c.erase();
   }
+  return success();
 }
 
 struct ConvertDynToLinalgPass
@@ -995,7 +1039,8 @@ struct ConvertDynToLinalgPass
     config.enableFolding(false);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns), config)))
       return signalPassFailure();
-    lowerCounts(getOperation());
+    if (failed(lowerCounts(getOperation())))
+      signalPassFailure();
   }
 };
 

@@ -673,15 +673,26 @@ def Dyn_RtCountOp : Dyn_Op<"rt.count", [MemoryEffects<[MemWrite]>]> {
   let description = [{
     Records what the network decided, for the runtime's per-run statistics:
     an `index` adds to the statistic `name`; a `tensor<Nxi32>` adds its
-    entries to the statistics `name[0]` ... `name[N-1]` (tokens per expert).
-    Statistics are reset before each run and read after it.
+    entries to the statistics `name[0]` ... `name[N-1]`. With `at(%i)` and
+    `slots = N`, the `index` adds to `name[%i]` of the family `name[0]` ...
+    `name[N-1]` (the rows expert `%i` computed, counted in the loop over
+    experts); `%i` outside `[0, N)` counts nothing. Statistics are reset
+    before each run and read after it.
 
     ```mlir
     dyn.rt.count %n {name = "blk0.samples_run"} : index
+    dyn.rt.count %rows at(%e) {name = "moe.expert_tokens", slots = 8 : i64} : index
     ```
   }];
-  let arguments = (ins AnyTypeOf<[Index, 1DTensorOf<[I32]>]>:$value, StrAttr:$name);
-  let assemblyFormat = "$value attr-dict `:` type($value)";
+  let arguments = (ins AnyTypeOf<[Index, 1DTensorOf<[I32]>]>:$value,
+                       Optional<Index>:$slot, StrAttr:$name,
+                       OptionalAttr<ConfinedAttr<I64Attr, [IntPositive]>>:$slots);
+  let assemblyFormat = "$value (`at` `(` $slot^ `)`)? attr-dict `:` type($value)";
+  let builders = [
+    OpBuilder<(ins "::mlir::Value":$value, "::mlir::StringAttr":$name), [{
+      build($_builder, $_state, value, ::mlir::Value(), name, ::mlir::IntegerAttr());
+    }]>
+  ];
   let hasVerifier = 1;
 }
 
