@@ -3,8 +3,8 @@
 #include "dync/Driver/Explain.h"
 
 #include "dync/Dialect/Dyn/DynOps.h"
-#include "dync/Passes/BoundsAnalysis.h"
-#include "dync/Passes/Passes.h"
+#include "dync/Passes/Partition/BoundsAnalysis.h"
+#include "dync/Passes/Common.h"
 
 #include "llvm/ADT/SetVector.h"
 #include "llvm/Support/FormatVariadic.h"

@@ -3,7 +3,7 @@
 #include "dync/Passes/Conversion/DynToLinalg.h"
 
 #include "dync/Dialect/Dyn/DynOps.h"
-#include "dync/Passes/Passes.h"
+#include "dync/Passes/Conversion/Passes.h"
 #include "dync/Support/TensorBuilder.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -15,7 +15,7 @@
 
 namespace dync {
 #define GEN_PASS_DEF_CONVERTDYNTOLINALG
-#include "dync/Passes/Passes.h.inc"
+#include "dync/Passes/Conversion/Passes.h.inc"
 } // namespace dync
 
 using namespace mlir;

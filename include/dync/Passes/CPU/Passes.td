@@ -1,0 +1,130 @@
+//===- Passes.td - CPU passes ---------------------------------------------*- tablegen -*-===//
+//
+// CPU-specific code generation: micro-kernels, vectorization, threads.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DYNC_PASSES_CPU_PASSES_TD
+#define DYNC_PASSES_CPU_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def DynPrepareVectorization : Pass<"dyn-prepare-vectorization", "::mlir::func::FuncOp"> {
+  let summary = "Puts linalg reductions in a form LLVM's loop vectorizer takes";
+  let description = [{
+    Subgraphs lower to loops (`convert-linalg-to-loops`) that LLVM optimizes.
+    A `linalg.generic` whose innermost loop is a reduction (a matmul written
+    `(m, n, k)`) becomes a serial floating-point accumulation, which LLVM
+    does not vectorize without permission to reassociate. For each such op:
+
+    - When the last result of the output's indexing map is a parallel loop
+      `p` that also walks the last, contiguous dimension of some input one
+      element per step (`n` for a matmul's right operand `[k, n]`; `ow` for
+      a stride-1 convolution's input, indexed `ow + kw`), `p` moves
+      innermost and the other
+      loops keep their order: `(m, k, n)`. Each output element accumulates in
+      the same order as before, so results are bitwise unchanged, and the
+      inner loop is a stride-1 update.
+    - Otherwise (`x @ Wᵀ` with `W` as `[n, k]`, a row sum) the reduction
+      stays innermost and the `arith.addf` that accumulates into the output
+      gets `fastmath<reassoc, contract>`, so LLVM may split the sum into
+      vector lanes and use FMA. The summation order then differs from a
+      sequential sum, as it does in any BLAS; results stay within rounding
+      of the exact sum. On buffers, its two innermost parallel loops are
+      also tiled 16 x 16 (the reduction is not; the tile loops are
+      `scf.parallel`), so a block of the second operand is reused from cache
+      by 16 rows of the first.
+
+    Other generics (innermost loop parallel, or no `addf` accumulation) are
+    left alone.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::arith::ArithDialect"];
+}
+
+def DynVectorizeMatmuls : Pass<"dyn-vectorize-matmuls", "::mlir::func::FuncOp"> {
+  let summary = "Register-blocked vector micro-kernel for dot-product matmuls";
+  let description = [{
+    A `linalg.generic` on buffers computing `out[.., m, n] += a[.., m, k] *
+    b[.., n, k]` — a Linear layer `x @ Wᵀ` with `W` as `[out, in]`, the
+    experts of a MoE layer — with an f32 output, f32 inputs (or f16/bf16
+    ones the body extends to f32: half-precision weights), and `a` and `b`
+    contiguous along `k`, becomes:
+
+    - an `scf.parallel` over blocks of 64 columns of `b` and the batch dims
+      (column blocks first when there are at least two of them, so that the
+      thread pool has something to share; a block of `b` stays in L2 while
+      every row of `a` passes by);
+    - in a block, register tiles of `rows` x `cols` outputs (3 x 4 by
+      default): one `vector<lanes x f32>` accumulator per output, one
+      multiply-add per (row, column) for each `lanes` values of `k` (3 + 4
+      vector loads per 12 multiply-adds), then a sum of lanes, a scalar tail
+      for `k % lanes`, and one update of each output; the rows and columns
+      left over get 1-row and 1-column tiles.
+
+    Each output is the sum of `lanes` interleaved partial sums
+    (reassociated, as in any BLAS), added to the output's initial value.
+
+    When `b` is `[.., k, n]` instead (`x @ W`, attention's `p @ v`) and `b`
+    and `out` are contiguous along `n`, the same blocks hold outer-product
+    tiles of `outer-rows` rows x `outer-vectors` vectors of columns: the
+    accumulators start from `out`, and for each `k` in order every row's
+    `a[row, k]`, broadcast, multiplies the vectors of `b`'s row `k` — so
+    each output sums in the same order as the loops it replaces. Leftover
+    columns get 1-vector tiles, then single columns; leftover rows, 1-row
+    tiles.
+
+    The CPU backend picks the shapes from the target's features: 16 lanes,
+    6 x 4 dot tiles and 12 x 2 outer tiles with AVX-512 (32 vector
+    registers); 8 lanes, 3 x 4 and 6 x 2 with AVX; 4 lanes otherwise. Other
+    generics are left alone.
+  }];
+  let options = [
+    Option<"lanes", "lanes", "int64_t", "8", "f32 lanes per vector (16 with AVX-512, 8 with AVX)">,
+    Option<"rows", "rows", "int64_t", "3", "rows of the register tile">,
+    Option<"cols", "cols", "int64_t", "4", "columns of the register tile">,
+    Option<"outerRows", "outer-rows", "int64_t", "6", "rows of the outer-product tile">,
+    Option<"outerVectors", "outer-vectors", "int64_t", "2",
+           "vectors of columns of the outer-product tile">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect"];
+}
+
+def DynOutlineParallelLoops : Pass<"dyn-outline-parallel-loops", "::mlir::ModuleOp"> {
+  let summary = "Outlines outermost parallel loops for the runtime's thread pool";
+  let description = [{
+    Each outermost `scf.parallel` (no results, on buffers) becomes a call of
+    a launch function, `__dync_launch.<func>.<k>(n, work, captures...)`, and
+    its body an outlined function `__dync_par.<func>.<k>(lo, hi,
+    captures...)` that runs iterations `[lo, hi)` of the loop's first
+    dimension (counted from 0; the other dimensions stay inside). Constants
+    the body uses are cloned into it (their values stay known to LLVM); other
+    values defined above are passed as arguments.
+
+    `n` is the first dimension's trip count and `work` an estimate of the
+    loop's operations (`n` times the other dimensions' trip counts times a
+    static count of the body's operations, inner loops multiplied out). The
+    CPU backend defines each launch in LLVM IR: it calls the body directly,
+    or packs the captures and hands the body to the runtime's thread pool
+    (`dync_parallel_hook`), which decides from `work` how many threads the
+    loop is worth.
+
+    Loops whose body reads a thread-local (the run statistics) or calls a
+    function stay in place: they run on the calling thread.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
+def DynCheckCpuSupport : Pass<"dyn-check-cpu-support", "::mlir::ModuleOp"> {
+  let summary = "Refuses what CPU code generation cannot lower";
+  let description = [{
+    After convert-dyn-to-linalg every `dyn` op but the parameter definitions
+    has been spelled with upstream ops. A `dyn` op left over is one the CPU
+    backend cannot lower (today: `dyn.topk` on integers); the pass reports it
+    with its location (the model's node) instead of letting a later pass fail
+    on it.
+  }];
+}
+
+#endif // DYNC_PASSES_CPU_PASSES_TD

@@ -1,0 +1,121 @@
+//===- Passes.td - Codegen passes -----------------------------------------*- tablegen -*-===//
+//
+// Code generation shared by targets: host ABI, fusion, memory plan, math.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DYNC_PASSES_CODEGEN_PASSES_TD
+#define DYNC_PASSES_CODEGEN_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def DynThreadExternals : Pass<"dyn-thread-externals", "::mlir::ModuleOp"> {
+  let summary = "Turns weight and runtime-parameter reads into entry arguments";
+  let description = [{
+    Every `dyn.weight` and `dyn.param.read` becomes an argument: of the
+    function that reads it, then, through every call site, of its callers, up
+    to the public entry function, whose new arguments carry `dyn.weight =
+    "name"` or `dyn.param = @name`. Compiled code then receives the weights
+    (mapped from the safetensors file, no copy) and the parameter values from
+    the runtime with the inputs, and never calls back into the runtime. A
+    weight or parameter read in several places becomes one argument.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
+def DynTimeSubgraphs : Pass<"dyn-time-subgraphs", "::mlir::ModuleOp"> {
+  let summary = "Times every subgraph call of the host program";
+  let description = [{
+    Wraps each call of a `dyn.subgraph` function in host code with two reads
+    of the runtime's monotonic clock (`dync_clock_ns`, provided by libdyncrt)
+    and adds the elapsed nanoseconds to the run statistic
+    `time_ns.<subgraph>`. A subgraph that no sample reaches is not called, so
+    its time stays 0.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
+                           "::mlir::dyn::DynDialect"];
+}
+
+def DynFuseElementwise : Pass<"dyn-fuse-elementwise", "::mlir::func::FuncOp"> {
+  let summary = "Fuses elementwise producers into users that each read every element once";
+  let description = [{
+    Upstream's elementwise fusion on tensors (`linalg.generic` producers with
+    parallel loops only are inlined into the `linalg.generic`s that use
+    them), restricted to fusions that store nothing and recompute little: a
+    producer is fused when every one of its users reads each of its elements
+    once (the user's indexing map for it is a permutation of the user's
+    loops: a chain of elementwise ops, a square feeding a sum, a softmax's
+    exponentials feeding both its sum and its quotient). Fused into all its
+    users, the producer's tensor is never stored; each element is computed
+    once per user. A producer that some user reads several times (the input
+    of a matmul, read once per output column) is stored and fused into
+    none — unless all it does is widen floats (`arith.extf` of
+    half-precision weights) for its one user, which costs less redone than
+    stored.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+def DynPlanBuffers : Pass<"dyn-plan-buffers", "::mlir::ModuleOp"> {
+  let summary = "A static memory plan per function: buffers share workspace slots";
+  let description = [{
+    After bufferization and buffer deallocation, every `memref.alloc` in a
+    function's body block (identity layout) that the same block frees with
+    one unconditional `memref.dealloc` — a temporary of a subgraph, of a
+    branch, of the host program — gets a slot: buffers whose lifetimes
+    (alloc to dealloc, in the block's order) do not overlap share one. The
+    plan is made at compile time, per function; its slots are numbered
+    across the module.
+
+    Each alloc becomes `dync_workspace(slot, bytes)` (libdyncrt: the calling
+    thread's buffer for that slot, grown when a run needs more, kept for the
+    next run) and a `memref.view` of it; the dealloc goes. A warm run then
+    allocates nothing for these buffers, and a branch's temporaries reuse
+    the same memory. Buffers that escape (results, buffers freed
+    conditionally or elsewhere) keep their `malloc`. The function records
+    its slot count in `dyn.workspace_slots`.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def DynApproximateMath : Pass<"dyn-approximate-math", "::mlir::func::FuncOp"> {
+  let summary = "Transcendental math ops as vectorizable polynomial approximations";
+  let description = [{
+    `math.exp`, `expm1`, `log`, `log1p`, `log2`, `tanh`, `erf`, `atan`,
+    `sin`, `cos` and their kin on f32 (f16 and bf16 through f32) become
+    MLIR's polynomial approximations, built from `arith` ops (accurate to a
+    few ulp of f32). A loop of them — a softmax's exponentials, GELU's erf,
+    a sigmoid — then vectorizes like any arithmetic, instead of calling libm
+    once per element.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
+def DynEmitManifest : Pass<"dyn-emit-manifest", "::mlir::ModuleOp"> {
+  let summary = "Describes the compiled entry point for the runtime";
+  let description = [{
+    Records on the module, as the string attribute `dyn.manifest`, the JSON
+    the runtime reads to call the model: the entry's arguments in order
+    (inputs with their symbolic shapes, weights by name, runtime parameters
+    with their defaults), its results, the model dims with their bounds, the
+    run statistics (`dyn.stats`) and the weights file. It runs on the host
+    program after dyn-thread-externals and convert-dyn-to-linalg, and before
+    dyn-prepare-entry drops the parameter definitions it reads. The target
+    embeds the string as `dync_manifest`.
+  }];
+}
+
+def DynPrepareEntry : Pass<"dyn-prepare-entry", "::mlir::ModuleOp"> {
+  let summary = "Readies the entry function for bufferization and a C interface";
+  let description = [{
+    Drops the `dyn.param.def`s (compiled code reads parameters as entry
+    arguments), gives `@forward` a C interface (`llvm.emit_c_interface`), and
+    marks its tensor arguments read-only (`bufferization.writable = false`):
+    inputs belong to the caller and weights are mapped read-only, so
+    bufferization copies instead of updating them in place.
+  }];
+}
+
+#endif // DYNC_PASSES_CODEGEN_PASSES_TD

@@ -1,0 +1,40 @@
+//===- Passes.td - Conversion passes --------------------------------------*- tablegen -*-===//
+//
+// Dialect conversions.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DYNC_PASSES_CONVERSION_PASSES_TD
+#define DYNC_PASSES_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertDynToLinalg : Pass<"convert-dyn-to-linalg", "::mlir::ModuleOp"> {
+  let summary = "Lowers runtime entry points and dense dyn kernels to upstream ops";
+  let description = [{
+    Spells the host's runtime entry points and the static `dyn` kernels with
+    `linalg`, `tensor`, `scf` and `arith` on tensors, so that one bufferization
+    and LLVM lowering handles host and subgraphs alike:
+
+    - `dyn.rt.iota`: a generic writing each row's index;
+    - `dyn.rt.select`: a counting loop, then a loop inserting the positions of
+      the set entries (the result has exactly that many);
+    - `dyn.rt.gather_rows`: a generic reading `source[indices[i], ...]`;
+    - `dyn.rt.scatter_rows`: a loop inserting each row at its position;
+    - `dyn.attention`: `softmax(q·kᵀ·scale [+ causal mask])·v` with generics.
+
+    The MoE kernels (route, dispatch with capacity, grouped experts, combine)
+    and block-sparse attention (layout selection, online softmax over kept
+    blocks) are lowered too. `dyn.rt.count` becomes increments of a
+    thread-local array `dync_stats` whose slot names are recorded on the
+    module as `dyn.stats`. Ops not covered (`dyn.topk`, `dyn.scatter_add`)
+    are left alone; the CPU backend reports them.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::LLVM::LLVMDialect", "::mlir::math::MathDialect",
+    "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect"
+  ];
+}
+
+#endif // DYNC_PASSES_CONVERSION_PASSES_TD

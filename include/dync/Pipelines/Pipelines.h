@@ -1,0 +1,67 @@
+//===- Pipelines.h - dync's compilation, stage by stage ---------*- C++ -*-===//
+//
+// One pipeline per `dync --emit` stage, built the same way by `dync` and by
+// `dync-opt` (where they are registered), so that any stage of `dync` can be
+// reproduced, and a stage's output continued, with `dync-opt`:
+//
+//   imported --dync-canonicalize--> mlir
+//   imported --dyn-partition--> partitioned --dync-cpu-codegen--> codegen
+//            --dync-cpu-lower--> lowered (LLVM dialect)
+//   imported --dync-cpu--> lowered (all of the above)
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DYNC_PIPELINES_PIPELINES_H
+#define DYNC_PIPELINES_PIPELINES_H
+
+#include "dync/Target/CPU/CPUTarget.h"
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
+
+namespace dync {
+
+/// The stages of compilation, in order.
+enum class Stage {
+  /// As the importer built it.
+  Imported,
+  /// dyn-level IR, canonicalized (`--emit=mlir`).
+  Canonical,
+  /// Static subgraphs and a host program holding all control.
+  Partitioned,
+  /// The dyn ops spelled with upstream ops on tensors, the entry readied and
+  /// described (`dyn.manifest`): what a target lowers.
+  Codegen,
+  /// The LLVM dialect, ready for translation.
+  Lowered,
+};
+
+/// Options of the CPU pipelines, as `dync-opt` takes them
+/// (`--dync-cpu="cpu=znver3 mattr=+avx2,+fma opt-level=3"`).
+struct CpuPipelineOptions : mlir::PassPipelineOptions<CpuPipelineOptions> {
+  Option<std::string> cpu{*this, "cpu", llvm::cl::desc("Target CPU (default: the host's)")};
+  Option<std::string> mattr{*this, "mattr",
+                            llvm::cl::desc("Target features, e.g. +avx2,+fma "
+                                           "(default: the host's)")};
+  Option<unsigned> optLevel{*this, "opt-level", llvm::cl::desc("0-3"), llvm::cl::init(2)};
+
+  CpuOptions toCpuOptions() const;
+};
+
+/// Imported IR to the `mlir` stage: canonicalization and CSE.
+void buildCanonicalizePipeline(mlir::OpPassManager &pm);
+
+/// Imported IR to the `partitioned` stage: canonicalize, lower the control
+/// ops, outline subgraphs, infer bounds, check.
+void buildPartitionPipeline(mlir::OpPassManager &pm);
+
+/// Imported IR to `stop` for the CPU target: the passes of every stage up to
+/// and including it.
+void buildCpuPipeline(mlir::OpPassManager &pm, Stage stop, const CpuOptions &options);
+
+/// Registers the pipelines with the global registry.
+void registerPipelines();
+
+} // namespace dync
+
+#endif // DYNC_PIPELINES_PIPELINES_H

@@ -1,0 +1,92 @@
+//===- CPUTarget.h - the CPU target: pipelines to a model library -*- C++ -*-===//
+//
+// What the CPU target adds after partitioning: its pass pipelines (code
+// generation, then lowering to the LLVM dialect), the translation to an LLVM
+// module with the runtime's glue, machine code, the model library, and the C
+// header of a statically linked model.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DYNC_TARGET_CPU_CPUTARGET_H
+#define DYNC_TARGET_CPU_CPUTARGET_H
+
+#include "dync/Passes/CPU/Passes.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/PassManager.h"
+
+#include <memory>
+#include <string>
+
+namespace llvm {
+class LLVMContext;
+class Module;
+class TargetMachine;
+class raw_ostream;
+class raw_pwrite_stream;
+} // namespace llvm
+
+namespace dync {
+
+struct CpuOptions {
+  /// Target CPU and features; empty means the host's (detected, not assumed).
+  std::string cpu;
+  std::string features;
+  /// 0..3
+  unsigned optLevel = 2;
+  /// The weights file's bytes to embed in the model (--embed-weights), or
+  /// empty: the runtime then maps the file.
+  std::string embeddedWeights;
+};
+
+/// The host's CPU name and its features (`+avx2,-avx512f,...`).
+std::pair<std::string, std::string> hostTarget();
+
+/// A TargetMachine for `options` (the host's CPU and features by default);
+/// null with `error` set if the target is unknown.
+llvm::TargetMachine *makeTargetMachine(const CpuOptions &options, std::string &error);
+
+/// The matmul micro-kernel's vector width and register tile for the target.
+DynVectorizeMatmulsOptions matmulKernelFor(const CpuOptions &options);
+
+/// Partitioned IR to the `codegen` stage: weights and params threaded into
+/// the entry, subgraphs timed, dyn ops spelled with upstream ops (run
+/// statistics allocated), CPU support checked, the manifest recorded
+/// (`dyn.manifest`), and the entry readied for a C interface.
+void buildCpuCodegenPipeline(mlir::OpPassManager &pm);
+
+/// The `codegen` stage to the LLVM dialect: bufferization with function
+/// boundaries and a static memory plan, micro-kernels and vectorization,
+/// parallel loops handed to the runtime, and the conversions to LLVM. The
+/// kernels' vector width and register tile follow `options`' target.
+void buildCpuLoweringPipeline(mlir::OpPassManager &pm, const CpuOptions &options);
+
+/// LLVM dialect to an LLVM module with the packed entry point
+/// `void dync_entry(void **args, void *results)`, the manifest string
+/// `dync_manifest` (from the module's `dyn.manifest`), the statistics
+/// accessor, the parallel launches, and embedded weights if any; optimized
+/// for `options`' target.
+std::unique_ptr<llvm::Module> translateToLLVM(mlir::ModuleOp module,
+                                              llvm::LLVMContext &context,
+                                              const CpuOptions &options,
+                                              std::string &error);
+
+/// Emits `llvmModule` as assembly or an object file with an in-process
+/// TargetMachine.
+mlir::LogicalResult emitNative(llvm::Module &llvmModule,
+                               const CpuOptions &options, bool assembly,
+                               llvm::raw_pwrite_stream &os, std::string &error);
+
+/// Links an object into a shared library with the system's C compiler driver.
+mlir::LogicalResult linkSharedLibrary(llvm::StringRef object,
+                                      llvm::StringRef output,
+                                      std::string &error);
+
+/// Writes the C header of a statically linked model (`--emit=header`) for a
+/// module at the `codegen` stage or later: declarations of the object's
+/// symbols and an inline loader.
+void writeStaticHeader(llvm::raw_ostream &os, mlir::ModuleOp module, bool embedded);
+
+} // namespace dync
+
+#endif // DYNC_TARGET_CPU_CPUTARGET_H

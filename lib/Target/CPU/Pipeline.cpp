@@ -1,0 +1,103 @@
+//===- Pipeline.cpp - the CPU target's pass pipelines ---------------------===//
+//
+// Partitioned IR to the LLVM dialect in two phases, each an `--emit` stage:
+// code generation (weights and params threaded into the entry, run
+// statistics, the dyn ops spelled with upstream ops, the manifest), then
+// lowering (bufferization with a memory plan, micro-kernels, vectorization,
+// threads, LLVM dialect).
+//
+//===----------------------------------------------------------------------===//
+
+#include "dync/Target/CPU/CPUTarget.h"
+
+#include "dync/Passes/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Transforms/Passes.h"
+
+#include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/Target/TargetMachine.h"
+
+using namespace mlir;
+
+namespace dync {
+
+void buildCpuCodegenPipeline(OpPassManager &pm) {
+  pm.addPass(createDynThreadExternals());
+  pm.addPass(createDynTimeSubgraphs());
+  pm.addPass(createConvertDynToLinalg());
+  pm.addPass(createDynCheckCpuSupport());
+  pm.addPass(createDynEmitManifest());
+  pm.addPass(createDynPrepareEntry());
+}
+
+/// The matmul micro-kernel's shape for the target: its vector width and as
+/// many accumulators as its vector registers allow.
+DynVectorizeMatmulsOptions matmulKernelFor(const CpuOptions &options) {
+  DynVectorizeMatmulsOptions kernel; // 8 lanes, 3 x 4: AVX
+  std::string error;
+  std::unique_ptr<llvm::TargetMachine> tm(makeTargetMachine(options, error));
+  if (!tm)
+    return kernel; // the translation reports the bad target
+  const llvm::MCSubtargetInfo *sti = tm->getMCSubtargetInfo();
+  if (sti->checkFeatures("+avx512f")) {
+    kernel.lanes = 16;
+    kernel.rows = 6;
+    kernel.outerRows = 12;
+  } else if (!sti->checkFeatures("+avx")) {
+    kernel.lanes = 4;
+  }
+  return kernel;
+}
+
+void buildCpuLoweringPipeline(OpPassManager &pm, const CpuOptions &options) {
+  // Elementwise arith on whole tensors (masks, comparisons) becomes linalg,
+  // which bufferizes.
+  pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
+  // Chains of elementwise ops become one loop nest (no intermediate buffers).
+  pm.addNestedPass<func::FuncOp>(createDynFuseElementwise());
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  // Loops carrying state that each iteration recomputes (the online softmax
+  // of block-sparse attention) yield fresh buffers.
+  bufferize.allowReturnAllocsFromLoops = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  bufferization::BufferDeallocationPipelineOptions dealloc;
+  bufferization::buildBufferDeallocationPipeline(pm, dealloc);
+  pm.addPass(createConvertBufferizationToMemRefPass());
+  // Temporaries share per-thread workspace slots instead of malloc per op.
+  pm.addPass(createDynPlanBuffers());
+  // Dot-product matmuls become a vector micro-kernel; other reductions are
+  // put in a form that LLVM's loop vectorizer takes.
+  pm.addNestedPass<func::FuncOp>(createDynVectorizeMatmuls(matmulKernelFor(options)));
+  pm.addNestedPass<func::FuncOp>(createDynPrepareVectorization());
+  // exp, tanh, erf... in arith ops, so that their loops vectorize.
+  pm.addNestedPass<func::FuncOp>(createDynApproximateMath());
+  // Parallel dimensions become scf.parallel; the outermost parallel loops
+  // go to the runtime's thread pool.
+  pm.addPass(createConvertLinalgToParallelLoopsPass());
+  pm.addPass(createDynOutlineParallelLoops());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  // LLVM intrinsics first (sqrt, rsqrt, exp, log...), libm for the rest
+  // (tanh, erf), which has no intrinsic.
+  pm.addPass(createConvertVectorToLLVMPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
+}
+
+} // namespace dync

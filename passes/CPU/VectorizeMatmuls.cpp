@@ -1,0 +1,479 @@
+//===- VectorizeMatmuls.cpp - register-blocked matmul micro-kernels -------===//
+//
+// A linalg.generic on buffers that computes out[.., m, n] += a[.., m, k] *
+// b[.., n, k] (a Linear layer, x @ Wᵀ; the experts of a MoE layer) or
+// a[.., m, k] * b[.., k, n] (x @ W, attention's p @ v) becomes a loop nest
+// around a vector micro-kernel: dot products for the first, outer products
+// for the second. See the pass description in Passes.td.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dync/Passes/CPU/Passes.h"
+
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+namespace dync {
+#define GEN_PASS_DEF_DYNVECTORIZEMATMULS
+#include "dync/Passes/CPU/Passes.h.inc"
+} // namespace dync
+
+using namespace mlir;
+
+namespace {
+
+/// The kernel's shape (pass options): f32 lanes per vector, and the register
+/// tile, rows x cols outputs accumulating in rows * cols vectors (with AVX's
+/// 16 registers, 3 x 4: 12 accumulators, 3 rows of `a`, 1 row of `b`).
+struct KernelShape {
+  int64_t lanes, rows, cols;
+  /// The outer-product kernel's tile: outerRows x outerVectors vectors.
+  int64_t outerRows, outerVectors;
+};
+/// Columns of `b` per cache block: a block of b (kBlockCols rows of length K)
+/// stays in L2 while every row of `a` passes by; blocks are what threads
+/// share out.
+constexpr int64_t kBlockCols = 64;
+
+/// The loops of a matmul and how its operands are indexed.
+struct Matmul {
+  linalg::GenericOp op;
+  unsigned m, n, k;
+  SmallVector<unsigned> batch;
+  /// b is [.., k, n] (contiguous along n): the outer-product kernel;
+  /// else b is [.., n, k]: the dot-product kernel.
+  bool outer = false;
+};
+
+/// Whether `map`'s results are loop dims or the constant 0 (a broadcast).
+bool dimsOrZero(AffineMap map) {
+  return llvm::all_of(map.getResults(), [](AffineExpr e) {
+    if (isa<AffineDimExpr>(e))
+      return true;
+    auto c = dyn_cast<AffineConstantExpr>(e);
+    return c && c.getValue() == 0;
+  });
+}
+
+std::optional<unsigned> dimAt(AffineMap map, int64_t fromEnd) {
+  int64_t i = static_cast<int64_t>(map.getNumResults()) - fromEnd;
+  if (i < 0)
+    return std::nullopt;
+  if (auto d = dyn_cast<AffineDimExpr>(map.getResult(i)))
+    return d.getPosition();
+  return std::nullopt;
+}
+
+/// Whether the innermost dimension of `type` has stride 1.
+bool unitInnerStride(MemRefType type) {
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (type.getRank() == 0 || failed(type.getStridesAndOffset(strides, offset)))
+    return false;
+  return strides.back() == 1;
+}
+
+/// Recognizes out[.., m, n] += a[.., m, k] * b[.., n, k] (or b[.., k, n]) on
+/// buffers with an f32 output.
+std::optional<Matmul> matchMatmul(linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1)
+    return std::nullopt;
+  // f32 output; f32 inputs, or f16/bf16 ones that the body extends to f32
+  // (weights stored in half precision).
+  for (Value v : op->getOperands())
+    if (!isa<MemRefType>(v.getType()))
+      return std::nullopt;
+  auto elementType = [](Value v) { return cast<MemRefType>(v.getType()).getElementType(); };
+  if (!elementType(op.getDpsInits()[0]).isF32())
+    return std::nullopt;
+  // Body: yield acc + x * y (either order), x and y the inputs' elements,
+  // each possibly extended to f32 first.
+  Block *body = op.getBody();
+  Value acc = body->getArgument(2);
+  auto yield = cast<linalg::YieldOp>(body->getTerminator());
+  if (yield.getNumOperands() != 1)
+    return std::nullopt;
+  auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+  if (!add || add->getBlock() != body)
+    return std::nullopt;
+  Value product = add.getLhs() == acc ? add.getRhs() : add.getRhs() == acc ? add.getLhs() : Value();
+  auto mul = product ? product.getDefiningOp<arith::MulFOp>() : nullptr;
+  if (!mul || mul->getBlock() != body)
+    return std::nullopt;
+  // Which input each factor reads, through at most one extf.
+  auto inputOf = [&](Value v) -> int {
+    if (auto ext = v.getDefiningOp<arith::ExtFOp>())
+      v = ext.getIn();
+    auto arg = dyn_cast<BlockArgument>(v);
+    if (!arg || arg.getOwner() != body || arg.getArgNumber() > 1)
+      return -1;
+    Type t = arg.getType();
+    if (!(t.isF32() || t.isF16() || t.isBF16()))
+      return -1;
+    return static_cast<int>(arg.getArgNumber());
+  };
+  int lhs = inputOf(mul.getLhs()), rhs = inputOf(mul.getRhs());
+  if (lhs < 0 || rhs < 0 || lhs == rhs || !mul.getType().isF32())
+    return std::nullopt;
+  // Nothing else in the body: add, mul and at most one extf per input.
+  for (Operation &o : body->without_terminator())
+    if (&o != add && &o != mul &&
+        !(isa<arith::ExtFOp>(o) && o.hasOneUse() && *o.getUsers().begin() == mul))
+      return std::nullopt;
+
+  AffineMap aMap = op.getIndexingMapsArray()[0], bMap = op.getIndexingMapsArray()[1],
+            oMap = op.getIndexingMapsArray()[2];
+  if (!dimsOrZero(aMap) || !dimsOrZero(bMap) || !oMap.isProjectedPermutation())
+    return std::nullopt;
+  std::optional<unsigned> k = dimAt(aMap, 1), m = dimAt(aMap, 2), oM = dimAt(oMap, 2),
+                          oN = dimAt(oMap, 1);
+  bool outer = k && dimAt(bMap, 2) == k;
+  std::optional<unsigned> n = outer ? dimAt(bMap, 1) : dimAt(bMap, 2);
+  if (!k || !m || !n || (!outer && dimAt(bMap, 1) != k) || oM != m || oN != n || *m == *n)
+    return std::nullopt;
+  // The operands read as vectors are contiguous along the vector: a and b
+  // along k (dot products); b and out along n (outer products).
+  auto memrefOf = [&](Value v) { return cast<MemRefType>(v.getType()); };
+  Value vecA = outer ? op.getDpsInits()[0] : op.getDpsInputs()[0];
+  if (!unitInnerStride(memrefOf(vecA)) || !unitInnerStride(memrefOf(op.getDpsInputs()[1])))
+    return std::nullopt;
+  SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
+  Matmul match{op, *m, *n, *k, {}, outer};
+  for (unsigned d = 0; d < op.getNumLoops(); ++d) {
+    bool isReduction = iters[d] == utils::IteratorType::reduction;
+    if (d == *k ? !isReduction : isReduction)
+      return std::nullopt;
+    // Batch dims index the output; m and k must not index b, nor n a.
+    if (d != *m && d != *n && d != *k) {
+      if (!oMap.isFunctionOfDim(d))
+        return std::nullopt;
+      match.batch.push_back(d);
+    }
+  }
+  auto uses = [](AffineMap map, unsigned d, int64_t count) {
+    return llvm::count_if(map.getResults(), [&](AffineExpr e) {
+             return e.isFunctionOfDim(d);
+           }) == count;
+  };
+  if (!uses(aMap, *m, 1) || !uses(aMap, *k, 1) || !uses(aMap, *n, 0) ||
+      !uses(bMap, *n, 1) || !uses(bMap, *k, 1) || !uses(bMap, *m, 0))
+    return std::nullopt;
+  return match;
+}
+
+/// Emits the loop nest that replaces one matched op.
+class Emitter {
+public:
+  Emitter(Matmul mm, KernelShape shape, ImplicitLocOpBuilder &b)
+      : mm(mm), shape(shape), b(b), maps(mm.op.getIndexingMapsArray()) {
+    a = mm.op.getDpsInputs()[0];
+    w = mm.op.getDpsInputs()[1];
+    out = mm.op.getDpsInits()[0];
+  }
+
+  void emit() {
+    SmallVector<Range> ranges =
+        cast<linalg::LinalgOp>(mm.op.getOperation()).createLoopRanges(b, b.getLoc());
+    for (Range &r : ranges)
+      sizes.push_back(getValueOrCreateConstantIndexOp(b, b.getLoc(), r.size));
+    Value zero = idx(0), one = idx(1), block = idx(kBlockCols);
+    Value n = sizes[mm.n];
+    Value blocks = arith::CeilDivSIOp::create(b, n, block);
+    // Computed before the loop so that its work estimate sees them.
+    mFull = fullEnd(zero, sizes[mm.m], tileRows());
+    if (!mm.outer)
+      kFull = fullEnd(zero, sizes[mm.k], shape.lanes);
+    // The outer parallel loop: column blocks first when there are enough of
+    // them for the threads, else the batch dims.
+    SmallVector<Value> lbs, ubs, steps;
+    auto addLoop = [&](Value ub) {
+      lbs.push_back(zero);
+      ubs.push_back(ub);
+      steps.push_back(one);
+    };
+    bool blocksFirst = mm.batch.empty() || ShapedType::isDynamic(staticSize(mm.n)) ||
+                       staticSize(mm.n) >= 2 * kBlockCols;
+    if (blocksFirst)
+      addLoop(blocks);
+    for (unsigned d : mm.batch)
+      addLoop(sizes[d]);
+    if (!blocksFirst)
+      addLoop(blocks);
+    scf::ParallelOp::create(
+        b, lbs, ubs, steps, [&](OpBuilder &nested, Location loc, ValueRange ivs) {
+          ImplicitLocOpBuilder nb(loc, nested);
+          Emitter inner(*this, nb);
+          inner.iv.assign(mm.op.getNumLoops(), Value());
+          size_t at = 0;
+          Value blockIv = blocksFirst ? ivs[at++] : ivs.back();
+          for (unsigned d : mm.batch)
+            inner.iv[d] = ivs[at++];
+          Value lo = arith::MulIOp::create(nb, blockIv, inner.idx(kBlockCols));
+          Value hi = arith::MinSIOp::create(
+              nb, arith::AddIOp::create(nb, lo, inner.idx(kBlockCols)), sizes[mm.n]);
+          inner.emitBlock(lo, hi);
+        });
+  }
+
+private:
+  Emitter(const Emitter &parent, ImplicitLocOpBuilder &b)
+      : mm(parent.mm), shape(parent.shape), b(b), maps(parent.maps), a(parent.a), w(parent.w),
+        out(parent.out), sizes(parent.sizes), mFull(parent.mFull), kFull(parent.kFull) {}
+
+  int64_t tileRows() const { return mm.outer ? shape.outerRows : shape.rows; }
+
+  int64_t staticSize(unsigned d) {
+    std::optional<int64_t> c = getConstantIntValue(sizes[d]);
+    return c ? *c : ShapedType::kDynamic;
+  }
+
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
+
+  /// Indices of `map`'s operand at the current loop values `iv`.
+  SmallVector<Value> indices(AffineMap map) {
+    SmallVector<Value> result;
+    for (AffineExpr e : map.getResults()) {
+      if (auto d = dyn_cast<AffineDimExpr>(e))
+        result.push_back(iv[d.getPosition()]);
+      else
+        result.push_back(idx(0));
+    }
+    return result;
+  }
+
+  /// `lanes` elements of `mem` at `at`, as f32.
+  Value loadVector(Value mem, ValueRange at) {
+    Type elt = cast<MemRefType>(mem.getType()).getElementType();
+    Value v = vector::LoadOp::create(b, VectorType::get({shape.lanes}, elt), mem, at);
+    if (!elt.isF32())
+      v = arith::ExtFOp::create(b, VectorType::get({shape.lanes}, b.getF32Type()), v);
+    return v;
+  }
+
+  /// One element of `mem` at `at`, as f32.
+  Value loadScalar(Value mem, ValueRange at) {
+    Value v = memref::LoadOp::create(b, mem, at);
+    if (!v.getType().isF32())
+      v = arith::ExtFOp::create(b, b.getF32Type(), v);
+    return v;
+  }
+
+  /// Indices of `map`'s operand with loop `dim` at `r` and k at `kk`.
+  SmallVector<Value> rowIndices(Value r, Value kk, AffineMap map, unsigned dim) {
+    iv[dim] = r;
+    iv[mm.k] = kk;
+    return indices(map);
+  }
+
+  /// `body(i)` for i in [lo, hi) step `step`.
+  void loop(Value lo, Value hi, int64_t step, function_ref<void(Value)> body) {
+    scf::ForOp::create(b, lo, hi, idx(step), ValueRange{},
+                       [&](OpBuilder &nested, Location loc, Value i, ValueRange) {
+                         OpBuilder::InsertionGuard guard(b);
+                         b.setInsertionPoint(nested.getInsertionBlock(),
+                                             nested.getInsertionPoint());
+                         body(i);
+                         scf::YieldOp::create(b);
+                       });
+  }
+
+  /// The end of the largest multiple of `step` from lo not beyond hi.
+  Value fullEnd(Value lo, Value hi, int64_t step) {
+    Value span = arith::SubIOp::create(b, hi, lo);
+    return arith::SubIOp::create(b, hi, arith::RemSIOp::create(b, span, idx(step)));
+  }
+
+  /// A loop over k in [from, to) step `step` carrying `init`; `body` gets an
+  /// emitter inside the loop (with the current loop values), k and the
+  /// carried values, and returns the next ones.
+  scf::ForOp kLoop(Value from, Value to, int64_t step, ValueRange init,
+                   function_ref<SmallVector<Value>(Emitter &, Value, ValueRange)> body) {
+    return scf::ForOp::create(
+        b, from, to, idx(step), init,
+        [&](OpBuilder &nested, Location loc, Value kk, ValueRange acc) {
+          ImplicitLocOpBuilder lb(loc, nested);
+          Emitter e(*this, lb);
+          e.iv = iv;
+          scf::YieldOp::create(lb, body(e, kk, acc));
+        });
+  }
+
+  /// acc + x * y, which LLVM may contract to a multiply-add.
+  Value multiplyAdd(Value acc, Value x, Value y) {
+    auto fast = arith::FastMathFlags::contract;
+    return arith::AddFOp::create(b, acc, arith::MulFOp::create(b, x, y, fast), fast);
+  }
+
+  /// Every row of a, against columns [lo, hi) of b.
+  void emitBlock(Value lo, Value hi) {
+    Value m = sizes[mm.m];
+    for (auto [from, to, rows] :
+         {std::tuple{idx(0), mFull, tileRows()}, std::tuple{mFull, m, int64_t{1}}}) {
+      loop(from, to, rows, [&, rows = rows](Value row) {
+        if (!mm.outer) {
+          Value nFull = fullEnd(lo, hi, shape.cols);
+          loop(lo, nFull, shape.cols, [&](Value col) { emitTile(row, rows, col, shape.cols); });
+          loop(nFull, hi, 1, [&](Value col) { emitTile(row, rows, col, 1); });
+          return;
+        }
+        // Tiles of outerVectors vectors, then of one vector, then columns.
+        int64_t wide = shape.outerVectors * shape.lanes;
+        Value tilesEnd = fullEnd(lo, hi, wide);
+        Value vectorsEnd = fullEnd(tilesEnd, hi, shape.lanes);
+        loop(lo, tilesEnd, wide,
+             [&](Value col) { emitOuterTile(row, rows, col, shape.outerVectors); });
+        loop(tilesEnd, vectorsEnd, shape.lanes,
+             [&](Value col) { emitOuterTile(row, rows, col, 1); });
+        loop(vectorsEnd, hi, 1, [&](Value col) { emitColumn(row, rows, col); });
+      });
+    }
+  }
+
+  /// out[row .. row+rows, col .. col + vectors*lanes] += a[rows, k] * b[k,
+  /// cols], one k at a time: each row's a[row, k] broadcast times the
+  /// vectors of b's row k. The accumulators start from out, and k runs in
+  /// order, so each output sums in the same order as the loops it replaces.
+  void emitOuterTile(Value row, int64_t rows, Value col, int64_t vectors) {
+    auto vecType = VectorType::get({shape.lanes}, b.getF32Type());
+    auto outAt = [&](int64_t i, int64_t c) {
+      iv[mm.m] = arith::AddIOp::create(b, row, idx(i));
+      iv[mm.n] = arith::AddIOp::create(b, col, idx(c * shape.lanes));
+      return indices(maps[2]);
+    };
+    SmallVector<Value> init;
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t c = 0; c < vectors; ++c)
+        init.push_back(vector::LoadOp::create(b, vecType, out, outAt(i, c)));
+    scf::ForOp loop = kLoop(idx(0), sizes[mm.k], 1, init, [&](Emitter &e, Value kk, ValueRange acc) {
+      SmallVector<Value> bs;
+      for (int64_t c = 0; c < vectors; ++c) {
+        Value at = arith::AddIOp::create(e.b, col, e.idx(c * shape.lanes));
+        bs.push_back(e.loadVector(w, e.rowIndices(at, kk, maps[1], mm.n)));
+      }
+      SmallVector<Value> next(acc.begin(), acc.end());
+      for (int64_t i = 0; i < rows; ++i) {
+        Value r = arith::AddIOp::create(e.b, row, e.idx(i));
+        Value x = e.loadScalar(a, e.rowIndices(r, kk, maps[0], mm.m));
+        Value xs = vector::BroadcastOp::create(e.b, vecType, x);
+        for (int64_t c = 0; c < vectors; ++c)
+          next[i * vectors + c] = e.multiplyAdd(next[i * vectors + c], xs, bs[c]);
+      }
+      return next;
+    });
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t c = 0; c < vectors; ++c)
+        vector::StoreOp::create(b, loop.getResult(i * vectors + c), out, outAt(i, c));
+  }
+
+  /// One column of out (n % lanes leftovers), in scalars.
+  void emitColumn(Value row, int64_t rows, Value col) {
+    auto outAt = [&](int64_t i) {
+      iv[mm.m] = arith::AddIOp::create(b, row, idx(i));
+      iv[mm.n] = col;
+      return indices(maps[2]);
+    };
+    SmallVector<Value> init;
+    for (int64_t i = 0; i < rows; ++i)
+      init.push_back(memref::LoadOp::create(b, out, outAt(i)));
+    scf::ForOp loop = kLoop(idx(0), sizes[mm.k], 1, init, [&](Emitter &e, Value kk, ValueRange acc) {
+      Value y = e.loadScalar(w, e.rowIndices(col, kk, maps[1], mm.n));
+      SmallVector<Value> next;
+      for (int64_t i = 0; i < rows; ++i) {
+        Value r = arith::AddIOp::create(e.b, row, e.idx(i));
+        next.push_back(e.multiplyAdd(acc[i], e.loadScalar(a, e.rowIndices(r, kk, maps[0], mm.m)), y));
+      }
+      return next;
+    });
+    for (int64_t i = 0; i < rows; ++i)
+      memref::StoreOp::create(b, loop.getResult(i), out, outAt(i));
+  }
+
+  /// out[row .. row+rows, col .. col+cols] += a[rows] . b[cols] over k.
+  void emitTile(Value row, int64_t rows, Value col, int64_t cols) {
+    auto vecType = VectorType::get({shape.lanes}, b.getF32Type());
+    Value k = sizes[mm.k];
+    SmallVector<Value> init(rows * cols,
+                            arith::ConstantOp::create(b, vecType, DenseElementsAttr::get(
+                                                                      vecType, 0.0f)));
+    scf::ForOp vecLoop =
+        kLoop(idx(0), kFull, shape.lanes, init, [&](Emitter &e, Value kk, ValueRange acc) {
+          SmallVector<Value> xs;
+          for (int64_t i = 0; i < rows; ++i) {
+            Value r = arith::AddIOp::create(e.b, row, e.idx(i));
+            xs.push_back(e.loadVector(a, e.rowIndices(r, kk, maps[0], mm.m)));
+          }
+          SmallVector<Value> next(acc.begin(), acc.end());
+          for (int64_t j = 0; j < cols; ++j) {
+            Value c = arith::AddIOp::create(e.b, col, e.idx(j));
+            Value wv = e.loadVector(w, e.rowIndices(c, kk, maps[1], mm.n));
+            for (int64_t i = 0; i < rows; ++i)
+              next[i * cols + j] = e.multiplyAdd(next[i * cols + j], xs[i], wv);
+          }
+          return next;
+        });
+    // Lanes summed (in any order), then the k % lanes tail in scalars.
+    SmallVector<Value> sums;
+    for (Value v : vecLoop.getResults())
+      sums.push_back(vector::ReductionOp::create(
+          b, vector::CombiningKind::ADD, v,
+          arith::FastMathFlags::reassoc | arith::FastMathFlags::contract));
+    scf::ForOp tail = kLoop(kFull, k, 1, sums, [&](Emitter &e, Value kk, ValueRange acc) {
+      SmallVector<Value> next(acc.begin(), acc.end());
+      for (int64_t i = 0; i < rows; ++i) {
+        Value r = arith::AddIOp::create(e.b, row, e.idx(i));
+        Value x = e.loadScalar(a, e.rowIndices(r, kk, maps[0], mm.m));
+        for (int64_t j = 0; j < cols; ++j) {
+          Value c = arith::AddIOp::create(e.b, col, e.idx(j));
+          Value y = e.loadScalar(w, e.rowIndices(c, kk, maps[1], mm.n));
+          next[i * cols + j] = e.multiplyAdd(next[i * cols + j], x, y);
+        }
+      }
+      return next;
+    });
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j) {
+        iv[mm.m] = arith::AddIOp::create(b, row, idx(i));
+        iv[mm.n] = arith::AddIOp::create(b, col, idx(j));
+        SmallVector<Value> at = indices(maps[2]);
+        Value old = memref::LoadOp::create(b, out, at);
+        Value sum = arith::AddFOp::create(b, old, tail.getResult(i * cols + j));
+        memref::StoreOp::create(b, sum, out, at);
+      }
+  }
+
+  Matmul mm;
+  KernelShape shape;
+  ImplicitLocOpBuilder &b;
+  SmallVector<AffineMap> maps;
+  Value a, w, out;
+  SmallVector<Value> sizes;
+  /// The ends of the rows in full row tiles and of k in full vectors.
+  Value mFull, kFull;
+  /// The current value of each loop (set as the nest is emitted).
+  SmallVector<Value> iv;
+};
+
+struct VectorizeMatmulsPass
+    : dync::impl::DynVectorizeMatmulsBase<VectorizeMatmulsPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    if (lanes < 1 || rows < 1 || cols < 1 || outerRows < 1 || outerVectors < 1) {
+      getOperation().emitError("dyn-vectorize-matmuls: lanes, rows, cols, outer-rows and outer-vectors must be positive");
+      return signalPassFailure();
+    }
+    SmallVector<Matmul> matches;
+    getOperation().walk([&](linalg::GenericOp op) {
+      if (std::optional<Matmul> m = matchMatmul(op))
+        matches.push_back(*m);
+    });
+    for (Matmul &m : matches) {
+      ImplicitLocOpBuilder b(m.op.getLoc(), m.op);
+      Emitter(m, KernelShape{lanes, rows, cols, outerRows, outerVectors}, b).emit();
+      m.op.erase();
+    }
+  }
+};
+
+} // namespace

@@ -1,0 +1,106 @@
+//===- EmitManifest.cpp - the entry point described for the runtime -------===//
+//
+// The manifest is the contract between a compiled model and libdyncrt: the
+// entry's arguments in order, its results, the model dims and the names of
+// the run statistics. It is computed from the host program once weights and
+// parameters are threaded into the entry and the statistics are allocated.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dync/Passes/Codegen/Passes.h"
+
+#include "dync/Dialect/Dyn/DynOps.h"
+#include "dync/Support/TensorBuilder.h"
+
+#include <nlohmann/json.hpp>
+
+namespace dync {
+#define GEN_PASS_DEF_DYNEMITMANIFEST
+#include "dync/Passes/Codegen/Passes.h.inc"
+} // namespace dync
+
+using namespace mlir;
+using namespace dync;
+
+namespace {
+
+std::string buildManifest(ModuleOp module) {
+  nlohmann::json m;
+  m["abi_version"] = 1;
+  if (auto name = module->getAttrOfType<StringAttr>("dyn.model"))
+    m["model"] = name.getValue().str();
+  if (auto weights = module->getAttrOfType<StringAttr>("dyn.weights_path"))
+    m["weights_file"] = weights.getValue().str();
+  else if (auto name = module->getAttrOfType<StringAttr>("dyn.weights"))
+    m["weights_file"] = name.getValue().str();
+  auto entry = module.lookupSymbol<func::FuncOp>("forward");
+  if (!entry)
+    return m.dump();
+  m["dims"] = nlohmann::json::object();
+  if (auto dims = entry->getAttrOfType<DictionaryAttr>("dyn.dims"))
+    for (NamedAttribute d : dims)
+      if (auto b = dyn_cast<DenseI64ArrayAttr>(d.getValue()); b && b.size() == 2)
+        m["dims"][d.getName().str()] = {{"min", b[0]}, {"max", b[1]}};
+  m["stats"] = nlohmann::json::array();
+  if (auto stats = module->getAttrOfType<ArrayAttr>("dyn.stats"))
+    for (Attribute a : stats)
+      m["stats"].push_back(cast<StringAttr>(a).getValue().str());
+  m["args"] = nlohmann::json::array();
+  for (unsigned i = 0; i < entry.getNumArguments(); ++i) {
+    nlohmann::json arg;
+    Type t = entry.getArgumentTypes()[i];
+    auto tensor = dyn_cast<RankedTensorType>(t);
+    arg["dtype"] = dtypeName(tensor ? tensor.getElementType() : t);
+    nlohmann::json shape = nlohmann::json::array();
+    if (tensor) {
+      auto symbolic = entry.getArgAttrOfType<ArrayAttr>(i, "dyn.shape");
+      for (int64_t d = 0; d < tensor.getRank(); ++d) {
+        if (!tensor.isDynamicDim(d))
+          shape.push_back(tensor.getDimSize(d));
+        else if (symbolic && d < static_cast<int64_t>(symbolic.size()) &&
+                 isa<StringAttr>(symbolic[d]))
+          shape.push_back(cast<StringAttr>(symbolic[d]).getValue().str());
+        else
+          shape.push_back(nullptr);
+      }
+    }
+    arg["shape"] = shape;
+    if (auto name = entry.getArgAttrOfType<StringAttr>(i, "dyn.name")) {
+      arg["kind"] = "input";
+      arg["name"] = name.getValue().str();
+    } else if (auto w = entry.getArgAttrOfType<StringAttr>(i, "dyn.weight")) {
+      arg["kind"] = "weight";
+      arg["name"] = w.getValue().str();
+    } else if (auto p = entry.getArgAttrOfType<FlatSymbolRefAttr>(i, "dyn.param")) {
+      arg["kind"] = "param";
+      arg["name"] = p.getValue().str();
+      if (auto def = module.lookupSymbol<dyn::ParamDefOp>(p.getValue())) {
+        if (auto f = dyn_cast<FloatAttr>(def.getDefaultValue()))
+          arg["default"] = f.getValueAsDouble();
+        else if (auto n = dyn_cast<IntegerAttr>(def.getDefaultValue()))
+          arg["default"] = n.getInt();
+      }
+    }
+    m["args"].push_back(arg);
+  }
+  m["results"] = nlohmann::json::array();
+  for (unsigned i = 0; i < entry.getNumResults(); ++i) {
+    auto t = cast<RankedTensorType>(entry.getResultTypes()[i]);
+    nlohmann::json r;
+    auto name = entry.getResultAttrOfType<StringAttr>(i, "dyn.name");
+    r["name"] = name ? name.getValue().str() : "result" + std::to_string(i);
+    r["dtype"] = dtypeName(t.getElementType());
+    r["rank"] = t.getRank();
+    m["results"].push_back(r);
+  }
+  return m.dump();
+}
+
+struct EmitManifestPass : dync::impl::DynEmitManifestBase<EmitManifestPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    module->setAttr(kManifestAttr, StringAttr::get(module.getContext(), buildManifest(module)));
+  }
+};
+
+} // namespace

@@ -1,0 +1,162 @@
+//===- PlanBuffers.cpp - a static memory plan per function ----------------===//
+//
+// Buffers whose lifetime is a stretch of a function's body share slots of a
+// per-thread workspace; see the pass description in Passes.td.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dync/Passes/Codegen/Passes.h"
+
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+
+namespace dync {
+#define GEN_PASS_DEF_DYNPLANBUFFERS
+#include "dync/Passes/Codegen/Passes.h.inc"
+} // namespace dync
+
+using namespace mlir;
+
+namespace {
+
+/// A buffer of the plan: allocated and freed by the function's body block.
+struct Planned {
+  memref::AllocOp alloc;
+  memref::DeallocOp dealloc;
+  /// Positions in the block of the alloc and of the buffer's last use.
+  unsigned begin, end;
+  int64_t slot = -1;
+};
+
+/// The dealloc of `alloc` if it is the only one, unconditional, in `block`.
+memref::DeallocOp soleDealloc(memref::AllocOp alloc, Block &block) {
+  memref::DeallocOp found;
+  for (Operation *user : alloc->getUsers()) {
+    auto d = dyn_cast<memref::DeallocOp>(user);
+    if (!d)
+      continue;
+    if (found || d->getBlock() != &block)
+      return {};
+    found = d;
+  }
+  return found;
+}
+
+/// Where in `block` the buffer of `alloc` is last used: the latest op of
+/// the block that uses it or a view of it (uses in nested regions count at
+/// their ancestor in the block). When an op may make an alias it does not
+/// declare as a view, or takes the buffer's address, the dealloc's
+/// position, which buffer deallocation placed after every use.
+unsigned lastUse(memref::AllocOp alloc, memref::DeallocOp dealloc, Block &block,
+                 const DenseMap<Operation *, unsigned> &position) {
+  unsigned last = position.lookup(alloc);
+  SmallVector<Value> worklist{alloc.getResult()};
+  while (!worklist.empty()) {
+    Value v = worklist.pop_back_val();
+    for (Operation *user : v.getUsers()) {
+      if (user == dealloc.getOperation())
+        continue;
+      if (auto view = dyn_cast<ViewLikeOpInterface>(user);
+          view && view.getViewSource() == v) {
+        for (Value r : user->getResults())
+          worklist.push_back(r);
+      } else if (llvm::any_of(user->getResultTypes(), llvm::IsaPred<BaseMemRefType>) ||
+                 isa<memref::ExtractAlignedPointerAsIndexOp, memref::ExtractStridedMetadataOp>(
+                     user)) {
+        // An alias or the address itself leaves the tracked views.
+        return position.lookup(dealloc);
+      }
+      Operation *inBlock = block.findAncestorOpInBlock(*user);
+      if (!inBlock)
+        return position.lookup(dealloc);
+      last = std::max(last, position.lookup(inBlock));
+    }
+  }
+  return last;
+}
+
+/// Bytes per element of a memref of `type` (index is 64-bit here).
+std::optional<int64_t> elementBytes(Type type) {
+  if (type.isIndex())
+    return 8;
+  if (type.isIntOrFloat())
+    return (type.getIntOrFloatBitWidth() + 7) / 8;
+  return std::nullopt;
+}
+
+struct PlanBuffersPass : dync::impl::DynPlanBuffersBase<PlanBuffersPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = module.getContext();
+    auto indexType = IndexType::get(ctx);
+    auto bytesType = MemRefType::get({ShapedType::kDynamic}, IntegerType::get(ctx, 8));
+    func::FuncOp workspace;
+    int64_t nextSlot = 0;
+    for (auto f : llvm::to_vector(module.getOps<func::FuncOp>())) {
+      if (f.isDeclaration() || !f.getBody().hasOneBlock())
+        continue;
+      Block &block = f.getBody().front();
+      DenseMap<Operation *, unsigned> position;
+      unsigned at = 0;
+      for (Operation &op : block)
+        position[&op] = at++;
+      SmallVector<Planned> buffers;
+      for (auto alloc : block.getOps<memref::AllocOp>()) {
+        MemRefType t = alloc.getType();
+        if (!t.getLayout().isIdentity() || !elementBytes(t.getElementType()) ||
+            t.getMemorySpace())
+          continue;
+        if (memref::DeallocOp d = soleDealloc(alloc, block))
+          buffers.push_back({alloc, d, position[alloc], lastUse(alloc, d, block, position)});
+      }
+      if (buffers.empty())
+        continue;
+      // Slots: a buffer takes the first slot whose last buffer is freed
+      // before it is allocated.
+      SmallVector<unsigned> slotEnd;
+      for (Planned &p : buffers) {
+        for (unsigned s = 0; s < slotEnd.size() && p.slot < 0; ++s)
+          if (slotEnd[s] < p.begin) {
+            p.slot = s;
+            slotEnd[s] = p.end;
+          }
+        if (p.slot < 0) {
+          p.slot = slotEnd.size();
+          slotEnd.push_back(p.end);
+        }
+      }
+      if (!workspace) {
+        OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
+        workspace = func::FuncOp::create(
+            mb, module.getLoc(), "dync_workspace",
+            FunctionType::get(ctx, {indexType, indexType}, {bytesType}));
+        workspace.setPrivate();
+        workspace->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
+      }
+      for (Planned &p : buffers) {
+        ImplicitLocOpBuilder b(p.alloc.getLoc(), p.alloc);
+        MemRefType t = p.alloc.getType();
+        Value bytes = arith::ConstantIndexOp::create(b, *elementBytes(t.getElementType()));
+        unsigned dynamic = 0;
+        for (int64_t d = 0; d < t.getRank(); ++d) {
+          Value size = t.isDynamicDim(d)
+                           ? p.alloc.getDynamicSizes()[dynamic++]
+                           : arith::ConstantIndexOp::create(b, t.getDimSize(d)).getResult();
+          bytes = arith::MulIOp::create(b, bytes, size);
+        }
+        Value slot = arith::ConstantIndexOp::create(b, nextSlot + p.slot);
+        Value base = func::CallOp::create(b, workspace, ValueRange{slot, bytes}).getResult(0);
+        Value view = memref::ViewOp::create(b, t, base, arith::ConstantIndexOp::create(b, 0),
+                                            p.alloc.getDynamicSizes());
+        p.alloc.replaceAllUsesWith(view);
+        p.dealloc.erase();
+        p.alloc.erase();
+      }
+      f->setAttr("dyn.workspace_slots",
+                 IntegerAttr::get(IntegerType::get(ctx, 64), slotEnd.size()));
+      nextSlot += slotEnd.size();
+    }
+  }
+};
+
+} // namespace
