@@ -114,6 +114,22 @@ dync::Stage stageFor(Emit e, bool explaining) {
   }
 }
 
+/// `file: node 'name' (path)` for the location an importer gives a node
+/// (its name around its path in the model file), or MLIR's spelling of any
+/// other location.
+std::string describeLocation(Location loc) {
+  if (auto name = dyn_cast<NameLoc>(loc))
+    if (auto where = dyn_cast<NameLoc>(name.getChildLoc()))
+      if (auto file = dyn_cast<FileLineColLoc>(where.getChildLoc()))
+        return (file.getFilename().strref() + ": node '" + name.getName().strref() + "' (" +
+                where.getName().strref() + ")")
+            .str();
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << loc;
+  return s;
+}
+
 int error(const Twine &msg) {
   llvm::WithColor::error(llvm::errs(), "dync") << msg << "\n";
   return 1;
@@ -174,6 +190,22 @@ int main(int argc, char **argv) {
 
   OwningOpRef<ModuleOp> module;
   StringRef input = inputFile;
+  // A model's diagnostics name its nodes and where they are in the model
+  // file, as the importer's own messages do.
+  std::optional<ScopedDiagnosticHandler> modelDiagnostics;
+  if (input.ends_with(".json"))
+    modelDiagnostics.emplace(&context, [](Diagnostic &d) {
+      auto &os = d.getSeverity() == DiagnosticSeverity::Error
+                     ? llvm::WithColor::error(llvm::errs(), "dync")
+                 : d.getSeverity() == DiagnosticSeverity::Warning
+                     ? llvm::WithColor::warning(llvm::errs(), "dync")
+                     : llvm::WithColor::note(llvm::errs(), "dync");
+      os << describeLocation(d.getLocation()) << ": " << d.str() << "\n";
+      for (Diagnostic &note : d.getNotes())
+        llvm::WithColor::note(llvm::errs(), "dync")
+            << describeLocation(note.getLocation()) << ": " << note.str() << "\n";
+      return success();
+    });
   if (input.ends_with(".json")) {
     dync::ImportDiagnostics diags;
     module = dync::importModel(context, input, diags);
