@@ -1,6 +1,7 @@
 //===- Explain.cpp - human-readable report of a partitioned model ---------===//
 
 #include "dync/Driver/Explain.h"
+#include "dync/Dialect/Dyn/DynAttrNames.h"
 
 #include "dync/Dialect/Dyn/DynOps.h"
 #include "dync/Passes/Partition/BoundsAnalysis.h"
@@ -210,11 +211,11 @@ void explainPartition(ModuleOp module, llvm::raw_ostream &os, bool dot) {
   }
 
   os << "model";
-  if (auto name = module->getAttrOfType<StringAttr>("dyn.model"))
+  if (auto name = module->getAttrOfType<StringAttr>(mlir::dyn::attrs::kModel))
     os << " '" << name.getValue() << "'";
   os << "\n";
   for (auto fn : hosts)
-    if (auto dims = fn->getAttrOfType<DictionaryAttr>("dyn.dims"))
+    if (auto dims = fn->getAttrOfType<DictionaryAttr>(mlir::dyn::attrs::kDims))
       for (NamedAttribute d : dims)
         if (auto b = dyn_cast<DenseI64ArrayAttr>(d.getValue()); b && b.size() == 2)
           os << "  dim " << d.getName().getValue() << " in [" << b[0] << ", "

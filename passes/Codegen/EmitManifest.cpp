@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dync/Passes/Codegen/Passes.h"
+#include "dync/Dialect/Dyn/DynAttrNames.h"
 
 #include "dync/Dialect/Dyn/DynOps.h"
 #include "dync/Support/TensorBuilder.h"
@@ -27,22 +28,22 @@ namespace {
 std::string buildManifest(ModuleOp module) {
   nlohmann::json m;
   m["abi_version"] = 1;
-  if (auto name = module->getAttrOfType<StringAttr>("dyn.model"))
+  if (auto name = module->getAttrOfType<StringAttr>(mlir::dyn::attrs::kModel))
     m["model"] = name.getValue().str();
-  if (auto weights = module->getAttrOfType<StringAttr>("dyn.weights_path"))
+  if (auto weights = module->getAttrOfType<StringAttr>(mlir::dyn::attrs::kWeightsPath))
     m["weights_file"] = weights.getValue().str();
-  else if (auto name = module->getAttrOfType<StringAttr>("dyn.weights"))
+  else if (auto name = module->getAttrOfType<StringAttr>(mlir::dyn::attrs::kWeights))
     m["weights_file"] = name.getValue().str();
   auto entry = module.lookupSymbol<func::FuncOp>("forward");
   if (!entry)
     return m.dump();
   m["dims"] = nlohmann::json::object();
-  if (auto dims = entry->getAttrOfType<DictionaryAttr>("dyn.dims"))
+  if (auto dims = entry->getAttrOfType<DictionaryAttr>(mlir::dyn::attrs::kDims))
     for (NamedAttribute d : dims)
       if (auto b = dyn_cast<DenseI64ArrayAttr>(d.getValue()); b && b.size() == 2)
         m["dims"][d.getName().str()] = {{"min", b[0]}, {"max", b[1]}};
   m["stats"] = nlohmann::json::array();
-  if (auto stats = module->getAttrOfType<ArrayAttr>("dyn.stats"))
+  if (auto stats = module->getAttrOfType<ArrayAttr>(mlir::dyn::attrs::kStats))
     for (Attribute a : stats)
       m["stats"].push_back(cast<StringAttr>(a).getValue().str());
   m["args"] = nlohmann::json::array();
@@ -53,7 +54,7 @@ std::string buildManifest(ModuleOp module) {
     arg["dtype"] = dtypeName(tensor ? tensor.getElementType() : t);
     nlohmann::json shape = nlohmann::json::array();
     if (tensor) {
-      auto symbolic = entry.getArgAttrOfType<ArrayAttr>(i, "dyn.shape");
+      auto symbolic = entry.getArgAttrOfType<ArrayAttr>(i, mlir::dyn::attrs::kShape);
       for (int64_t d = 0; d < tensor.getRank(); ++d) {
         if (!tensor.isDynamicDim(d))
           shape.push_back(tensor.getDimSize(d));
@@ -65,13 +66,13 @@ std::string buildManifest(ModuleOp module) {
       }
     }
     arg["shape"] = shape;
-    if (auto name = entry.getArgAttrOfType<StringAttr>(i, "dyn.name")) {
+    if (auto name = entry.getArgAttrOfType<StringAttr>(i, mlir::dyn::attrs::kName)) {
       arg["kind"] = "input";
       arg["name"] = name.getValue().str();
-    } else if (auto w = entry.getArgAttrOfType<StringAttr>(i, "dyn.weight")) {
+    } else if (auto w = entry.getArgAttrOfType<StringAttr>(i, mlir::dyn::attrs::kWeight)) {
       arg["kind"] = "weight";
       arg["name"] = w.getValue().str();
-    } else if (auto p = entry.getArgAttrOfType<FlatSymbolRefAttr>(i, "dyn.param")) {
+    } else if (auto p = entry.getArgAttrOfType<FlatSymbolRefAttr>(i, mlir::dyn::attrs::kParam)) {
       arg["kind"] = "param";
       arg["name"] = p.getValue().str();
       if (auto def = module.lookupSymbol<dyn::ParamDefOp>(p.getValue())) {
@@ -87,7 +88,7 @@ std::string buildManifest(ModuleOp module) {
   for (unsigned i = 0; i < entry.getNumResults(); ++i) {
     auto t = cast<RankedTensorType>(entry.getResultTypes()[i]);
     nlohmann::json r;
-    auto name = entry.getResultAttrOfType<StringAttr>(i, "dyn.name");
+    auto name = entry.getResultAttrOfType<StringAttr>(i, mlir::dyn::attrs::kName);
     r["name"] = name ? name.getValue().str() : "result" + std::to_string(i);
     r["dtype"] = dtypeName(t.getElementType());
     r["rank"] = t.getRank();

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dync/Passes/Codegen/Passes.h"
+#include "dync/Dialect/Dyn/DynAttrNames.h"
 
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
@@ -152,7 +153,7 @@ struct PlanBuffersPass : dync::impl::DynPlanBuffersBase<PlanBuffersPass> {
         p.dealloc.erase();
         p.alloc.erase();
       }
-      f->setAttr("dyn.workspace_slots",
+      f->setAttr(mlir::dyn::attrs::kWorkspaceSlots,
                  IntegerAttr::get(IntegerType::get(ctx, 64), slotEnd.size()));
       nextSlot += slotEnd.size();
     }

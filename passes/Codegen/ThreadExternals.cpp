@@ -1,6 +1,7 @@
 //===- ThreadExternals.cpp - weights and params as entry arguments --------===//
 
 #include "dync/Dialect/Dyn/DynOps.h"
+#include "dync/Dialect/Dyn/DynAttrNames.h"
 #include "dync/Passes/Codegen/Passes.h"
 
 #include "llvm/ADT/MapVector.h"
@@ -112,8 +113,8 @@ struct ThreadExternalsPass
     for (auto &[key, ops] : reads) {
       unsigned index = entry.getNumArguments();
       NamedAttribute attr = isa<FlatSymbolRefAttr>(key)
-                                ? b.getNamedAttr("dyn.param", key)
-                                : b.getNamedAttr("dyn.weight", key);
+                                ? b.getNamedAttr(mlir::dyn::attrs::kParam, key)
+                                : b.getNamedAttr(mlir::dyn::attrs::kWeight, key);
       if (failed(entry.insertArgument(index, ops.front()->getResult(0).getType(),
                                       b.getDictionaryAttr(attr),
                                       ops.front()->getLoc())))

@@ -1,6 +1,7 @@
 //===- BoundsAnalysis.cpp - upper bounds of dynamic dimensions ------------===//
 
 #include "dync/Passes/Partition/BoundsAnalysis.h"
+#include "dync/Dialect/Dyn/DynAttrNames.h"
 #include "dync/Dialect/Dyn/DynOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -199,8 +200,8 @@ Bound BoundsAnalysis::computeDim(Value v, int64_t i) {
   /// `@forward`'s arguments carry their model shape (`dyn.shape`) and the
   /// function the bounds of every model dim (`dyn.dims`).
 Bound BoundsAnalysis::fromModelDims(func::FuncOp fn, unsigned argNo, int64_t i) {
-    auto shape = fn.getArgAttrOfType<ArrayAttr>(argNo, "dyn.shape");
-    auto dims = fn->getAttrOfType<DictionaryAttr>("dyn.dims");
+    auto shape = fn.getArgAttrOfType<ArrayAttr>(argNo, mlir::dyn::attrs::kShape);
+    auto dims = fn->getAttrOfType<DictionaryAttr>(mlir::dyn::attrs::kDims);
     if (!shape || !dims || i >= static_cast<int64_t>(shape.size()))
       return std::nullopt;
     auto name = dyn_cast<StringAttr>(shape[i]);

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dync/Dialect/Dyn/DynOps.h"
+#include "dync/Dialect/Dyn/DynAttrNames.h"
 #include "dync/Driver/Explain.h"
 #include "dync/Import/ModelImporter.h"
 #include "dync/InitAllDialects.h"
@@ -255,7 +256,7 @@ int main(int argc, char **argv) {
 
   if (native) {
     if (embedWeights) {
-      auto path = module->getOperation()->getAttrOfType<StringAttr>("dyn.weights_path");
+      auto path = module->getOperation()->getAttrOfType<StringAttr>(mlir::dyn::attrs::kWeightsPath);
       if (!path)
         return error("--embed-weights needs a model imported from JSON (its weights file)");
       auto buffer = llvm::MemoryBuffer::getFile(path.getValue(), /*IsText=*/false);

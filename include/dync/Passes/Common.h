@@ -20,18 +20,17 @@
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassManager.h"
 
+#include "dync/Dialect/Dyn/DynAttrNames.h"
 #include "dync/Dialect/Dyn/DynDialect.h"
 
 namespace dync {
 
-/// Attribute names the partitioning passes share.
-inline constexpr llvm::StringLiteral kSubgraphAttr = "dyn.subgraph";
-inline constexpr llvm::StringLiteral kRegionAttr = "dyn.region";
-inline constexpr llvm::StringLiteral kBoundsAttr = "dyn.bounds";
-/// The runtime's description of the entry point (dyn-emit-manifest), and the
-/// run statistics' names in slot order (convert-dyn-to-linalg).
-inline constexpr llvm::StringLiteral kManifestAttr = "dyn.manifest";
-inline constexpr llvm::StringLiteral kStatsAttr = "dyn.stats";
+/// The dyn.* attributes the phases hand IR on with (DynAttrNames.h).
+inline constexpr llvm::StringLiteral kSubgraphAttr = mlir::dyn::attrs::kSubgraph;
+inline constexpr llvm::StringLiteral kRegionAttr = mlir::dyn::attrs::kRegion;
+inline constexpr llvm::StringLiteral kBoundsAttr = mlir::dyn::attrs::kBounds;
+inline constexpr llvm::StringLiteral kManifestAttr = mlir::dyn::attrs::kManifest;
+inline constexpr llvm::StringLiteral kStatsAttr = mlir::dyn::attrs::kStats;
 
 /// Symbol prefixes of dyn-outline-parallel-loops: the outlined loop bodies
 /// and the launch functions the CPU backend defines.

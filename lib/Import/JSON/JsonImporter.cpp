@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dync/Import/ModelImporter.h"
+#include "dync/Dialect/Dyn/DynAttrNames.h"
 
 #include "JSON/JsonImporter.h"
 
@@ -284,12 +285,12 @@ LogicalResult JsonImporter::runImpl(OwningOpRef<ModuleOp> &module) {
   OpBuilder b(&ctx);
   Location unknown = UnknownLoc::get(&ctx);
   module = ModuleOp::create(unknown);
-  module->getOperation()->setAttr("dyn.model", b.getStringAttr(model["name"].get<std::string>()));
-  module->getOperation()->setAttr("dyn.weights", b.getStringAttr(weightsName));
+  module->getOperation()->setAttr(mlir::dyn::attrs::kModel, b.getStringAttr(model["name"].get<std::string>()));
+  module->getOperation()->setAttr(mlir::dyn::attrs::kWeights, b.getStringAttr(weightsName));
   // The resolved location, for a compiled model to find its weights by default.
   SmallString<256> absolute(weightsPath);
   llvm::sys::fs::make_absolute(absolute);
-  module->getOperation()->setAttr("dyn.weights_path", b.getStringAttr(absolute));
+  module->getOperation()->setAttr(mlir::dyn::attrs::kWeightsPath, b.getStringAttr(absolute));
   b.setInsertionPointToEnd(module->getBody());
   if (failed(importParams(b)))
     return failure();
@@ -342,7 +343,7 @@ LogicalResult JsonImporter::runImpl(OwningOpRef<ModuleOp> &module) {
   llvm::sort(dimAttrs, [](const NamedAttribute &a, const NamedAttribute &c) {
     return a.getName().strref() < c.getName().strref();
   });
-  func->setAttr("dyn.dims", b.getDictionaryAttr(dimAttrs));
+  func->setAttr(mlir::dyn::attrs::kDims, b.getDictionaryAttr(dimAttrs));
   OpBuilder body = OpBuilder::atBlockBegin(entry);
   for (size_t i = 0; i < argNames.size(); ++i) {
     BlockArgument arg = entry->getArgument(i);
@@ -358,8 +359,8 @@ LogicalResult JsonImporter::runImpl(OwningOpRef<ModuleOp> &module) {
         dimValues[d.sym] = tensor::DimOp::create(body, unknown, arg, idx);
       }
     }
-    func.setArgAttr(i, "dyn.name", body.getStringAttr(argNames[i]));
-    func.setArgAttr(i, "dyn.shape", body.getArrayAttr(shapeAttr));
+    func.setArgAttr(i, mlir::dyn::attrs::kName, body.getStringAttr(argNames[i]));
+    func.setArgAttr(i, mlir::dyn::attrs::kShape, body.getArrayAttr(shapeAttr));
     top.values[argNames[i]] = TValue{arg, argShapes[i]};
   }
 
@@ -386,7 +387,7 @@ LogicalResult JsonImporter::runImpl(OwningOpRef<ModuleOp> &module) {
   func::ReturnOp::create(body, unknown, results);
   func.setFunctionType(b.getFunctionType(argTypes, TypeRange(ValueRange(results))));
   for (size_t i = 0; i < outputs.size(); ++i)
-    func.setResultAttr(i, "dyn.name", b.getStringAttr(outputs[i].get<std::string>()));
+    func.setResultAttr(i, mlir::dyn::attrs::kName, b.getStringAttr(outputs[i].get<std::string>()));
 
   SmallVector<std::string> unused;
   for (const safetensors::TensorInfo &t : weightsFile->tensors())

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dync/Target/CPU/CPUTarget.h"
+#include "dync/Dialect/Dyn/DynAttrNames.h"
 
 #include "dync/Passes/Common.h"
 
@@ -28,7 +29,7 @@ void writeStaticHeader(llvm::raw_ostream &os, ModuleOp module, bool embedded) {
   if (auto stats = module->getAttrOfType<ArrayAttr>(kStatsAttr))
     numStats = stats.size();
   std::string name = "model";
-  if (auto n = module->getAttrOfType<StringAttr>("dyn.model"))
+  if (auto n = module->getAttrOfType<StringAttr>(mlir::dyn::attrs::kModel))
     name = n.getValue().str();
   std::string id;
   for (char c : name)

@@ -1,6 +1,7 @@
 //===- DynToLinalg.cpp - dyn runtime entry points to upstream ops ---------===//
 
 #include "dync/Passes/Conversion/DynToLinalg.h"
+#include "dync/Dialect/Dyn/DynAttrNames.h"
 
 #include "dync/Dialect/Dyn/DynOps.h"
 #include "dync/Passes/Conversion/Passes.h"
@@ -981,7 +982,7 @@ LogicalResult lowerCounts(ModuleOp module) {
         return c.emitOpError() << "statistic family '" << c.getName()
                                << "' is counted with another size elsewhere";
   }
-  module->setAttr("dyn.stats", ArrayAttr::get(ctx, names));
+  module->setAttr(mlir::dyn::attrs::kStats, ArrayAttr::get(ctx, names));
   OpBuilder mb = OpBuilder::atBlockBegin(module.getBody());
   auto i64 = IntegerType::get(ctx, 64);
   auto arrayType = LLVM::LLVMArrayType::get(i64, names.size());

@@ -1056,3 +1056,95 @@ func.func @count_dynamic_tensor(%c: tensor<?xi32>) {
   dyn.rt.count %c {name = "x"} : tensor<?xi32>
   return
 }
+
+// -----
+
+// The dyn.* attributes are checked where they appear (DynAttrNames.h).
+// expected-error @+1 {{unknown dyn attribute 'dyn.modle'}}
+module attributes {dyn.modle = "m"} {}
+
+// -----
+
+// expected-error @+1 {{'dyn.model' must be a string}}
+module attributes {dyn.model = 3} {}
+
+// -----
+
+module {
+  // expected-error @+1 {{'dyn.model' belongs on a module}}
+  func.func @f() attributes {dyn.model = "m"} { return }
+}
+
+// -----
+
+// expected-error @+1 {{'dyn.stats' must be an array of statistic names}}
+module attributes {dyn.stats = [1]} {}
+
+// -----
+
+// expected-error @+1 {{'dyn.dims': dim 'B' needs bounds array<i64: min, max> with 1 <= min <= max}}
+func.func @dims(%x: tensor<?xf32>) attributes {dyn.dims = {B = array<i64: 4, 2>}} { return }
+
+// -----
+
+// expected-error @+1 {{'dyn.dims' must map dim names to [min, max]}}
+func.func @dims_kind() attributes {dyn.dims = [1, 2]} { return }
+
+// -----
+
+// expected-error @+1 {{'dyn.subgraph' is a unit attribute}}
+func.func @sg() attributes {dyn.subgraph = 1} { return }
+
+// -----
+
+// expected-error @+1 {{'dyn.region' must name the region op it was outlined from (dyn.gate, dyn.cond or dyn.early_exit), got 'dyn.moe'}}
+func.func @region() attributes {dyn.region = "dyn.moe"} { return }
+
+// -----
+
+// expected-error @+1 {{'dyn.workspace_slots' must be a non-negative integer}}
+func.func @slots() attributes {dyn.workspace_slots = -1} { return }
+
+// -----
+
+// expected-error @+1 {{'dyn.name' belongs on a function argument or result}}
+func.func @name() attributes {dyn.name = "x"} { return }
+
+// -----
+
+// expected-error @+1 {{'dyn.shape' of argument #0 must give one size or dim name per dim of 'tensor<?x4xf32>'}}
+func.func @shape(%x: tensor<?x4xf32> {dyn.shape = ["B"]}) { return }
+
+// -----
+
+// expected-error @+1 {{'dyn.bounds' of argument #0 must give one non-negative bound per dim of 'tensor<?x4xf32>'}}
+func.func @bounds(%x: tensor<?x4xf32> {dyn.bounds = array<i64: 8>}) { return }
+
+// -----
+
+// expected-error @+1 {{'dyn.param' must name a dyn.param.def (@name)}}
+func.func @param(%t: f32 {dyn.param = "t"}) { return }
+
+// -----
+
+// expected-error @+1 {{'dyn.weight' must be a string}}
+func.func @weight(%w: tensor<4xf32> {dyn.weight = 1}) { return }
+
+// -----
+
+// expected-error @+1 {{unknown dyn argument attribute 'dyn.bound'}}
+func.func @arg_unknown(%x: tensor<4xf32> {dyn.bound = array<i64: 4>}) { return }
+
+// -----
+
+// expected-error @+1 {{'dyn.bounds' of result #0 must give one non-negative bound per dim of 'tensor<?xf32>'}}
+func.func @result_bounds(%x: tensor<?xf32>) -> (tensor<?xf32> {dyn.bounds = array<i64: -1>}) {
+  return %x : tensor<?xf32>
+}
+
+// -----
+
+// expected-error @+1 {{unknown dyn result attribute 'dyn.shape'}}
+func.func @result_unknown(%x: tensor<?xf32>) -> (tensor<?xf32> {dyn.shape = ["B"]}) {
+  return %x : tensor<?xf32>
+}

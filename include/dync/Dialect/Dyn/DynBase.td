@@ -34,6 +34,10 @@ def Dyn_Dialect : Dialect {
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::tensor::TensorDialect"];
   let hasConstantMaterializer = 0;
+  // The dyn.* attributes (DynAttrNames.h) are checked where they appear.
+  let hasOperationAttrVerify = 1;
+  let hasRegionArgAttrVerify = 1;
+  let hasRegionResultAttrVerify = 1;
 }
 
 class Dyn_Op<string mnemonic, list<Trait> traits = []>
