@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dync/Dialect/Dyn/DynOps.h"
+#include "dync/Dialect/Dyn/DynUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -52,17 +53,6 @@ static SmallVector<Value> inlineRegion(PatternRewriter &rewriter, Operation *op,
     results.push_back(v);
   }
   return results;
-}
-
-/// A tensor of type `type` filled with `value`, taking dynamic sizes from the
-/// dimensions of `like` (which has the same shape).
-static Value splatLike(PatternRewriter &rewriter, Location loc,
-                       RankedTensorType type, Value value, Value like) {
-  SmallVector<Value> dynSizes;
-  for (int64_t i = 0; i < type.getRank(); ++i)
-    if (type.isDynamicDim(i))
-      dynSizes.push_back(tensor::DimOp::create(rewriter, loc, like, i));
-  return tensor::SplatOp::create(rewriter, loc, type, value, dynSizes);
 }
 
 /// The constant value of a scalar float, if it is one.
@@ -201,9 +191,7 @@ struct FoldDecidedGate : OpRewritePattern<GateOp> {
     else
       replacements.push_back(op.getInput());
     if (Value mask = op.getMask()) {
-      auto scoreType = cast<RankedTensorType>(op.getScore().getType());
-      Value splat =
-          splatLike(rewriter, loc, scoreType, op.getThreshold(), op.getScore());
+      Value splat = splatLike(rewriter, loc, op.getThreshold(), op.getScore());
       Value cmp = arith::CmpFOp::create(rewriter, loc, arith::CmpFPredicate::OGT,
                                         op.getScore(), splat);
       replacements.push_back(cmp);

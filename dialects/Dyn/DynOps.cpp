@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dync/Dialect/Dyn/DynOps.h"
+#include "dync/Dialect/Dyn/DynUtils.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -26,20 +27,6 @@ static constexpr int64_t kDyn = ShapedType::kDynamic;
 
 static bool dimsAgree(int64_t a, int64_t b) {
   return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
-}
-
-static std::string formatShape(ArrayRef<int64_t> shape) {
-  std::string s;
-  llvm::raw_string_ostream os(s);
-  os << '[';
-  llvm::interleaveComma(shape, os, [&](int64_t d) {
-    if (ShapedType::isDynamic(d))
-      os << '?';
-    else
-      os << d;
-  });
-  os << ']';
-  return s;
 }
 
 static std::optional<double> toDouble(std::optional<APFloat> value) {
@@ -78,14 +65,6 @@ static LogicalResult checkShape(Operation *op, StringRef what, Value v,
   if (!v)
     return success();
   return checkShape(op, what, shapeOf(v), expected, legend);
-}
-
-/// `shape` with its first `n` dimensions replaced by one dynamic dimension:
-/// the type a per-sample (or per-token) region sees for the live rows.
-static SmallVector<int64_t> liveShape(ArrayRef<int64_t> shape, unsigned n) {
-  SmallVector<int64_t> result{kDyn};
-  llvm::append_range(result, shape.drop_front(n));
-  return result;
 }
 
 //===----------------------------------------------------------------------===//

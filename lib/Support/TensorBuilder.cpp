@@ -2,6 +2,8 @@
 
 #include "dync/Support/TensorBuilder.h"
 
+#include "dync/Dialect/Dyn/DynUtils.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -11,22 +13,20 @@
 #include <limits>
 
 using namespace mlir;
+using mlir::dyn::rankedType;
 
 namespace dync {
 
-static RankedTensorType tensorType(Value v) {
-  return cast<RankedTensorType>(v.getType());
-}
 
 OpFoldResult TensorBuilder::size(Value v, int64_t i) {
-  int64_t s = tensorType(v).getDimSize(i);
+  int64_t s = rankedType(v).getDimSize(i);
   if (!ShapedType::isDynamic(s))
     return b.getIndexAttr(s);
   return tensor::DimOp::create(b, v, i).getResult();
 }
 
 Value TensorBuilder::sizeValue(Value v, int64_t i) {
-  int64_t s = tensorType(v).getDimSize(i);
+  int64_t s = rankedType(v).getDimSize(i);
   if (!ShapedType::isDynamic(s))
     return arith::ConstantIndexOp::create(b, s);
   return tensor::DimOp::create(b, v, i);
@@ -57,7 +57,7 @@ Value TensorBuilder::map(ValueRange inputs, RankedTensorType outType,
   MLIRContext *ctx = b.getContext();
   SmallVector<AffineMap> maps;
   for (Value in : inputs) {
-    auto type = tensorType(in);
+    auto type = rankedType(in);
     int64_t offset = rank - type.getRank();
     SmallVector<AffineExpr> exprs;
     for (int64_t j = 0; j < type.getRank(); ++j) {
@@ -77,7 +77,7 @@ Value TensorBuilder::map(ValueRange inputs, RankedTensorType outType,
     }
     OpFoldResult found;
     for (Value in : inputs) {
-      auto type = tensorType(in);
+      auto type = rankedType(in);
       int64_t j = k - (rank - type.getRank());
       if (j >= 0 && type.isDynamicDim(j)) {
         found = size(in, j);
@@ -136,7 +136,7 @@ Value TensorBuilder::convertScalar(Value v, Type elt) {
 }
 
 Value TensorBuilder::convert(Value v, Type elt) {
-  auto type = tensorType(v);
+  auto type = rankedType(v);
   if (type.getElementType() == elt)
     return v;
   return map(v, type.clone(elt), [&](ImplicitLocOpBuilder &, ValueRange a) {
@@ -147,9 +147,9 @@ Value TensorBuilder::convert(Value v, Type elt) {
 /// Identity over the first `rank` loop dims with one extra loop dim (the
 /// contraction index) appended.
 Value TensorBuilder::linear(Value x, Value w, Value bias) {
-  auto xType = tensorType(x);
+  auto xType = rankedType(x);
   int64_t r = xType.getRank();
-  int64_t n = tensorType(w).getDimSize(0);
+  int64_t n = rankedType(w).getDimSize(0);
   MLIRContext *ctx = b.getContext();
   // Loops: batch dims (r-1), n, k.
   int64_t loops = r + 1;
@@ -197,7 +197,7 @@ Value TensorBuilder::linear(Value x, Value w, Value bias) {
 }
 
 Value TensorBuilder::matmul(Value a, Value bv, RankedTensorType outType, bool transposeB) {
-  auto aType = tensorType(a), bType = tensorType(bv);
+  auto aType = rankedType(a), bType = rankedType(bv);
   int64_t outRank = outType.getRank();
   int64_t loops = outRank + 1;
   MLIRContext *ctx = b.getContext();
@@ -246,7 +246,7 @@ Value TensorBuilder::matmul(Value a, Value bv, RankedTensorType outType, bool tr
     }
     OpFoldResult found;
     for (Value v : {a, bv}) {
-      auto t = tensorType(v);
+      auto t = rankedType(v);
       int64_t j = k - (outRank - t.getRank());
       if (j >= 0 && t.isDynamicDim(j)) {
         found = size(v, j);
@@ -286,7 +286,7 @@ struct ReductionLoops {
 
 static ReductionLoops reductionLoops(TensorBuilder &tb, Value x,
                                      ArrayRef<int64_t> axes) {
-  auto xType = tensorType(x);
+  auto xType = rankedType(x);
   ReductionLoops loops;
   for (int64_t i = 0; i < xType.getRank(); ++i) {
     if (llvm::is_contained(axes, i)) {
@@ -303,7 +303,7 @@ static ReductionLoops reductionLoops(TensorBuilder &tb, Value x,
 
 Value TensorBuilder::reduce(Value x, ArrayRef<int64_t> axes, ReduceKind kind,
                             bool keepDim) {
-  auto xType = tensorType(x);
+  auto xType = rankedType(x);
   int64_t rank = xType.getRank();
   MLIRContext *ctx = b.getContext();
   Type elt = xType.getElementType();
@@ -379,7 +379,7 @@ Value TensorBuilder::reduce(Value x, ArrayRef<int64_t> axes, ReduceKind kind,
 }
 
 Value TensorBuilder::argmax(Value x, int64_t axis) {
-  auto xType = tensorType(x);
+  auto xType = rankedType(x);
   int64_t rank = xType.getRank();
   MLIRContext *ctx = b.getContext();
   Type elt = xType.getElementType();
@@ -414,7 +414,7 @@ Value TensorBuilder::softmax(Value x, int64_t axis) {
   // exp(x - max) / sum(exp(x - max)), spelled with generics so that every
   // later stage (fusion, loops, vectorization) handles it like any map or
   // reduction.
-  auto type = tensorType(x);
+  auto type = rankedType(x);
   Value max = reduce(x, {axis}, ReduceKind::Max, /*keepDim=*/true);
   Value e = map({x, max}, type, [](ImplicitLocOpBuilder &ib, ValueRange a) {
     Value d = arith::SubFOp::create(ib, a[0], a[1]);
@@ -427,7 +427,7 @@ Value TensorBuilder::softmax(Value x, int64_t axis) {
 }
 
 Value TensorBuilder::transpose(Value x, ArrayRef<int64_t> perm) {
-  auto type = tensorType(x);
+  auto type = rankedType(x);
   SmallVector<OpFoldResult> sizes;
   for (int64_t p : perm)
     sizes.push_back(size(x, p));
@@ -437,7 +437,7 @@ Value TensorBuilder::transpose(Value x, ArrayRef<int64_t> perm) {
 
 Value TensorBuilder::reshape(Value x, ArrayRef<OpFoldResult> sizes,
                              RankedTensorType outType) {
-  if (tensorType(x) == outType)
+  if (rankedType(x) == outType)
     return x;
   SmallVector<Value> values;
   for (OpFoldResult s : sizes) {
@@ -466,7 +466,7 @@ Value TensorBuilder::padHW(Value x, int64_t padH, int64_t padW,
                            TypedAttr value) {
   if (padH == 0 && padW == 0)
     return x;
-  auto type = tensorType(x);
+  auto type = rankedType(x);
   SmallVector<int64_t> shape(type.getShape());
   for (int64_t i : {2, 3}) {
     int64_t p = i == 2 ? padH : padW;
@@ -482,7 +482,7 @@ Value TensorBuilder::padHW(Value x, int64_t padH, int64_t padW,
 
 Value TensorBuilder::take(Value data, Value indices, int64_t axis,
                           RankedTensorType outType) {
-  auto dType = tensorType(data), iType = tensorType(indices);
+  auto dType = rankedType(data), iType = rankedType(indices);
   int64_t outRank = outType.getRank();
   int64_t idxRank = iType.getRank();
   MLIRContext *ctx = b.getContext();

@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dync/Dialect/Dyn/DynOps.h"
+#include "dync/Dialect/Dyn/DynUtils.h"
 #include "dync/Passes/Partition/Passes.h"
 #include "dync/Support/TensorBuilder.h"
 
@@ -24,6 +25,19 @@ namespace dync {
 
 using namespace mlir;
 using namespace dync;
+using mlir::dyn::liveType;
+using mlir::dyn::rankedType;
+
+namespace {
+/// `v` as `type` (a cast where static sizes differ), at `b`.
+Value castTo(ImplicitLocOpBuilder &b, Value v, Type type) {
+  return dyn::castTo(b, b.getLoc(), v, type);
+}
+/// The scalar `value` broadcast to the shape of `like`.
+Value splatLike(ImplicitLocOpBuilder &b, Value value, Value like) {
+  return dyn::splatLike(b, b.getLoc(), value, like);
+}
+} // namespace
 
 namespace {
 
@@ -33,26 +47,6 @@ std::string nodeName(Operation *op) {
   if (auto name = dyn_cast<NameLoc>(op->getLoc()))
     return name.getName().str();
   return op->getName().stripDialect().str();
-}
-
-RankedTensorType rankedType(Value v) {
-  return cast<RankedTensorType>(v.getType());
-}
-
-/// `value` broadcast to the shape of `like` (dynamic sizes from `like`).
-Value splatLike(ImplicitLocOpBuilder &b, Value value, Value like) {
-  auto type = rankedType(like).clone(value.getType());
-  SmallVector<Value> sizes;
-  for (int64_t i = 0; i < type.getRank(); ++i)
-    if (type.isDynamicDim(i))
-      sizes.push_back(tensor::DimOp::create(b, like, i));
-  return tensor::SplatOp::create(b, type, value, sizes);
-}
-
-Value castTo(ImplicitLocOpBuilder &b, Value v, Type type) {
-  if (v.getType() == type)
-    return v;
-  return tensor::CastOp::create(b, type, v);
 }
 
 /// `n > 0` for the size of dimension 0 of `v`.
@@ -80,14 +74,6 @@ void countRowsOnEntry(Region &region, Location loc, const std::string &name) {
 Value logicalNot(ImplicitLocOpBuilder &b, Value mask) {
   Value t = arith::ConstantOp::create(b, b.getBoolAttr(true));
   return arith::XOrIOp::create(b, mask, splatLike(b, t, mask));
-}
-
-/// A rows tensor with a dynamic leading dim (the type every per-sample
-/// region works with).
-RankedTensorType liveOf(RankedTensorType t) {
-  SmallVector<int64_t> shape(t.getShape());
-  shape[0] = ShapedType::kDynamic;
-  return t.clone(shape);
 }
 
 /// Size `dim` of `v`, a value of a region whose block arguments stand for
@@ -256,7 +242,7 @@ private:
         b, hasRows(b, run),
         [&](OpBuilder &nb, Location loc) {
           ImplicitLocOpBuilder ib(loc, nb);
-          Value live = dyn::RtGatherRowsOp::create(ib, liveOf(rowsType), rows, run);
+          Value live = dyn::RtGatherRowsOp::create(ib, liveType(rowsType), rows, run);
           Value out = call(ib, body, live)[0];
           Value merged = dyn::RtScatterRowsOp::create(ib, rowsType, out, rows, run);
           scf::YieldOp::create(ib, merged);
@@ -429,7 +415,7 @@ private:
                                     Value h, Value positions, Value outLogits,
                                     Value outIndex) {
     SmallVector<Value> outs = call(b, stages[s], h);
-    Value logits = castTo(b, outs[1], liveOf(rankedType(outLogits)));
+    Value logits = castTo(b, outs[1], liveType(rankedType(outLogits)));
     if (s + 1 == stages.size())
       return record(b, logits, positions, outLogits, outIndex, s);
 

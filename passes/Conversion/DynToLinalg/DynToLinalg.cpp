@@ -4,6 +4,7 @@
 #include "dync/Dialect/Dyn/DynAttrNames.h"
 
 #include "dync/Dialect/Dyn/DynOps.h"
+#include "dync/Dialect/Dyn/DynUtils.h"
 #include "dync/Passes/Conversion/Passes.h"
 #include "dync/Support/TensorBuilder.h"
 
@@ -24,11 +25,11 @@ using namespace dync;
 
 namespace {
 
-RankedTensorType rankedType(Value v) { return cast<RankedTensorType>(v.getType()); }
+using mlir::dyn::rankedType;
 
 /// `v` as `type` (a tensor.cast when a dimension's static size differs).
 Value castTo(ImplicitLocOpBuilder &b, Value v, Type type) {
-  return v.getType() == type ? v : Value(tensor::CastOp::create(b, type, v));
+  return dyn::castTo(b, b.getLoc(), v, type);
 }
 
 /// [0, 1, ..., n-1] as i32, n the batch of the operand.
