@@ -259,12 +259,14 @@ static std::string formatTypes(TypeRange types) {
 static LogicalResult checkRegionSignature(Operation *op, Region &region,
                                           StringRef name, TypeRange args,
                                           TypeRange yields) {
+  if (region.empty())
+    return op->emitOpError() << name << " must have a block";
   Block &block = region.front();
   if (block.getArgumentTypes() != args)
     return op->emitOpError()
            << name << " must take " << formatTypes(args) << ", but takes "
            << formatTypes(block.getArgumentTypes());
-  auto yield = dyn_cast<YieldOp>(block.getTerminator());
+  auto yield = block.empty() ? YieldOp() : dyn_cast<YieldOp>(block.back());
   if (!yield)
     return op->emitOpError() << name << " must end with dyn.yield";
   if (yield.getValues().getTypes() != yields)
@@ -305,7 +307,7 @@ LogicalResult GateOp::verifyRegions() {
   return checkRegionSignature(*this, getBody(), "body", live, live);
 }
 
-LogicalResult CondOp::verifyRegions() {
+LogicalResult CondOp::verify() {
   TypeRange inputs = getInputs().getTypes();
   if (!isPerSample()) {
     if (failed(checkRegionSignature(*this, getThenRegion(), "'then' region",

@@ -274,7 +274,8 @@ def Dyn_MoeCombineOp : Dyn_Op<"moe.combine", [Pure]> {
 //===----------------------------------------------------------------------===//
 
 def Dyn_YieldOp : Dyn_Op<"yield", [
-    Pure, Terminator, ReturnLike,
+    Pure, Terminator,
+    DeclareOpInterfaceMethods<RegionBranchTerminatorOpInterface, ["getMutableSuccessorOperands"]>,
     ParentOneOf<["GateOp", "CondOp", "EarlyExitOp"]>]> {
   let summary = "Returns values from a dyn region";
   let description = [{
@@ -290,6 +291,7 @@ def Dyn_YieldOp : Dyn_Op<"yield", [
 
 def Dyn_GateOp : Dyn_Op<"gate", [
     IsolatedFromAbove, RecursiveMemoryEffects, SingleBlock,
+    DeclareOpInterfaceMethods<RegionBranchOpInterface, ["getRegionInvocationBounds"]>,
     AllTypesMatch<["input", "result"]>]> {
   let summary = "Runs a block only on the samples (or tokens) whose score passes";
   let description = [{
@@ -339,7 +341,9 @@ def Dyn_GateOp : Dyn_Op<"gate", [
 }
 
 def Dyn_CondOp : Dyn_Op<"cond", [
-    IsolatedFromAbove, RecursiveMemoryEffects]> {
+    IsolatedFromAbove, RecursiveMemoryEffects,
+    DeclareOpInterfaceMethods<RegionBranchOpInterface, [
+        "getEntrySuccessorOperands", "getRegionInvocationBounds", "areTypesCompatible"]>]> {
   let summary = "Two-way branch on a scalar or per-sample predicate";
   let description = [{
     With a scalar `i1` predicate, runs `then` or `else` on the operands and
@@ -368,7 +372,9 @@ def Dyn_CondOp : Dyn_Op<"cond", [
     $predicate ` ` `(` $inputs `)` attr-dict `:` type($predicate) `,`
     functional-type($inputs, $results) `then` $then_region `else` $else_region
   }];
-  let hasRegionVerifier = 1;
+  // Signatures are checked before RegionBranchOpInterface checks the values a
+  // scalar cond forwards, so that a mismatch is reported in the op's terms.
+  let hasVerifier = 1;
   let hasCanonicalizer = 1;
   let extraClassDeclaration = [{
     bool isPerSample() {
@@ -378,7 +384,8 @@ def Dyn_CondOp : Dyn_Op<"cond", [
 }
 
 def Dyn_EarlyExitOp : Dyn_Op<"early_exit", [
-    IsolatedFromAbove, RecursiveMemoryEffects]> {
+    IsolatedFromAbove, RecursiveMemoryEffects,
+    DeclareOpInterfaceMethods<RegionBranchOpInterface, ["getRegionInvocationBounds"]>]> {
   let summary = "Staged computation where each sample leaves at its first confident head";
   let description = [{
     Each region is one stage: it takes the hidden state `h` of the samples
