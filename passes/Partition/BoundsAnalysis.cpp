@@ -11,6 +11,7 @@
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/DestinationStyleOpInterface.h"
+#include "mlir/Interfaces/ValueBoundsOpInterface.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
@@ -116,18 +117,7 @@ Bound BoundsAnalysis::computeDim(Value v, int64_t i) {
           return maxOf(dim(ifOp.thenYield().getOperand(n), i),
                        dim(ifOp.elseYield().getOperand(n), i));
         })
-        .Case([&](tensor::CastOp c) { return dim(c.getSource(), i); })
-        .Case([&](tensor::EmptyOp e) { return fromMixed(e.getMixedSizes()[i]); })
-        .Case([&](tensor::SplatOp s) -> Bound {
-          // Dynamic sizes are listed in the order of the dynamic dims.
-          auto type = s.getType();
-          unsigned k = 0;
-          for (int64_t j = 0; j < i; ++j)
-            k += type.isDynamicDim(j);
-          return scalar(s.getDynamicSizes()[k]);
-        })
-        .Case([&](tensor::ExtractSliceOp s) { return fromMixed(s.getMixedSizes()[i]); })
-        .Case([&](tensor::ExpandShapeOp e) { return fromMixed(e.getMixedOutputShape()[i]); })
+        // Sizes multiplied together (not affine): the product of bounds.
         .Case([&](tensor::CollapseShapeOp c) {
           Bound b = 1;
           // getReassociationIndices() returns by value: keep it alive while
@@ -143,6 +133,14 @@ Bound BoundsAnalysis::computeDim(Value v, int64_t i) {
             return std::nullopt;
           return scalar(elems.getElements()[i]);
         })
+        .Case([&](tensor::SplatOp s) -> Bound {
+          // Dynamic sizes are listed in the order of the dynamic dims.
+          auto type = s.getType();
+          unsigned k = 0;
+          for (int64_t j = 0; j < i; ++j)
+            k += type.isDynamicDim(j);
+          return scalar(s.getDynamicSizes()[k]);
+        })
         .Case([&](tensor::ConcatOp c) {
           if (static_cast<int64_t>(c.getDim()) != i)
             return dim(c.getInputs()[0], i);
@@ -151,51 +149,84 @@ Bound BoundsAnalysis::computeDim(Value v, int64_t i) {
             b = addOf(b, dim(in, i));
           return b;
         })
-        .Case([&](tensor::PadOp p) -> Bound {
-          auto lo = getConstantIntValue(p.getMixedLowPad()[i]);
-          auto hi = getConstantIntValue(p.getMixedHighPad()[i]);
-          if (!lo || !hi)
-            return std::nullopt;
-          return addOf(dim(p.getSource(), i), *lo + *hi);
-        })
-        .Case([&](dyn::RtIotaOp o) { return dim(o.getLike(), 0); })
-        .Case([&](dyn::RtSelectOp o) { return dim(o.getMask(), 0); })
-        .Case([&](dyn::RtGatherRowsOp o) {
-          return i == 0 ? dim(o.getIndices(), 0) : dim(o.getSource(), i);
-        })
-        .Case([&](dyn::RtScatterRowsOp o) { return dim(o.getDest(), i); })
-        .Case([&](dyn::MoeDispatchOp o) -> Bound {
-          if (n == 0)
-            return i == 0 ? mulOf(dim(o.getInput(), 0), dim(o.getIndices(), 1))
-                          : dim(o.getInput(), i);
-          return dim(o.getIndices(), i);
-        })
-        .Case([&](dyn::MoeExpertsOp o) { return dim(o.getRows(), i); })
-        .Case([&](dyn::MoeCombineOp o) {
-          return i == 0 ? dim(o.getSlots(), 0) : dim(o.getExpertRows(), i);
-        })
-        .Case([&](dyn::MoeRouteOp o) { return dim(o.getLogits(), i); })
-        .Case([&](dyn::TopKOp o) { return dim(o.getInput(), i); })
-        .Case([&](dyn::ScatterAddOp o) { return dim(o.getData(), i); })
-        .Case([&](dyn::AttentionOp o) {
-          return i == 3 ? dim(o.getValue(), 3) : dim(o.getQuery(), i);
-        })
-        .Case([&](dyn::BsaAttentionOp o) {
-          return i == 3 ? dim(o.getValue(), 3) : dim(o.getQuery(), i);
-        })
-        .Case([&](dyn::BsaSelectOp o) -> Bound {
-          return i < 2 ? dim(o.getQuery(), i) : std::nullopt;
-        })
+        // A destination-style op's results have its inits' shapes.
         .Case([&](DestinationStyleOpInterface d) {
           return dim(d.getDpsInitOperand(n)->get(), i);
         })
         .Default([&](Operation *other) -> Bound {
+          // What the op says of its dims (tensor and dyn ops...).
+          if (Bound b = fromValueBounds(v, i))
+            return b;
           // Elementwise ops on tensors keep their operands' shape.
           if (other->hasTrait<OpTrait::Elementwise>() && other->getNumOperands() > 0)
             return dim(other->getOperand(0), i);
           return std::nullopt;
         });
   }
+
+namespace {
+/// An upper bound of `e` given upper bounds of its dims and symbols, for
+/// expressions that grow with them (sizes are never negative): sums,
+/// products, and quotients by positive constants.
+Bound upperOf(AffineExpr e, ArrayRef<Bound> operands, unsigned numDims) {
+  if (auto c = dyn_cast<AffineConstantExpr>(e))
+    return c.getValue();
+  if (auto d = dyn_cast<AffineDimExpr>(e))
+    return operands[d.getPosition()];
+  if (auto s = dyn_cast<AffineSymbolExpr>(e))
+    return operands[numDims + s.getPosition()];
+  auto bin = cast<AffineBinaryOpExpr>(e);
+  auto constRhs = dyn_cast<AffineConstantExpr>(bin.getRHS());
+  switch (e.getKind()) {
+  case AffineExprKind::Add:
+    return addOf(upperOf(bin.getLHS(), operands, numDims), upperOf(bin.getRHS(), operands, numDims));
+  case AffineExprKind::Mul:
+    if (constRhs && constRhs.getValue() < 0)
+      return std::nullopt;
+    return mulOf(upperOf(bin.getLHS(), operands, numDims), upperOf(bin.getRHS(), operands, numDims));
+  case AffineExprKind::FloorDiv:
+  case AffineExprKind::CeilDiv: {
+    if (!constRhs || constRhs.getValue() <= 0)
+      return std::nullopt;
+    Bound l = upperOf(bin.getLHS(), operands, numDims);
+    if (!l)
+      return std::nullopt;
+    int64_t c = constRhs.getValue();
+    return e.getKind() == AffineExprKind::FloorDiv ? *l / c : (*l + c - 1) / c;
+  }
+  case AffineExprKind::Mod:
+    if (!constRhs || constRhs.getValue() <= 0)
+      return std::nullopt;
+    return constRhs.getValue() - 1;
+  default:
+    return std::nullopt;
+  }
+}
+} // namespace
+
+Bound BoundsAnalysis::fromValueBounds(Value v, std::optional<int64_t> d) {
+  Operation *op = v.getDefiningOp();
+  if (!op || !isa<ValueBoundsOpInterface>(op))
+    return std::nullopt;
+  // One step: the bound in terms of the op's operands, whose bounds this
+  // analysis finds (through calls and branches, which the interface does not
+  // follow).
+  AffineMap map;
+  ValueDimList operands;
+  auto stop = [&](Value other, std::optional<int64_t>, ValueBoundsConstraintSet &) {
+    return other != v;
+  };
+  ValueBoundsConstraintSet::Variable var =
+      d ? ValueBoundsConstraintSet::Variable(v, *d) : ValueBoundsConstraintSet::Variable(v);
+  if (failed(ValueBoundsConstraintSet::computeBound(map, operands, presburger::BoundType::UB,
+                                                    var, stop, /*closedUB=*/true)) ||
+      map.getNumResults() != 1)
+    return std::nullopt;
+  SmallVector<Bound> bounds;
+  for (auto &[value, operandDim] : operands)
+    bounds.push_back(operandDim ? dim(value, *operandDim) : scalar(value));
+  return upperOf(map.getResult(0), bounds, map.getNumDims());
+}
 
   /// `@forward`'s arguments carry their model shape (`dyn.shape`) and the
   /// function the bounds of every model dim (`dyn.dims`).
@@ -253,6 +284,10 @@ Bound BoundsAnalysis::computeScalar(Value v) {
             })
         .Case<arith::IndexCastOp, arith::ExtSIOp, arith::ExtUIOp>(
             [&](Operation *c) { return scalar(c->getOperand(0)); })
-        .Default([](Operation *) -> Bound { return std::nullopt; });
+        .Default([&](Operation *) -> Bound {
+          if (!v.getType().isIndex())
+            return std::nullopt;
+          return fromValueBounds(v, std::nullopt);
+        });
   }
 

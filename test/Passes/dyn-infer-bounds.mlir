@@ -59,3 +59,30 @@ func.func @forward(%x: tensor<?x4xf32>) {
 func.func private @unbounded_sg(%a: tensor<?x4xf32>) -> tensor<?x4xf32> attributes {dyn.subgraph} {
   return %a : tensor<?x4xf32>
 }
+
+// -----
+
+// Bounds through what the dyn ops say of their dims (ValueBoundsOpInterface):
+// experts' rows are the dispatched rows (at most T*k), combine's are the
+// tokens, top-k's keep the other dims, scattered rows the destination's.
+// CHECK-LABEL: func.func private @experts_sg
+// CHECK-SAME:  (%{{.*}}: tensor<?x4xf32> {dyn.bounds = array<i64: 16, 4>}, %{{.*}}: tensor<?x4xf32> {dyn.bounds = array<i64: 8, 4>}, %{{.*}}: tensor<?x2xf32> {dyn.bounds = array<i64: 8, 2>}, %{{.*}}: tensor<?x4xf32> {dyn.bounds = array<i64: 8, 4>})
+func.func @forward(%x: tensor<?x4xf32> {dyn.shape = ["B", 4]}, %i: tensor<?x2xi32> {dyn.shape = ["B", 2]},
+                   %w: tensor<?x2xf32> {dyn.shape = ["B", 2]}, %w1: tensor<2x3x4xf32>, %w2: tensor<2x4x3xf32>,
+                   %sel: tensor<?xi32> {dyn.shape = ["B"]})
+    attributes {dyn.dims = {B = array<i64: 1, 8>}} {
+  %rows, %off, %slots = dyn.moe.dispatch %x, %i {num_experts = 2 : i64}
+      : tensor<?x4xf32>, tensor<?x2xi32> -> tensor<?x4xf32>, tensor<3xi32>, tensor<?x2xi32>
+  %out = dyn.moe.experts %rows, %off w1(%w1) w2(%w2) {activation = #dyn.activation<relu>}
+      : (tensor<?x4xf32>, tensor<3xi32>, tensor<2x3x4xf32>, tensor<2x4x3xf32>) -> tensor<?x4xf32>
+  %y = dyn.moe.combine %out, %slots, %w : tensor<?x4xf32>, tensor<?x2xi32>, tensor<?x2xf32> -> tensor<?x4xf32>
+  %v, %k = dyn.topk %x {k = 2 : i64, axis = 1 : i64} : tensor<?x4xf32> -> tensor<?x2xf32>, tensor<?x2xi64>
+  %g = dyn.rt.gather_rows %x[%sel] : tensor<?x4xf32>, tensor<?xi32> -> tensor<?x4xf32>
+  %s = dyn.rt.scatter_rows %g into %x[%sel] : tensor<?x4xf32>, tensor<?xi32> -> tensor<?x4xf32>
+  func.call @experts_sg(%out, %y, %v, %s) : (tensor<?x4xf32>, tensor<?x4xf32>, tensor<?x2xf32>, tensor<?x4xf32>) -> ()
+  return
+}
+func.func private @experts_sg(%a: tensor<?x4xf32>, %b: tensor<?x4xf32>, %c: tensor<?x2xf32>, %d: tensor<?x4xf32>)
+    attributes {dyn.subgraph} {
+  return
+}

@@ -139,13 +139,13 @@ int error(const Twine &msg) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM y(argc, argv);
+  // Passes first, so that --mlir-print-ir-after=<any pass> knows them all.
+  mlir::registerAllPasses();
+  dync::registerAllPasses();
   registerAsmPrinterCLOptions();
   registerMLIRContextCLOptions();
   registerPassManagerCLOptions();
   registerDefaultTimingManagerCLOptions();
-  // Upstream passes too, so that --mlir-print-ir-after=<any pass> works.
-  mlir::registerAllPasses();
-  dync::registerAllPasses();
   cl::SetVersionPrinter([](llvm::raw_ostream &os) {
     os << "dync 0.1.0 (model format 1, built with MLIR " << LLVM_VERSION_STRING << ")\n";
   });

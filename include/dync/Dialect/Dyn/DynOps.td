@@ -9,6 +9,7 @@ include "mlir/IR/BuiltinAttributeInterfaces.td"
 include "mlir/IR/SymbolInterfaces.td"
 include "mlir/Interfaces/ControlFlowInterfaces.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/ValueBoundsOpInterface.td"
 
 //===----------------------------------------------------------------------===//
 // Weights and runtime parameters
@@ -77,7 +78,8 @@ def Dyn_ParamReadOp : Dyn_Op<"param.read", [
 // Mixture-of-experts routing
 //===----------------------------------------------------------------------===//
 
-def Dyn_MoeOp : Dyn_Op<"moe", [Pure, AttrSizedOperandSegments]> {
+def Dyn_MoeOp : Dyn_Op<"moe", [DeclareOpInterfaceMethods<ValueBoundsOpInterface, ["populateBoundsForShapedValueDim"]>,
+    Pure, AttrSizedOperandSegments]> {
   let summary = "Mixture-of-experts feed-forward layer";
   let description = [{
     Routes every token of `input` (shape `[..., d]`) to its `top_k` best
@@ -153,7 +155,8 @@ def Dyn_MoeOp : Dyn_Op<"moe", [Pure, AttrSizedOperandSegments]> {
   }];
 }
 
-def Dyn_MoeRouteOp : Dyn_Op<"moe.route", [Pure]> {
+def Dyn_MoeRouteOp : Dyn_Op<"moe.route", [DeclareOpInterfaceMethods<ValueBoundsOpInterface, ["populateBoundsForShapedValueDim"]>,
+    Pure]> {
   let summary = "Top-k routing of tokens to experts";
   let description = [{
     Takes router logits `[T, E]`, applies a softmax over the experts, and
@@ -177,7 +180,8 @@ def Dyn_MoeRouteOp : Dyn_Op<"moe.route", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Dyn_MoeDispatchOp : Dyn_Op<"moe.dispatch", [Pure]> {
+def Dyn_MoeDispatchOp : Dyn_Op<"moe.dispatch", [DeclareOpInterfaceMethods<ValueBoundsOpInterface, ["populateBoundsForShapedValueDim"]>,
+    Pure]> {
   let summary = "Groups token rows by the expert they are routed to";
   let description = [{
     Given tokens `[T, d]` and their chosen experts `[T, k]`, returns:
@@ -215,7 +219,8 @@ def Dyn_MoeDispatchOp : Dyn_Op<"moe.dispatch", [Pure]> {
   let hasCanonicalizer = 1;
 }
 
-def Dyn_MoeExpertsOp : Dyn_Op<"moe.experts", [Pure, AttrSizedOperandSegments]> {
+def Dyn_MoeExpertsOp : Dyn_Op<"moe.experts", [DeclareOpInterfaceMethods<ValueBoundsOpInterface, ["populateBoundsForShapedValueDim"]>,
+    Pure, AttrSizedOperandSegments]> {
   let summary = "Runs each expert's feed-forward network on its ragged group";
   let description = [{
     Row `r` of `rows` with `offsets[e] <= r < offsets[e+1]` is transformed by
@@ -247,7 +252,8 @@ def Dyn_MoeExpertsOp : Dyn_Op<"moe.experts", [Pure, AttrSizedOperandSegments]> {
   let hasVerifier = 1;
 }
 
-def Dyn_MoeCombineOp : Dyn_Op<"moe.combine", [Pure]> {
+def Dyn_MoeCombineOp : Dyn_Op<"moe.combine", [DeclareOpInterfaceMethods<ValueBoundsOpInterface, ["populateBoundsForShapedValueDim"]>,
+    Pure]> {
   let summary = "Weighted sum of each token's expert outputs";
   let description = [{
     `result[t] = Σ_j weights[t, j] · expert_rows[slots[t, j]]`, skipping
@@ -289,7 +295,8 @@ def Dyn_YieldOp : Dyn_Op<"yield", [
   let assemblyFormat = "attr-dict ($values^ `:` type($values))?";
 }
 
-def Dyn_GateOp : Dyn_Op<"gate", [
+def Dyn_GateOp : Dyn_Op<"gate", [DeclareOpInterfaceMethods<ValueBoundsOpInterface, ["populateBoundsForShapedValueDim"]>,
+    
     IsolatedFromAbove, RecursiveMemoryEffects, SingleBlock,
     DeclareOpInterfaceMethods<RegionBranchOpInterface, ["getRegionInvocationBounds"]>,
     AllTypesMatch<["input", "result"]>]> {
@@ -340,7 +347,8 @@ def Dyn_GateOp : Dyn_Op<"gate", [
   }];
 }
 
-def Dyn_CondOp : Dyn_Op<"cond", [
+def Dyn_CondOp : Dyn_Op<"cond", [DeclareOpInterfaceMethods<ValueBoundsOpInterface, ["populateBoundsForShapedValueDim"]>,
+    
     IsolatedFromAbove, RecursiveMemoryEffects,
     DeclareOpInterfaceMethods<RegionBranchOpInterface, [
         "getEntrySuccessorOperands", "getRegionInvocationBounds", "areTypesCompatible"]>]> {
@@ -383,7 +391,8 @@ def Dyn_CondOp : Dyn_Op<"cond", [
   }];
 }
 
-def Dyn_EarlyExitOp : Dyn_Op<"early_exit", [
+def Dyn_EarlyExitOp : Dyn_Op<"early_exit", [DeclareOpInterfaceMethods<ValueBoundsOpInterface, ["populateBoundsForShapedValueDim"]>,
+    
     IsolatedFromAbove, RecursiveMemoryEffects,
     DeclareOpInterfaceMethods<RegionBranchOpInterface, ["getRegionInvocationBounds"]>]> {
   let summary = "Staged computation where each sample leaves at its first confident head";
@@ -433,7 +442,8 @@ def Dyn_EarlyExitOp : Dyn_Op<"early_exit", [
 // Attention
 //===----------------------------------------------------------------------===//
 
-def Dyn_AttentionOp : Dyn_Op<"attention", [Pure]> {
+def Dyn_AttentionOp : Dyn_Op<"attention", [DeclareOpInterfaceMethods<ValueBoundsOpInterface, ["populateBoundsForShapedValueDim"]>,
+    Pure]> {
   let summary = "Dense multi-head scaled dot-product attention";
   let description = [{
     `softmax(q·kᵀ·scale [+ causal mask]) · v` on `[B, H, S, D]` tensors.
@@ -459,7 +469,8 @@ def Dyn_AttentionOp : Dyn_Op<"attention", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Dyn_BsaSelectOp : Dyn_Op<"bsa.select", [Pure, AttrSizedOperandSegments]> {
+def Dyn_BsaSelectOp : Dyn_Op<"bsa.select", [DeclareOpInterfaceMethods<ValueBoundsOpInterface, ["populateBoundsForShapedValueDim"]>,
+    Pure, AttrSizedOperandSegments]> {
   let summary = "Chooses the block layout of block-sparse attention";
   let description = [{
     Returns a layout `[B, H, nQ, nK]` (`i1`) saying which (query block, key
@@ -508,7 +519,8 @@ def Dyn_BsaSelectOp : Dyn_Op<"bsa.select", [Pure, AttrSizedOperandSegments]> {
   }];
 }
 
-def Dyn_BsaAttentionOp : Dyn_Op<"bsa.attention", [Pure]> {
+def Dyn_BsaAttentionOp : Dyn_Op<"bsa.attention", [DeclareOpInterfaceMethods<ValueBoundsOpInterface, ["populateBoundsForShapedValueDim"]>,
+    Pure]> {
   let summary = "Attention computed only on the blocks of a layout";
   let description = [{
     Dense attention restricted to the (query block, key block) pairs set in
@@ -542,7 +554,8 @@ def Dyn_BsaAttentionOp : Dyn_Op<"bsa.attention", [Pure]> {
 // Data-dependent indexing
 //===----------------------------------------------------------------------===//
 
-def Dyn_TopKOp : Dyn_Op<"topk", [Pure]> {
+def Dyn_TopKOp : Dyn_Op<"topk", [DeclareOpInterfaceMethods<ValueBoundsOpInterface, ["populateBoundsForShapedValueDim"]>,
+    Pure]> {
   let summary = "The k largest entries along an axis, with their indices";
   let description = [{
     Returns the `k` largest values along `axis` in descending order and their
@@ -565,7 +578,8 @@ def Dyn_TopKOp : Dyn_Op<"topk", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Dyn_ScatterAddOp : Dyn_Op<"scatter_add", [
+def Dyn_ScatterAddOp : Dyn_Op<"scatter_add", [DeclareOpInterfaceMethods<ValueBoundsOpInterface, ["populateBoundsForShapedValueDim"]>,
+    
     Pure, AllTypesMatch<["data", "result"]>]> {
   let summary = "Adds slices of updates into a copy of data at given positions";
   let description = [{
@@ -601,7 +615,8 @@ def Dyn_ScatterAddOp : Dyn_Op<"scatter_add", [
 // batch around; their result sizes depend on data, so they never appear inside
 // a subgraph.
 
-def Dyn_RtIotaOp : Dyn_Op<"rt.iota", [Pure]> {
+def Dyn_RtIotaOp : Dyn_Op<"rt.iota", [DeclareOpInterfaceMethods<ValueBoundsOpInterface, ["populateBoundsForShapedValueDim"]>,
+    Pure]> {
   let summary = "The indices 0 ..< n of a batch";
   let description = [{
     Returns `[0, 1, ..., n-1]` where `n` is the size of dimension 0 of
@@ -618,7 +633,8 @@ def Dyn_RtIotaOp : Dyn_Op<"rt.iota", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Dyn_RtSelectOp : Dyn_Op<"rt.select", [Pure]> {
+def Dyn_RtSelectOp : Dyn_Op<"rt.select", [DeclareOpInterfaceMethods<ValueBoundsOpInterface, ["populateBoundsForShapedValueDim"]>,
+    Pure]> {
   let summary = "Positions of the set entries of a mask";
   let description = [{
     Returns, in ascending order, the positions `i` where `mask[i]` is true. The
@@ -634,7 +650,8 @@ def Dyn_RtSelectOp : Dyn_Op<"rt.select", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Dyn_RtGatherRowsOp : Dyn_Op<"rt.gather_rows", [Pure]> {
+def Dyn_RtGatherRowsOp : Dyn_Op<"rt.gather_rows", [DeclareOpInterfaceMethods<ValueBoundsOpInterface, ["populateBoundsForShapedValueDim"]>,
+    Pure]> {
   let summary = "Compacts the rows of a batch at given positions";
   let description = [{
     `result[j] = source[indices[j]]` along dimension 0: the live samples, packed
@@ -653,7 +670,8 @@ def Dyn_RtGatherRowsOp : Dyn_Op<"rt.gather_rows", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Dyn_RtScatterRowsOp : Dyn_Op<"rt.scatter_rows", [
+def Dyn_RtScatterRowsOp : Dyn_Op<"rt.scatter_rows", [DeclareOpInterfaceMethods<ValueBoundsOpInterface, ["populateBoundsForShapedValueDim"]>,
+    
     Pure, AllTypesMatch<["dest", "result"]>]> {
   let summary = "Writes rows back into a batch at given positions";
   let description = [{

@@ -36,6 +36,9 @@ private:
                     llvm::function_ref<Bound(mlir::Value)> of);
   Bound fromMixed(mlir::OpFoldResult size);
   Bound fromModelDims(mlir::func::FuncOp fn, unsigned argNo, int64_t i);
+  /// The bound the defining op states through ValueBoundsOpInterface, in
+  /// terms of its operands (whose bounds this analysis supplies).
+  Bound fromValueBounds(mlir::Value v, std::optional<int64_t> dim);
   Bound computeDim(mlir::Value v, int64_t i);
   Bound computeScalar(mlir::Value v);
 
