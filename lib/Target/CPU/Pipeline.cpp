@@ -30,6 +30,7 @@ void buildCpuCodegenPipeline(OpPassManager &pm) {
   pm.addPass(createDynThreadExternals());
   pm.addPass(createDynTimeSubgraphs());
   pm.addPass(createConvertDynToLinalg());
+  pm.addPass(createDynLowerStatistics());
   pm.addPass(createDynCheckCpuSupport());
   pm.addPass(createDynEmitManifest());
   pm.addPass(createDynPrepareEntry());

@@ -118,4 +118,19 @@ def DynPrepareEntry : Pass<"dyn-prepare-entry", "::mlir::ModuleOp"> {
   }];
 }
 
+def DynLowerStatistics : Pass<"dyn-lower-statistics", "::mlir::ModuleOp"> {
+  let summary = "Gives each run statistic a slot and increments it in place";
+  let description = [{
+    Each `dyn.rt.count` becomes an increment of a slot of one thread-local
+    i64 array, `dync_stats`, which the runtime zeroes before a run and reads
+    after it (thread-local, so sessions on different threads do not mix).
+    Slots are allocated in name order, each family (`name[0]`, `name[1]`...)
+    consecutively, so that a count at a run-time index (`at(%e)`) addresses
+    its slot; an index outside the family counts nothing. The names are
+    recorded on the module as `dyn.stats`, in slot order.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 #endif // DYNC_PASSES_CODEGEN_PASSES_TD

@@ -25,14 +25,15 @@ def ConvertDynToLinalg : Pass<"convert-dyn-to-linalg", "::mlir::ModuleOp"> {
 
     The MoE kernels (route, dispatch with capacity, grouped experts, combine)
     and block-sparse attention (layout selection, online softmax over kept
-    blocks) are lowered too. `dyn.rt.count` becomes increments of a
-    thread-local array `dync_stats` whose slot names are recorded on the
-    module as `dyn.stats`. Ops not covered (`dyn.topk`, `dyn.scatter_add`)
-    are left alone; the CPU backend reports them.
+    blocks) are lowered too, as are `dyn.topk` on floats and `dyn.scatter_add`.
+    It is a dialect conversion: afterwards no dyn op is left but the run
+    statistics (`dyn.rt.count`, for dyn-lower-statistics), parameter
+    definitions and weights, and `dyn.topk` on integers (which
+    dyn-check-cpu-support reports).
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
-    "::mlir::LLVM::LLVMDialect", "::mlir::math::MathDialect",
+    "::mlir::math::MathDialect",
     "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect"
   ];
 }
