@@ -97,7 +97,7 @@ LogicalResult DynDialect::verifyOperationAttribute(Operation *op, NamedAttribute
     return success();
   }
   if (name == attrs::kName || name == attrs::kShape || name == attrs::kWeight ||
-      name == attrs::kParam || name == attrs::kBounds)
+      name == attrs::kParam || name == attrs::kBounds || name == attrs::kStatsArray)
     return op->emitOpError() << "'" << name
                              << "' belongs on a function argument or result";
   return op->emitOpError() << "unknown dyn attribute '" << name << "'";
@@ -114,6 +114,11 @@ LogicalResult DynDialect::verifyRegionArgAttribute(Operation *op, unsigned regio
   int64_t rank = rankOf(type);
   if (name == attrs::kName || name == attrs::kWeight)
     return expectString(op, attr);
+  if (name == attrs::kStatsArray) {
+    if (!isa<UnitAttr>(attr.getValue()))
+      return op->emitOpError() << "'" << name << "' is a unit attribute";
+    return success();
+  }
   if (name == attrs::kParam) {
     if (!isa<FlatSymbolRefAttr>(attr.getValue()))
       return op->emitOpError() << "'" << name << "' must name a dyn.param.def (@name)";

@@ -25,9 +25,13 @@ using namespace dync;
 
 namespace {
 
+/// The compiled-model ABI (libdyncrt's DYNC_MODEL_ABI_VERSION): 2 passes the
+/// run statistics array as an entry argument.
+constexpr int kModelAbiVersion = 2;
+
 std::string buildManifest(ModuleOp module) {
   nlohmann::json m;
-  m["abi_version"] = 1;
+  m["abi_version"] = kModelAbiVersion;
   if (auto name = module->getAttrOfType<StringAttr>(mlir::dyn::attrs::kModel))
     m["model"] = name.getValue().str();
   if (auto weights = module->getAttrOfType<StringAttr>(mlir::dyn::attrs::kWeightsPath))
@@ -49,6 +53,12 @@ std::string buildManifest(ModuleOp module) {
   m["args"] = nlohmann::json::array();
   for (unsigned i = 0; i < entry.getNumArguments(); ++i) {
     nlohmann::json arg;
+    if (entry.getArgAttr(i, mlir::dyn::attrs::kStatsArray)) {
+      // The run statistics array, i64 per name of "stats".
+      arg["kind"] = "stats";
+      m["args"].push_back(arg);
+      continue;
+    }
     Type t = entry.getArgumentTypes()[i];
     auto tensor = dyn_cast<RankedTensorType>(t);
     arg["dtype"] = dtypeName(tensor ? tensor.getElementType() : t);

@@ -5,7 +5,10 @@
 #include "dync/Dialect/Dyn/DynAttrNames.h"
 #include "dync/Dialect/Dyn/DynOps.h"
 
-#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/SetVector.h"
 
 #include <vector>
 
@@ -21,10 +24,9 @@ namespace {
 
 Value constIndex(ImplicitLocOpBuilder &b, int64_t v) { return arith::ConstantIndexOp::create(b, v); }
 
-/// Run statistics: each dyn.rt.count gets slots in one thread-local i64
-/// array, `dync_stats`, which the runtime zeroes before a run and reads after
-/// it (thread-local, so sessions on different threads do not mix). The slot
-/// names are recorded on the module as `dyn.stats`, in slot order.
+/// Run statistics: each dyn.rt.count gets slots in one i64 array that the
+/// runtime passes to the entry (zeroed before a run, read after it). The
+/// slot names are recorded on the module as `dyn.stats`, in slot order.
 LogicalResult lowerCounts(ModuleOp module) {
   SmallVector<dyn::RtCountOp> counts;
   module.walk([&](dyn::RtCountOp c) { counts.push_back(c); });
@@ -72,26 +74,54 @@ LogicalResult lowerCounts(ModuleOp module) {
                                << "' is counted with another size elsewhere";
   }
   module->setAttr(mlir::dyn::attrs::kStats, ArrayAttr::get(ctx, names));
-  OpBuilder mb = OpBuilder::atBlockBegin(module.getBody());
+
+  // The statistics array is an argument: of every function that counts, and
+  // of their callers up to the entry, where the runtime passes the session's
+  // array. Compiled code keeps no state of its own, so a parallel loop that
+  // counts runs on any thread (it captures the pointer; adds are atomic).
   auto i64 = IntegerType::get(ctx, 64);
-  auto arrayType = LLVM::LLVMArrayType::get(i64, names.size());
-  auto zero = DenseElementsAttr::get(
-      RankedTensorType::get({static_cast<int64_t>(names.size())}, i64), APInt(64, 0));
-  auto global = LLVM::GlobalOp::create(mb, module.getLoc(), arrayType, /*isConstant=*/false,
-                                       LLVM::Linkage::External, "dync_stats", zero,
-                                       /*alignment=*/8, /*addrSpace=*/0, /*dsoLocal=*/false,
-                                       /*threadLocal=*/true);
-  auto ptrType = LLVM::LLVMPointerType::get(ctx);
+  auto arrayType = MemRefType::get({static_cast<int64_t>(names.size())}, i64);
+  llvm::SetVector<func::FuncOp> counting;
+  for (dyn::RtCountOp c : counts)
+    if (auto fn = c->getParentOfType<func::FuncOp>())
+      counting.insert(fn);
+  for (size_t i = 0; i < counting.size(); ++i) {
+    func::FuncOp fn = counting[i];
+    std::optional<SymbolTable::UseRange> uses = fn.getSymbolUses(module);
+    if (!uses)
+      continue;
+    for (const SymbolTable::SymbolUse &use : *uses)
+      if (auto caller = use.getUser()->getParentOfType<func::FuncOp>())
+        counting.insert(caller);
+  }
+  llvm::DenseMap<func::FuncOp, Value> statsArg;
+  for (func::FuncOp fn : counting.getArrayRef()) {
+    unsigned index = fn.getNumArguments();
+    DictionaryAttr attrs;
+    if (fn.isPublic())
+      attrs = DictionaryAttr::get(
+          ctx, {NamedAttribute(StringAttr::get(ctx, mlir::dyn::attrs::kStatsArray),
+                               UnitAttr::get(ctx))});
+    if (failed(fn.insertArgument(index, arrayType, attrs, fn.getLoc())))
+      return failure();
+    statsArg[fn] = fn.getArgument(index);
+  }
+  for (func::FuncOp fn : counting.getArrayRef()) {
+    std::optional<SymbolTable::UseRange> uses = fn.getSymbolUses(module);
+    if (!uses)
+      continue;
+    for (const SymbolTable::SymbolUse &use : *uses)
+      if (auto call = dyn_cast<func::CallOp>(use.getUser()))
+        call->insertOperands(call->getNumOperands(),
+                             statsArg[call->getParentOfType<func::FuncOp>()]);
+  }
   for (auto [c, slot] : llvm::zip_equal(counts, slots)) {
     ImplicitLocOpBuilder b(c.getLoc(), c);
-    auto addAt = [&](Value v64, LLVM::GEPArg at) {
-      Value addr = LLVM::AddressOfOp::create(b, global);
-      Value p = LLVM::GEPOp::create(b, ptrType, arrayType, addr,
-                                    ArrayRef<LLVM::GEPArg>{0, at});
-      Value old = LLVM::LoadOp::create(b, i64, p);
-      LLVM::StoreOp::create(b, arith::AddIOp::create(b, old, v64), p);
+    Value stats = statsArg[c->getParentOfType<func::FuncOp>()];
+    auto addAt = [&](Value v64, Value at) {
+      memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::addi, v64, stats, ValueRange{at});
     };
-    auto add = [&](Value v64, int64_t at) { addAt(v64, static_cast<int32_t>(at)); };
+    auto add = [&](Value v64, int64_t at) { addAt(v64, constIndex(b, at)); };
     if (Value index = c.getSlot()) {
       // The family's slots are consecutive (families are allocated whole);
       // an index outside it counts nothing rather than writing past them.
@@ -103,7 +133,7 @@ LogicalResult lowerCounts(ModuleOp module) {
                                           arith::ConstantOp::create(b, b.getI64IntegerAttr(0)));
       Value at = arith::AddIOp::create(b, arith::SelectOp::create(b, inRange, index, constIndex(b, 0)),
                                        constIndex(b, slot[0]));
-      addAt(v64, Value(arith::IndexCastOp::create(b, i64, at)));
+      addAt(v64, at);
       c.erase();
       continue;
     }

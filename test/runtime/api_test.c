@@ -1,7 +1,7 @@
 /* Exercises libdyncrt's C API, including every error status, on a model
  * compiled by the lit test that runs this program.
  *
- *   api_test MODEL.so WEIGHTED.so NOT_A_MODEL.so
+ *   api_test MODEL.so WEIGHTED.so NOT_A_MODEL.so NOT_A_LIBRARY
  *
  * The model: inputs x [B, 4] f32 (B in [1, 8]) and y [B, 4] f32; output
  * s = x + y. Prints one line per check; exits non-zero on the first failure. */
@@ -13,15 +13,31 @@
 
 static int failures = 0;
 
-/* Expects `s` to be an error whose message contains `needle` (or success if
- * needle is NULL); frees it. */
-static void expect(const char *what, dync_status_t *s, const char *needle) {
+/* Expects `s` to be an error of `code` whose message contains `needle` (or
+ * success if needle is NULL); frees it. */
+static void expectCode(const char *what, dync_status_t *s, dync_status_code_t code,
+                       const char *needle) {
   const char *msg = dync_status_message(s);
-  int ok = needle ? (s != NULL && strstr(msg, needle) != NULL) : s == NULL;
-  printf("%s %s: %s\n", ok ? "PASS" : "FAIL", what, msg);
+  int ok = needle ? (s != NULL && strstr(msg, needle) != NULL && dync_status_code(s) == code)
+                  : s == NULL && dync_status_code(s) == DYNC_STATUS_OK;
+  printf("%s %s: [%s] %s\n", ok ? "PASS" : "FAIL", what,
+         dync_status_code_name(dync_status_code(s)), msg);
   if (!ok)
     ++failures;
   dync_status_free(s);
+}
+#define expect(what, s, needle) expectCode(what, s, DYNC_STATUS_INVALID_ARGUMENT, needle)
+
+static void noEntry(void **args, void *results) {
+  (void)args;
+  (void)results;
+}
+
+/* Loading a linked model described by `manifest` (with no code to run). */
+static dync_status_t *loadManifest(const char *manifest, const char *weights,
+                                   dync_model_t **out) {
+  dync_static_model_t m = {manifest, noEntry, NULL, 0, NULL};
+  return dync_model_load_static(&m, weights, out);
 }
 
 static dync_tensor_t tensor(float *data, int64_t b, int64_t n) {
@@ -36,18 +52,48 @@ static dync_tensor_t tensor(float *data, int64_t b, int64_t n) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 4) {
-    fprintf(stderr, "usage: api_test MODEL.so WEIGHTED.so NOT_A_MODEL.so\n");
+  if (argc != 5) {
+    fprintf(stderr, "usage: api_test MODEL.so WEIGHTED.so NOT_A_MODEL.so NOT_A_LIBRARY\n");
     return 2;
   }
-  printf("api version %d\n", dync_api_version());
+  printf("api version %d, model abi version %d\n", dync_api_version(), dync_model_abi_version());
 
   dync_model_t *model = NULL;
-  expect("missing file", dync_model_load("/nonexistent/model.so", NULL, &model),
-         "cannot load model '/nonexistent/model.so'");
-  expect("not a dync model", dync_model_load(argv[3], NULL, &model),
-         "is not a model compiled by dync");
+  expectCode("missing file", dync_model_load("/nonexistent/model.so", NULL, &model),
+             DYNC_STATUS_NOT_FOUND, "cannot load model '/nonexistent/model.so': no such file");
+  expectCode("not a dync model", dync_model_load(argv[3], NULL, &model),
+             DYNC_STATUS_INCOMPATIBLE, "is not a model compiled by dync");
+  expectCode("not a library", dync_model_load(argv[4], NULL, &model), DYNC_STATUS_INCOMPATIBLE,
+             "cannot load model");
+  expect("null load_static", dync_model_load_static(NULL, NULL, &model),
+         "dync_model_load_static: model, its manifest and entry, and out_model must not be NULL");
+  expectCode("malformed manifest", loadManifest("{not json", NULL, &model),
+             DYNC_STATUS_DATA_LOSS, "has a malformed manifest (not a JSON object)");
+  expectCode("another ABI", loadManifest("{\"abi_version\": 1}", NULL, &model),
+             DYNC_STATUS_INCOMPATIBLE,
+             "was compiled for model ABI version 1, but this runtime reads version 2");
+  expectCode("argument not an object", loadManifest("{\"abi_version\": 2, \"args\": [1]}", NULL, &model),
+             DYNC_STATUS_DATA_LOSS, "malformed manifest (an argument is not an object)");
+  expectCode("argument kind",
+             loadManifest("{\"abi_version\": 2, \"args\": [{\"kind\": \"blob\"}]}", NULL, &model),
+             DYNC_STATUS_DATA_LOSS, "malformed manifest (argument kind 'blob')");
+  expectCode("argument dtype",
+             loadManifest("{\"abi_version\": 2, \"args\": [{\"kind\": \"input\", \"name\": \"x\", "
+                          "\"dtype\": \"q8\", \"shape\": [4]}]}", NULL, &model),
+             DYNC_STATUS_UNIMPLEMENTED, "model argument 'x' has an unsupported dtype");
+  expectCode("argument rank",
+             loadManifest("{\"abi_version\": 2, \"args\": [{\"kind\": \"input\", \"name\": \"x\", "
+                          "\"dtype\": \"f32\", \"shape\": [1,1,1,1,1,1,1,1,1]}]}", NULL, &model),
+             DYNC_STATUS_UNIMPLEMENTED, "model argument 'x' has rank 9; the runtime takes at most 8");
+  expectCode("result not an object", loadManifest("{\"abi_version\": 2, \"results\": [1]}", NULL, &model),
+             DYNC_STATUS_DATA_LOSS, "malformed manifest (a result is not an object)");
+  expectCode("result dtype",
+             loadManifest("{\"abi_version\": 2, \"results\": [{\"name\": \"y\", \"dtype\": \"q8\", "
+                          "\"rank\": 1}]}", NULL, &model),
+             DYNC_STATUS_UNIMPLEMENTED, "model output 'y' is not supported (dtype or rank)");
   expect("null arguments", dync_model_load(NULL, NULL, &model), "must not be NULL");
+  expect("null session arguments", dync_session_create(NULL, NULL),
+         "dync_session_create: model and out_session must not be NULL");
   expect("load", dync_model_load(argv[1], NULL, &model), NULL);
   if (!model)
     return 1;
@@ -64,8 +110,10 @@ int main(int argc, char **argv) {
   printf("stats %d, name out of range %s, value out of range %lld\n",
          dync_model_num_stats(model), dync_model_stat_name(model, 3) ? "set" : "NULL",
          (long long)dync_session_stat(session, 5));
-  expect("unknown param", dync_session_set_param(session, "nope", 1.0),
-         "the model has no runtime parameter 'nope' (it has: none)");
+  expectCode("unknown param", dync_session_set_param(session, "nope", 1.0),
+             DYNC_STATUS_NOT_FOUND, "the model has no runtime parameter 'nope' (it has: none)");
+  expect("null param name", dync_session_set_param(session, NULL, 1.0),
+         "dync_session_set_param: session and name must not be NULL");
   printf("default threads at least 1: %s\n", dync_session_threads(session) >= 1 ? "yes" : "no");
   expect("zero threads", dync_session_set_threads(session, 0),
          "threads must be between 1 and 1024, got 0");
@@ -132,12 +180,46 @@ int main(int argc, char **argv) {
   /* A model with weights: a missing weights file, and one without the
    * tensor the model needs. */
   dync_model_t *other = NULL;
-  expect("weights file missing", dync_model_load(argv[2], "/nonexistent.safetensors", &other),
-         "weights file '/nonexistent.safetensors'");
-  expect("weights file lacks a tensor", dync_model_load(argv[2], getenv("OTHER_WEIGHTS"), &other),
-         "has no tensor 'w', which the model needs");
+  expectCode("weights file missing", dync_model_load(argv[2], "/nonexistent.safetensors", &other),
+             DYNC_STATUS_NOT_FOUND, "weights file '/nonexistent.safetensors' does not exist");
+  expectCode("weights file lacks a tensor", dync_model_load(argv[2], getenv("OTHER_WEIGHTS"), &other),
+             DYNC_STATUS_NOT_FOUND, "has no tensor 'w', which the model needs");
   expect("weighted load", dync_model_load(argv[2], NULL, &other), NULL);
   dync_model_release(other);
+
+  /* Weights of another shape or dtype than the model was compiled for. */
+  expectCode("weight shape", dync_model_load(argv[2], getenv("SHAPE_WEIGHTS"), &other),
+             DYNC_STATUS_INCOMPATIBLE, "has a different shape than the model was compiled for");
+  expectCode("weight dtype", dync_model_load(argv[2], getenv("DTYPE_WEIGHTS"), &other),
+             DYNC_STATUS_INCOMPATIBLE, "is F16, but the model was compiled for f32");
+  expectCode("weights file malformed", dync_model_load(argv[2], argv[4], &other),
+             DYNC_STATUS_DATA_LOSS, "");
+
+  /* An i32 runtime parameter takes integers only. */
+  dync_model_t *withParam = NULL;
+  expectCode("i32 param model",
+             loadManifest("{\"abi_version\": 2, \"args\": [{\"kind\": \"param\", \"name\": \"k\", "
+                          "\"dtype\": \"i32\", \"shape\": [], \"default\": 2}]}", NULL, &withParam),
+             DYNC_STATUS_OK, NULL);
+  dync_session_t *ps = NULL;
+  expectCode("i32 param session", dync_session_create(withParam, &ps), DYNC_STATUS_OK, NULL);
+  expect("i32 param given 2.5", dync_session_set_param(ps, "k", 2.5),
+         "runtime parameter 'k' is i32; 2.5 is not a 32-bit integer");
+  expect("i32 param given 2^40", dync_session_set_param(ps, "k", 1099511627776.0),
+         "runtime parameter 'k' is i32; 1.09951e+12 is not a 32-bit integer");
+  expectCode("i32 param given 3", dync_session_set_param(ps, "k", 3), DYNC_STATUS_OK, NULL);
+  dync_session_release(ps);
+  dync_model_release(withParam);
+
+  /* Inputs with a negative dim. */
+  badIn[0] = tensor(x, -1, 4);
+  badIn[1] = tensor(y, 3, 4);
+  expect("negative dim", dync_session_run(session, badIn, 2, out, 1),
+         "input 'x' dim 0 is negative (-1)");
+
+  printf("codes: %s, %s, %s, %s\n", dync_status_code_name(DYNC_STATUS_OUT_OF_MEMORY),
+         dync_status_code_name(DYNC_STATUS_UNAVAILABLE), dync_status_code_name(DYNC_STATUS_INTERNAL),
+         dync_status_code_name((dync_status_code_t)99));
 
   dync_session_release(session);
   dync_model_release(model);

@@ -25,9 +25,7 @@ void writeStaticHeader(llvm::raw_ostream &os, ModuleOp module, bool embedded) {
   std::string manifest;
   if (auto m = module->getAttrOfType<StringAttr>(kManifestAttr))
     manifest = m.getValue().str();
-  size_t numStats = 0;
-  if (auto stats = module->getAttrOfType<ArrayAttr>(kStatsAttr))
-    numStats = stats.size();
+
   std::string name = "model";
   if (auto n = module->getAttrOfType<StringAttr>(mlir::dyn::attrs::kModel))
     name = n.getValue().str();
@@ -50,8 +48,6 @@ void writeStaticHeader(llvm::raw_ostream &os, ModuleOp module, bool embedded) {
      << "extern const char dync_manifest[];\n"
      << "void dync_entry(void **args, void *results);\n"
      << "extern void *dync_parallel_hook;\n";
-  if (numStats)
-    os << "int64_t *dync_stats_address(void);\n";
   if (embedded)
     os << "extern const uint8_t dync_embedded_weights[];\n"
        << "extern const uint64_t dync_embedded_weights_size;\n";
@@ -60,7 +56,6 @@ void writeStaticHeader(llvm::raw_ostream &os, ModuleOp module, bool embedded) {
      << "static inline dync_status_t *dync_load_" << id
      << "(const char *weights_path, dync_model_t **out_model) {\n"
      << "  dync_static_model_t m = {dync_manifest, dync_entry, "
-     << (numStats ? "dync_stats_address" : "0") << ", "
      << (embedded ? "dync_embedded_weights, dync_embedded_weights_size" : "0, 0")
      << ", &dync_parallel_hook};\n"
      << "  return dync_model_load_static(&m, weights_path, out_model);\n}\n\n"

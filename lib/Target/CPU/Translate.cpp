@@ -140,17 +140,6 @@ std::unique_ptr<llvm::Module> translateToLLVM(ModuleOp module,
   b.CreateCall(ciface, callArgs);
   b.CreateRetVoid();
 
-  // int64_t *dync_stats_address(void): the calling thread's statistics
-  // array, so that the runtime finds it with one lookup at load time (dlopen
-  // or static link alike) instead of resolving the thread-local per run.
-  if (llvm::GlobalVariable *stats = llvmModule->getGlobalVariable("dync_stats")) {
-    auto *accessor = llvm::Function::Create(llvm::FunctionType::get(ptrTy, false),
-                                            llvm::Function::ExternalLinkage,
-                                            "dync_stats_address", *llvmModule);
-    b.SetInsertPoint(llvm::BasicBlock::Create(context, "entry", accessor));
-    b.CreateRet(b.CreateThreadLocalAddress(stats));
-  }
-
   defineParallelLaunches(*llvmModule);
 
   auto *text = llvm::ConstantDataArray::getString(context, manifest, true);

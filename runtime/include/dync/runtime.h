@@ -1,8 +1,16 @@
 /*===- runtime.h - libdyncrt: load and run models compiled by dync -------===*
  *
  * C11 API. Fallible calls return a dync_status_t*: NULL means success; any
- * other value carries a message (dync_status_message) and must be released
- * with dync_status_free. The library never aborts on bad input.
+ * other value carries a code (dync_status_code) and a message
+ * (dync_status_message) and must be released with dync_status_free. The
+ * library never aborts on bad input, and an allocation that fails, in the
+ * runtime or in a model's code on the calling thread, is an
+ * DYNC_STATUS_OUT_OF_MEMORY status.
+ *
+ * Lifetimes: a dync_model_t must outlive the sessions created from it; a
+ * dync_session_t must outlive its runs (one at a time). Output tensors own
+ * their memory: they stay valid after the session and the model are
+ * released, until dync_tensor_free. Statuses are independent of everything.
  *
  * Thread safety: a dync_model_t is immutable once loaded and may be shared by
  * any number of threads. A dync_session_t holds per-run state (runtime
@@ -31,10 +39,37 @@ extern "C" {
 #define DYNC_API __attribute__((visibility("default")))
 #endif
 
-/** Bumped when the API or the compiled-model ABI changes incompatibly. */
-#define DYNC_API_VERSION 1
+/** The C API's version: bumped when this header changes incompatibly. */
+#define DYNC_API_VERSION 2
+/** The compiled-model ABI's version (the `abi_version` of a model's
+ *  manifest): bumped when what `dync` emits changes incompatibly. A model of
+ *  another version is refused with DYNC_STATUS_INCOMPATIBLE. Version 2 passes
+ *  the run statistics array to the entry point. */
+#define DYNC_MODEL_ABI_VERSION 2
 
 typedef struct dync_status_t dync_status_t;
+
+/** What kind of failure a status reports. */
+typedef enum dync_status_code_t {
+  DYNC_STATUS_OK = 0,
+  /** A NULL or out-of-range argument, an input of the wrong dtype or shape. */
+  DYNC_STATUS_INVALID_ARGUMENT = 1,
+  /** A file, weight tensor or runtime parameter that does not exist. */
+  DYNC_STATUS_NOT_FOUND = 2,
+  /** An allocation failed. */
+  DYNC_STATUS_OUT_OF_MEMORY = 3,
+  /** Something this runtime does not do (yet). */
+  DYNC_STATUS_UNIMPLEMENTED = 4,
+  /** Not a dync model, a model of another ABI, or weights of another shape
+   *  or dtype than the model was compiled for. */
+  DYNC_STATUS_INCOMPATIBLE = 5,
+  /** A malformed model manifest or weights file. */
+  DYNC_STATUS_DATA_LOSS = 6,
+  /** A device or driver that is not there (no CUDA driver, no GPU). */
+  DYNC_STATUS_UNAVAILABLE = 7,
+  /** A bug in dync. */
+  DYNC_STATUS_INTERNAL = 8,
+} dync_status_code_t;
 typedef struct dync_model_t dync_model_t;
 typedef struct dync_session_t dync_session_t;
 
@@ -61,7 +96,13 @@ typedef struct dync_tensor_t {
 } dync_tensor_t;
 
 DYNC_API int32_t dync_api_version(void);
+DYNC_API int32_t dync_model_abi_version(void);
 
+/** DYNC_STATUS_OK for NULL (success). */
+DYNC_API dync_status_code_t dync_status_code(const dync_status_t *status);
+/** "ok", "invalid argument", "not found", ... */
+DYNC_API const char *dync_status_code_name(dync_status_code_t code);
+/** "ok" for NULL. */
 DYNC_API const char *dync_status_message(const dync_status_t *status);
 DYNC_API void dync_status_free(dync_status_t *status);
 
@@ -78,8 +119,6 @@ DYNC_API void dync_model_release(dync_model_t *model);
 typedef struct dync_static_model_t {
   const char *manifest;
   void (*entry)(void **args, void *results);
-  /** This thread's run statistics, or NULL if the model records none. */
-  int64_t *(*stats)(void);
   /** The weights, if compiled with --embed-weights; else NULL. */
   const uint8_t *embedded_weights;
   uint64_t embedded_weights_size;

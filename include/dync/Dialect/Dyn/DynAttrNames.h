@@ -45,6 +45,9 @@ inline constexpr llvm::StringLiteral kShape = "dyn.shape";
 inline constexpr llvm::StringLiteral kWeight = "dyn.weight";
 /// The runtime parameter an entry argument carries (symbol reference).
 inline constexpr llvm::StringLiteral kParam = "dyn.param";
+/// The entry argument through which the runtime passes the run statistics
+/// array (unit; on a `memref<Nxi64>` argument).
+inline constexpr llvm::StringLiteral kStatsArray = "dyn.stats_array";
 /// Upper bounds of a subgraph argument's or result's dims (i64 array).
 inline constexpr llvm::StringLiteral kBounds = "dyn.bounds";
 

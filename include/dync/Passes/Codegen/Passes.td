@@ -121,15 +121,19 @@ def DynPrepareEntry : Pass<"dyn-prepare-entry", "::mlir::ModuleOp"> {
 def DynLowerStatistics : Pass<"dyn-lower-statistics", "::mlir::ModuleOp"> {
   let summary = "Gives each run statistic a slot and increments it in place";
   let description = [{
-    Each `dyn.rt.count` becomes an increment of a slot of one thread-local
-    i64 array, `dync_stats`, which the runtime zeroes before a run and reads
-    after it (thread-local, so sessions on different threads do not mix).
+    Each `dyn.rt.count` becomes an atomic add to a slot of one i64 array that
+    the runtime passes to the entry, zeroed before a run and read after it.
+    The array reaches every function that counts as an argument
+    (`memref<Nxi64>`, `dyn.stats_array` on the entry's), added to them and to
+    their callers:
+    compiled code holds no statistics of its own, so sessions never mix and a
+    parallel loop that counts may run on any thread.
     Slots are allocated in name order, each family (`name[0]`, `name[1]`...)
     consecutively, so that a count at a run-time index (`at(%e)`) addresses
     its slot; an index outside the family counts nothing. The names are
     recorded on the module as `dyn.stats`, in slot order.
   }];
-  let dependentDialects = ["::mlir::LLVM::LLVMDialect", "::mlir::arith::ArithDialect",
+  let dependentDialects = ["::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect",
                            "::mlir::tensor::TensorDialect"];
 }
 

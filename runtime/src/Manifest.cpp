@@ -1,0 +1,101 @@
+//===- Manifest.cpp - what a compiled model says of its entry -------------===//
+//
+// The manifest comes from a file the user gave us: it is read without ever
+// trusting a type (nlohmann's checked accessors abort without exceptions).
+//
+//===----------------------------------------------------------------------===//
+
+#include "Internal.h"
+
+#include <nlohmann/json.hpp>
+
+using namespace dync::rt;
+
+namespace {
+
+std::string jsonString(const nlohmann::json &j, const char *key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+int64_t jsonInt(const nlohmann::json &j, const char *key, int64_t dflt) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : dflt;
+}
+const nlohmann::json &jsonArray(const nlohmann::json &j, const char *key) {
+  static const nlohmann::json empty = nlohmann::json::array();
+  auto it = j.find(key);
+  return it != j.end() && it->is_array() ? *it : empty;
+}
+
+} // namespace
+
+dync_status_t *dync::rt::readManifest(dync_model_t &model, const char *text,
+                                      const char *modelPath) {
+  nlohmann::json manifest = nlohmann::json::parse(text, nullptr, false);
+  if (manifest.is_discarded() || !manifest.is_object())
+    return fail(DYNC_STATUS_DATA_LOSS, "'%s' has a malformed manifest (not a JSON object)",
+                modelPath);
+  int64_t abi = jsonInt(manifest, "abi_version", 0);
+  if (abi != DYNC_MODEL_ABI_VERSION)
+    return fail(DYNC_STATUS_INCOMPATIBLE,
+                "'%s' was compiled for model ABI version %lld, but this runtime "
+                "reads version %d: compile it again with this dync",
+                modelPath, static_cast<long long>(abi), DYNC_MODEL_ABI_VERSION);
+
+  if (auto dims = manifest.find("dims"); dims != manifest.end() && dims->is_object())
+    for (auto &[name, d] : dims->items())
+      if (d.is_object())
+        model.dims[name] = {jsonInt(d, "min", 1), jsonInt(d, "max", 1)};
+  for (const auto &a : jsonArray(manifest, "args")) {
+    if (!a.is_object())
+      return fail(DYNC_STATUS_DATA_LOSS, "'%s' has a malformed manifest (an argument is not "
+                                         "an object)", modelPath);
+    Arg arg;
+    std::string kind = jsonString(a, "kind");
+    if (kind == "stats") {
+      arg.kind = ArgKind::Stats;
+      model.args.push_back(arg);
+      continue;
+    }
+    if (kind != "input" && kind != "weight" && kind != "param")
+      return fail(DYNC_STATUS_DATA_LOSS, "'%s' has a malformed manifest (argument kind '%s')",
+                  modelPath, kind.c_str());
+    arg.kind = kind == "input" ? ArgKind::Input : kind == "weight" ? ArgKind::Weight
+                                                                     : ArgKind::Param;
+    arg.name = jsonString(a, "name");
+    if (!parseDType(jsonString(a, "dtype"), arg.dtype))
+      return fail(DYNC_STATUS_UNIMPLEMENTED, "model argument '%s' has an unsupported dtype",
+                  arg.name.c_str());
+    for (const auto &d : jsonArray(a, "shape")) {
+      arg.shape.push_back(d.is_number_integer() ? d.get<int64_t>() : -1);
+      arg.symbols.push_back(d.is_string() ? d.get<std::string>() : "");
+    }
+    if (arg.shape.size() > DYNC_MAX_RANK)
+      return fail(DYNC_STATUS_UNIMPLEMENTED, "model argument '%s' has rank %zu; the runtime "
+                  "takes at most %d", arg.name.c_str(), arg.shape.size(), DYNC_MAX_RANK);
+    if (auto dflt = a.find("default"); dflt != a.end() && dflt->is_number())
+      arg.defaultValue = dflt->get<double>();
+    if (arg.kind == ArgKind::Input)
+      model.inputArgs.push_back(model.args.size());
+    if (arg.kind == ArgKind::Param)
+      model.paramArgs.push_back(model.args.size());
+    model.args.push_back(arg);
+  }
+  for (const auto &name : jsonArray(manifest, "stats"))
+    model.statNames.push_back(name.is_string() ? name.get<std::string>() : "?");
+  for (const auto &r : jsonArray(manifest, "results")) {
+    if (!r.is_object())
+      return fail(DYNC_STATUS_DATA_LOSS, "'%s' has a malformed manifest (a result is not an "
+                                         "object)", modelPath);
+    Result res;
+    res.name = jsonString(r, "name");
+    res.rank = static_cast<int32_t>(jsonInt(r, "rank", -1));
+    if (!parseDType(jsonString(r, "dtype"), res.dtype) || res.rank < 0 ||
+        res.rank > DYNC_MAX_RANK)
+      return fail(DYNC_STATUS_UNIMPLEMENTED, "model output '%s' is not supported (dtype or "
+                  "rank)", res.name.c_str());
+    model.results.push_back(res);
+  }
+  model.weightsFile = jsonString(manifest, "weights_file");
+  return nullptr;
+}

@@ -1,0 +1,186 @@
+//===- Model.cpp - loading a compiled model and binding its weights -------===//
+
+#include "Internal.h"
+
+#include <cstring>
+#include <dlfcn.h>
+#include <new>
+#include <sys/stat.h>
+
+using namespace dync::rt;
+
+namespace {
+
+bool fileExists(const std::string &path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0;
+}
+
+std::string dirOf(const std::string &path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+std::string baseOf(const std::string &path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+const char *storedName(dync_dtype_t dtype) {
+  return dtype == DYNC_F32 ? "F32" : dtype == DYNC_F16 ? "F16" : dtype == DYNC_BF16 ? "BF16" : "?";
+}
+
+} // namespace
+
+dync_model_t::~dync_model_t() {
+  // The weights may be mapped from a library's embedded bytes: release them
+  // before the library.
+  weights.reset();
+  if (library)
+    dlclose(library);
+}
+
+dync_status_t *dync::rt::bindWeights(dync_model_t &model, const char *modelPath,
+                                     const char *weightsPath, const uint8_t *embedded,
+                                     uint64_t embeddedSize) {
+  bool needsWeights = false;
+  for (const Arg &a : model.args)
+    needsWeights |= a.kind == ArgKind::Weight;
+  if (!needsWeights)
+    return nullptr;
+  std::string path = weightsPath ? weightsPath : model.weightsFile;
+  std::string error;
+  if (!weightsPath && embedded) {
+    // Compiled with --embed-weights: the model carries its weights.
+    path = std::string(modelPath) + " (embedded weights)";
+    model.weights = dync::safetensors::File::fromMemory(embedded, embeddedSize, path, error);
+  } else {
+    if (!weightsPath && !fileExists(path))
+      path = dirOf(modelPath) + "/" + baseOf(path);
+    if (!fileExists(path))
+      return fail(DYNC_STATUS_NOT_FOUND, "weights file '%s' does not exist", path.c_str());
+    model.weights = dync::safetensors::File::open(path, error);
+  }
+  if (!model.weights)
+    return fail(DYNC_STATUS_DATA_LOSS, "%s", error.c_str());
+  for (Arg &a : model.args) {
+    if (a.kind != ArgKind::Weight)
+      continue;
+    const auto *info = model.weights->find(a.name);
+    if (!info)
+      return fail(DYNC_STATUS_NOT_FOUND,
+                  "weights file '%s' has no tensor '%s', which the model needs", path.c_str(),
+                  a.name.c_str());
+    if (info->shape != a.shape)
+      return fail(DYNC_STATUS_INCOMPATIBLE,
+                  "weight '%s' in '%s' has a different shape than the model was compiled for",
+                  a.name.c_str(), path.c_str());
+    const char *stored = dync::safetensors::dtypeName(info->dtype);
+    if (std::strcmp(stored, storedName(a.dtype)) != 0)
+      return fail(DYNC_STATUS_INCOMPATIBLE,
+                  "weight '%s' in '%s' is %s, but the model was compiled for %s",
+                  a.name.c_str(), path.c_str(), stored, dync_dtype_name(a.dtype));
+    const uint8_t *data = model.weights->data(*info);
+    size_t size = info->end - info->begin;
+    if (reinterpret_cast<uintptr_t>(data) % dync_dtype_size(a.dtype) != 0) {
+      // Generated code assumes element alignment: copy the rare misaligned
+      // tensor once.
+      auto *copy = new (std::nothrow) char[size];
+      if (!copy)
+        return fail(DYNC_STATUS_OUT_OF_MEMORY, "cannot copy weight '%s' (%zu bytes)",
+                    a.name.c_str(), size);
+      model.alignedCopies.emplace_back(copy);
+      std::memcpy(copy, data, size);
+      data = reinterpret_cast<const uint8_t *>(copy);
+    }
+    a.data = data;
+  }
+  return nullptr;
+}
+
+extern "C" {
+
+dync_status_t *dync_model_load(const char *modelPath, const char *weightsPath,
+                               dync_model_t **outModel) {
+  if (!modelPath || !outModel)
+    return fail(DYNC_STATUS_INVALID_ARGUMENT,
+                "dync_model_load: model_path and out_model must not be NULL");
+  *outModel = nullptr;
+  std::unique_ptr<dync_model_t> model(new (std::nothrow) dync_model_t);
+  if (!model)
+    return fail(DYNC_STATUS_OUT_OF_MEMORY, "out of memory loading '%s'", modelPath);
+  // A bare file name means this directory, not the library search path.
+  std::string path = std::strchr(modelPath, '/') ? modelPath : std::string("./") + modelPath;
+  if (!fileExists(path))
+    return fail(DYNC_STATUS_NOT_FOUND, "cannot load model '%s': no such file", modelPath);
+  model->library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!model->library)
+    return fail(DYNC_STATUS_INCOMPATIBLE, "cannot load model '%s': %s", modelPath, dlerror());
+  auto *manifestText = static_cast<const char *>(dlsym(model->library, "dync_manifest"));
+  model->entry = reinterpret_cast<EntryFn>(dlsym(model->library, "dync_entry"));
+  if (!manifestText || !model->entry)
+    return fail(DYNC_STATUS_INCOMPATIBLE,
+                "'%s' is not a model compiled by dync (no dync_manifest or dync_entry)",
+                modelPath);
+  auto *embedded = static_cast<const uint8_t *>(dlsym(model->library, "dync_embedded_weights"));
+  auto *embeddedSize =
+      static_cast<const uint64_t *>(dlsym(model->library, "dync_embedded_weights_size"));
+  if (dync_status_t *st = readManifest(*model, manifestText, modelPath))
+    return st;
+  if (dync_status_t *st = bindWeights(*model, modelPath, weightsPath, embedded,
+                                      embeddedSize ? *embeddedSize : 0))
+    return st;
+  installParallelHook(static_cast<void **>(dlsym(model->library, "dync_parallel_hook")));
+  *outModel = model.release();
+  return nullptr;
+}
+
+dync_status_t *dync_model_load_static(const dync_static_model_t *linked,
+                                      const char *weightsPath, dync_model_t **outModel) {
+  if (!linked || !linked->manifest || !linked->entry || !outModel)
+    return fail(DYNC_STATUS_INVALID_ARGUMENT,
+                "dync_model_load_static: model, its manifest and entry, and out_model must "
+                "not be NULL");
+  *outModel = nullptr;
+  std::unique_ptr<dync_model_t> model(new (std::nothrow) dync_model_t);
+  if (!model)
+    return fail(DYNC_STATUS_OUT_OF_MEMORY, "out of memory loading the linked model");
+  model->entry = linked->entry;
+  if (dync_status_t *st = readManifest(*model, linked->manifest, "(linked model)"))
+    return st;
+  if (dync_status_t *st = bindWeights(*model, "(linked model)", weightsPath,
+                                      linked->embedded_weights, linked->embedded_weights_size))
+    return st;
+  installParallelHook(linked->parallel_hook);
+  *outModel = model.release();
+  return nullptr;
+}
+
+void dync_model_release(dync_model_t *model) { delete model; }
+
+int32_t dync_model_num_inputs(const dync_model_t *model) {
+  return model ? static_cast<int32_t>(model->inputArgs.size()) : 0;
+}
+const char *dync_model_input_name(const dync_model_t *model, int32_t i) {
+  if (!model || i < 0 || i >= dync_model_num_inputs(model))
+    return nullptr;
+  return model->args[model->inputArgs[i]].name.c_str();
+}
+int32_t dync_model_num_outputs(const dync_model_t *model) {
+  return model ? static_cast<int32_t>(model->results.size()) : 0;
+}
+const char *dync_model_output_name(const dync_model_t *model, int32_t i) {
+  if (!model || i < 0 || i >= dync_model_num_outputs(model))
+    return nullptr;
+  return model->results[i].name.c_str();
+}
+int32_t dync_model_num_stats(const dync_model_t *model) {
+  return model ? static_cast<int32_t>(model->statNames.size()) : 0;
+}
+const char *dync_model_stat_name(const dync_model_t *model, int32_t i) {
+  if (!model || i < 0 || i >= dync_model_num_stats(model))
+    return nullptr;
+  return model->statNames[i].c_str();
+}
+
+} // extern "C"
