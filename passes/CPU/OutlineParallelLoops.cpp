@@ -106,7 +106,8 @@ private:
 } // namespace
 
 /// Whether `loop` may run on another thread: nothing in it reads a
-/// thread-local global (the run statistics) or calls a function.
+/// thread-local global (whose value is the calling thread's) or calls a
+/// function.
 static bool mayRunElsewhere(scf::ParallelOp loop) {
   WalkResult r = loop.walk([&](Operation *op) {
     if (isa<func::CallOp, LLVM::CallOp>(op))

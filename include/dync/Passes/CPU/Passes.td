@@ -109,7 +109,7 @@ def DynOutlineParallelLoops : Pass<"dyn-outline-parallel-loops", "::mlir::Module
     (`dync_parallel_hook`), which decides from `work` how many threads the
     loop is worth.
 
-    Loops whose body reads a thread-local (the run statistics) or calls a
+    Loops whose body reads a thread-local global or calls a
     function stay in place: they run on the calling thread.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
