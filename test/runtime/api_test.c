@@ -62,7 +62,8 @@ int main(int argc, char **argv) {
   expectCode("missing file", dync_model_load("/nonexistent/model.so", NULL, &model),
              DYNC_STATUS_NOT_FOUND, "cannot load model '/nonexistent/model.so': no such file");
   expectCode("not a dync model", dync_model_load(argv[3], NULL, &model),
-             DYNC_STATUS_INCOMPATIBLE, "is not a model compiled by dync");
+             DYNC_STATUS_INCOMPATIBLE,
+             "is not a model compiled by dync (no dync_manifest or dync_entry)");
   expectCode("not a library", dync_model_load(argv[4], NULL, &model), DYNC_STATUS_INCOMPATIBLE,
              "cannot load model");
   expect("null load_static", dync_model_load_static(NULL, NULL, &model),
@@ -71,12 +72,13 @@ int main(int argc, char **argv) {
              DYNC_STATUS_DATA_LOSS, "has a malformed manifest (not a JSON object)");
   expectCode("another ABI", loadManifest("{\"abi_version\": 1}", NULL, &model),
              DYNC_STATUS_INCOMPATIBLE,
-             "was compiled for model ABI version 1, but this runtime reads version 2");
+             "was compiled for model ABI version 1, but this runtime reads version 2: "
+             "compile it again with this dync");
   expectCode("argument not an object", loadManifest("{\"abi_version\": 2, \"args\": [1]}", NULL, &model),
-             DYNC_STATUS_DATA_LOSS, "malformed manifest (an argument is not an object)");
+             DYNC_STATUS_DATA_LOSS, "has a malformed manifest (an argument is not an object)");
   expectCode("argument kind",
              loadManifest("{\"abi_version\": 2, \"args\": [{\"kind\": \"blob\"}]}", NULL, &model),
-             DYNC_STATUS_DATA_LOSS, "malformed manifest (argument kind 'blob')");
+             DYNC_STATUS_DATA_LOSS, "has a malformed manifest (argument kind 'blob')");
   expectCode("argument dtype",
              loadManifest("{\"abi_version\": 2, \"args\": [{\"kind\": \"input\", \"name\": \"x\", "
                           "\"dtype\": \"q8\", \"shape\": [4]}]}", NULL, &model),
@@ -86,12 +88,13 @@ int main(int argc, char **argv) {
                           "\"dtype\": \"f32\", \"shape\": [1,1,1,1,1,1,1,1,1]}]}", NULL, &model),
              DYNC_STATUS_UNIMPLEMENTED, "model argument 'x' has rank 9; the runtime takes at most 8");
   expectCode("result not an object", loadManifest("{\"abi_version\": 2, \"results\": [1]}", NULL, &model),
-             DYNC_STATUS_DATA_LOSS, "malformed manifest (a result is not an object)");
+             DYNC_STATUS_DATA_LOSS, "has a malformed manifest (a result is not an object)");
   expectCode("result dtype",
              loadManifest("{\"abi_version\": 2, \"results\": [{\"name\": \"y\", \"dtype\": \"q8\", "
                           "\"rank\": 1}]}", NULL, &model),
              DYNC_STATUS_UNIMPLEMENTED, "model output 'y' is not supported (dtype or rank)");
-  expect("null arguments", dync_model_load(NULL, NULL, &model), "must not be NULL");
+  expect("null arguments", dync_model_load(NULL, NULL, &model),
+         "dync_model_load: model_path and out_model must not be NULL");
   expect("null session arguments", dync_session_create(NULL, NULL),
          "dync_session_create: model and out_session must not be NULL");
   expect("load", dync_model_load(argv[1], NULL, &model), NULL);
@@ -119,7 +122,8 @@ int main(int argc, char **argv) {
          "threads must be between 1 and 1024, got 0");
   expect("too many threads", dync_session_set_threads(session, 5000),
          "threads must be between 1 and 1024, got 5000");
-  expect("threads of a NULL session", dync_session_set_threads(NULL, 2), "must not be NULL");
+  expect("threads of a NULL session", dync_session_set_threads(NULL, 2),
+         "dync_session_set_threads: session must not be NULL");
   expect("three threads", dync_session_set_threads(session, 3), NULL);
   printf("threads %d, parallel loops before a run %lld\n", dync_session_threads(session),
          (long long)dync_session_parallel_loops(session));
@@ -155,7 +159,8 @@ int main(int argc, char **argv) {
          "input 'y' dim 0 is B = 2, but another input has B = 3");
   badIn[1] = tensor(NULL, 3, 4);
   expect("no data", dync_session_run(session, badIn, 2, out, 1), "input 'y' has no data");
-  expect("null session", dync_session_run(NULL, in, 2, out, 1), "NULL session");
+  expect("null session", dync_session_run(NULL, in, 2, out, 1),
+         "dync_session_run: NULL session, inputs or outputs");
 
   expect("run", dync_session_run(session, in, 2, out, 1), NULL);
   int ok = out[0].rank == 2 && out[0].shape[0] == 3 && out[0].shape[1] == 4;

@@ -1148,3 +1148,19 @@ func.func @result_bounds(%x: tensor<?xf32>) -> (tensor<?xf32> {dyn.bounds = arra
 func.func @result_unknown(%x: tensor<?xf32>) -> (tensor<?xf32> {dyn.shape = ["B"]}) {
   return %x : tensor<?xf32>
 }
+
+// -----
+
+func.func @count_at_without_slots(%n: index, %e: index) {
+  // expected-error @+1 {{'at' and 'slots' go together: a slot chosen at run time needs the size of its family}}
+  dyn.rt.count %n at(%e) {name = "moe.expert_tokens"} : index
+  return
+}
+
+// -----
+
+func.func @count_tensor_at(%c: tensor<2xi32>, %e: index) {
+  // expected-error @+1 {{'at' counts an index value, not a tensor of counts}}
+  dyn.rt.count %c at(%e) {name = "moe.expert_tokens", slots = 2 : i64} : tensor<2xi32>
+  return
+}
