@@ -63,7 +63,15 @@ for inp in model["inputs"]:
 
 so = os.path.join(args.workdir, "model.so")
 if not args.no_compile:
-    subprocess.run([args.dync, args.model, "-o", so] + args.dync_flag, check=True)
+    compiled = subprocess.run([args.dync, args.model, "-o", so] + args.dync_flag,
+                              capture_output=True, text=True)
+    sys.stderr.write(compiled.stderr)
+    if compiled.returncode != 0:
+        sys.exit(f"dync failed with exit code {compiled.returncode}")
+    # A valid model compiles without a word: any warning is a bug to fix
+    # (it once printed LLVM's "Unhandled parameter attribute" for every model).
+    if compiled.stderr.strip():
+        sys.exit("dync wrote to stderr while compiling a valid model")
 run = [args.dync_run, so]
 ref = [sys.executable, os.path.join(here, "reference.py"), args.model]
 for name, path in inputs:

@@ -11,6 +11,7 @@
 
 #include "dync/Passes/Common.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
@@ -104,6 +105,24 @@ std::unique_ptr<llvm::Module> translateToLLVM(ModuleOp module,
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
   module.getContext()->appendDialectRegistry(registry);
+  // The dyn.* argument and result attributes have served (the manifest
+  // carries what the runtime needs); LLVM has no parameter attribute for them.
+  module.walk([](LLVM::LLVMFuncOp fn) {
+    auto strip = [](DictionaryAttr attrs) {
+      if (!attrs)
+        return attrs;
+      SmallVector<NamedAttribute> kept;
+      for (NamedAttribute a : attrs)
+        if (!a.getName().strref().starts_with("dyn."))
+          kept.push_back(a);
+      return DictionaryAttr::get(attrs.getContext(), kept);
+    };
+    for (unsigned i = 0; i < fn.getNumArguments(); ++i)
+      fn.setArgAttrs(i, strip(fn.getArgAttrDict(i)));
+    for (unsigned i = 0; i < fn.getNumResults(); ++i)
+      if (DictionaryAttr d = fn.getResultAttrDict(i))
+        fn.setResultAttrs(i, strip(d));
+  });
   std::unique_ptr<llvm::Module> llvmModule =
       translateModuleToLLVMIR(module, context, "dync_model");
   if (!llvmModule) {
