@@ -8,6 +8,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Npy.h"
+
 #include "dync/runtime.h"
 
 #include <algorithm>
@@ -36,113 +38,6 @@ int usage() {
 int error(const std::string &msg) {
   std::fprintf(stderr, "dync-run: error: %s\n", msg.c_str());
   return 1;
-}
-
-struct NpyArray {
-  dync_dtype_t dtype;
-  std::vector<int64_t> shape;
-  std::vector<char> data;
-};
-
-const struct {
-  const char *descr;
-  dync_dtype_t dtype;
-} kNpyTypes[] = {{"<f4", DYNC_F32}, {"<f2", DYNC_F16}, {"<i4", DYNC_I32},
-                 {"<i8", DYNC_I64}, {"|b1", DYNC_BOOL}};
-
-/// Reads a C-order .npy file; returns an empty string or the problem.
-std::string readNpy(const std::string &path, NpyArray &out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return "cannot open '" + path + "'";
-  std::string content((std::istreambuf_iterator<char>(in)), {});
-  if (content.size() < 10 || content.compare(0, 6, "\x93NUMPY") != 0)
-    return "'" + path + "' is not a .npy file";
-  unsigned major = static_cast<unsigned char>(content[6]);
-  size_t headerLen, headerStart;
-  if (major == 1) {
-    headerLen = static_cast<unsigned char>(content[8]) |
-                (static_cast<unsigned char>(content[9]) << 8);
-    headerStart = 10;
-  } else {
-    if (content.size() < 12)
-      return "'" + path + "' is truncated";
-    headerLen = 0;
-    for (int i = 3; i >= 0; --i)
-      headerLen = (headerLen << 8) | static_cast<unsigned char>(content[8 + i]);
-    headerStart = 12;
-  }
-  if (headerStart + headerLen > content.size())
-    return "'" + path + "' is truncated";
-  std::string header = content.substr(headerStart, headerLen);
-  auto field = [&](const std::string &key) -> std::string {
-    size_t k = header.find("'" + key + "'");
-    if (k == std::string::npos)
-      return "";
-    size_t colon = header.find(':', k);
-    return colon == std::string::npos ? "" : header.substr(colon + 1);
-  };
-  std::string descr = field("descr");
-  bool found = false;
-  for (const auto &t : kNpyTypes)
-    if (descr.find(std::string("'") + t.descr + "'") != std::string::npos) {
-      out.dtype = t.dtype;
-      found = true;
-    }
-  if (!found)
-    return "'" + path + "': unsupported dtype (dync-run reads little-endian "
-                        "f32, f16, i32, i64 and bool)";
-  if (field("fortran_order").find("True") < field("fortran_order").find(','))
-    return "'" + path + "' is in Fortran order; save it in C order";
-  std::string shape = field("shape");
-  size_t open = shape.find('('), close = shape.find(')');
-  if (open == std::string::npos || close == std::string::npos)
-    return "'" + path + "': malformed shape";
-  std::stringstream dims(shape.substr(open + 1, close - open - 1));
-  std::string item;
-  int64_t count = 1;
-  while (std::getline(dims, item, ','))
-    if (item.find_first_of("0123456789") != std::string::npos) {
-      out.shape.push_back(std::stoll(item));
-      count *= out.shape.back();
-    }
-  size_t bytes = static_cast<size_t>(count) * dync_dtype_size(out.dtype);
-  size_t dataStart = headerStart + headerLen;
-  if (content.size() - dataStart < bytes)
-    return "'" + path + "' holds less data than its shape needs";
-  out.data.assign(content.begin() + dataStart, content.begin() + dataStart + bytes);
-  return "";
-}
-
-std::string writeNpy(const std::string &path, const dync_tensor_t &t) {
-  const char *descr = nullptr;
-  for (const auto &k : kNpyTypes)
-    if (k.dtype == t.dtype)
-      descr = k.descr;
-  if (!descr)
-    return "cannot write dtype " + std::string(dync_dtype_name(t.dtype)) + " as .npy";
-  std::string shape = "(";
-  int64_t count = 1;
-  for (int32_t d = 0; d < t.rank; ++d) {
-    shape += std::to_string(t.shape[d]) + (t.rank == 1 ? "," : d + 1 < t.rank ? ", " : "");
-    count *= t.shape[d];
-  }
-  shape += ")";
-  std::string header = std::string("{'descr': '") + descr +
-                       "', 'fortran_order': False, 'shape': " + shape + ", }";
-  while ((10 + header.size() + 1) % 64)
-    header += ' ';
-  header += '\n';
-  std::ofstream out(path, std::ios::binary);
-  if (!out)
-    return "cannot write '" + path + "'";
-  out.write("\x93NUMPY\x01\x00", 8);
-  char len[2] = {static_cast<char>(header.size() & 0xff),
-                 static_cast<char>(header.size() >> 8)};
-  out.write(len, 2);
-  out.write(header.data(), header.size());
-  out.write(static_cast<const char *>(t.data), count * dync_dtype_size(t.dtype));
-  return out ? "" : "writing '" + path + "' failed";
 }
 
 bool splitAssign(const std::string &s, std::string &name, std::string &value) {
@@ -260,14 +155,14 @@ int main(int argc, char **argv) {
     }
 
   int32_t nIn = dync_model_num_inputs(model), nOut = dync_model_num_outputs(model);
-  std::vector<NpyArray> arrays(nIn);
+  std::vector<dync::npy::Array> arrays(nIn);
   std::vector<dync_tensor_t> inputs(nIn);
   for (int32_t i = 0; i < nIn; ++i) {
     std::string name = dync_model_input_name(model, i);
     auto it = inputFiles.find(name);
     if (it == inputFiles.end())
       return error("missing --input " + name + "=FILE.npy");
-    std::string problem = readNpy(it->second, arrays[i]);
+    std::string problem = dync::npy::readFile(it->second, arrays[i]);
     if (!problem.empty())
       return error("input '" + name + "': " + problem);
     if (arrays[i].shape.size() > DYNC_MAX_RANK)
@@ -302,7 +197,7 @@ int main(int argc, char **argv) {
     const char *name = dync_model_output_name(model, i);
     auto it = outputFiles.find(name);
     if (it != outputFiles.end()) {
-      std::string problem = writeNpy(it->second, outputs[i]);
+      std::string problem = dync::npy::writeFile(it->second, outputs[i]);
       if (!problem.empty())
         return error(problem);
     } else {
