@@ -3,12 +3,14 @@
 // ValueBoundsOpInterface for the dyn ops: each says how its results' dims
 // relate to its operands' (equal, or at most), so that upstream's value-bound
 // machinery, and dync's bounds analysis through it, reason about dyn ops as
-// they do about tensor and linalg ops.
+// they do about tensor and linalg ops. Where a result's dims are a function
+// of the operands' sizes alone, ReifyRankedShapedTypeOpInterface builds them.
 //
 //===----------------------------------------------------------------------===//
 
 #include "dync/Dialect/Dyn/DynOps.h"
 
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Interfaces/ValueBoundsOpInterface.h"
 
 using namespace mlir;
@@ -75,6 +77,16 @@ void MoeCombineOp::populateBoundsForShapedValueDim(Value value, int64_t dim,
 void GateOp::populateBoundsForShapedValueDim(Value value, int64_t dim,
                                              ValueBoundsConstraintSet &cstr) {
   sameShape(cstr, value, dim, value == getResult() ? getInput() : getScore());
+}
+
+LogicalResult GateOp::reifyResultShapes(OpBuilder &b,
+                                        ReifiedRankedShapedTypeDims &shapes) {
+  // Skipped samples pass through, so the result has the input's shape and
+  // the mask the score's.
+  shapes.push_back(tensor::getMixedSizes(b, getLoc(), getInput()));
+  if (getMask())
+    shapes.push_back(tensor::getMixedSizes(b, getLoc(), getScore()));
+  return success();
 }
 
 void CondOp::populateBoundsForShapedValueDim(Value value, int64_t dim,

@@ -89,10 +89,28 @@ Value sizeFromInputs(ImplicitLocOpBuilder &host, Value v, int64_t dim,
   auto type = cast<RankedTensorType>(v.getType());
   if (!type.isDynamicDim(dim))
     return arith::ConstantIndexOp::create(host, type.getDimSize(dim));
-  if (auto arg = dyn_cast<BlockArgument>(v))
-    return arg.getOwner() == &region ? Value(tensor::DimOp::create(host, inputs[arg.getArgNumber()], dim))
-                                     : Value();
+  if (auto arg = dyn_cast<BlockArgument>(v)) {
+    if (arg.getOwner() == &region)
+      return tensor::DimOp::create(host, inputs[arg.getArgNumber()], dim);
+    // A branch of a cond nested in the region: past the (live) batch, its
+    // arguments have the sizes of the cond's operands.
+    auto nested = dyn_cast<dyn::CondOp>(arg.getOwner()->getParentOp());
+    if (!nested || !region.getParentOp()->isProperAncestor(nested))
+      return {};
+    return sizeFromInputs(host, nested.getInputs()[arg.getArgNumber()], dim, region, inputs,
+                          depth + 1);
+  }
   Operation *op = v.getDefiningOp();
+  // A nested cond's result has, past the batch, the size of what a branch
+  // yields (they agree, or the program is wrong); either may tell.
+  if (auto nested = dyn_cast<dyn::CondOp>(op)) {
+    unsigned k = cast<OpResult>(v).getResultNumber();
+    for (Region *branch : {&nested.getThenRegion(), &nested.getElseRegion()})
+      if (Value size = sizeFromInputs(host, branch->front().getTerminator()->getOperand(k), dim,
+                                      region, inputs, depth + 1))
+        return size;
+    return {};
+  }
   // An index value of the region, rebuilt in the host.
   std::function<Value(Value)> scalar = [&](Value s) -> Value {
     APInt c;
