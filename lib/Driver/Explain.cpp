@@ -4,7 +4,7 @@
 #include "dync/Dialect/Dyn/DynAttrNames.h"
 
 #include "dync/Dialect/Dyn/DynOps.h"
-#include "dync/Passes/Partition/BoundsAnalysis.h"
+#include "dync/Analysis/BoundsAnalysis.h"
 #include "dync/Passes/Common.h"
 
 #include "llvm/ADT/SetVector.h"

@@ -1,7 +1,7 @@
 //===- InferBounds.cpp - attach upper bounds to subgraph signatures -------===//
 
 #include "dync/Dialect/Dyn/DynOps.h"
-#include "dync/Passes/Partition/BoundsAnalysis.h"
+#include "dync/Analysis/BoundsAnalysis.h"
 #include "dync/Passes/Partition/Passes.h"
 
 #include "mlir/IR/SymbolTable.h"

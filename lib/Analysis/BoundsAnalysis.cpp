@@ -1,10 +1,11 @@
 //===- BoundsAnalysis.cpp - upper bounds of dynamic dimensions ------------===//
 
-#include "dync/Passes/Partition/BoundsAnalysis.h"
+#include "dync/Analysis/BoundsAnalysis.h"
 #include "dync/Dialect/Dyn/DynAttrNames.h"
 #include "dync/Dialect/Dyn/DynOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -25,15 +26,27 @@ Bound maxOf(Bound a, Bound b) {
     return std::nullopt;
   return std::max(*a, *b);
 }
+// Bounds saturate rather than overflow (a byte count of huge dims).
 Bound mulOf(Bound a, Bound b) {
   if (!a || !b)
     return std::nullopt;
-  return *a * *b;
+  int64_t r;
+  return __builtin_mul_overflow(*a, *b, &r) ? INT64_MAX : r;
 }
 Bound addOf(Bound a, Bound b) {
   if (!a || !b)
     return std::nullopt;
-  return *a + *b;
+  int64_t r;
+  return __builtin_add_overflow(*a, *b, &r) ? INT64_MAX : r;
+}
+
+/// Dimension `i` of a `dyn.bounds` attribute (InferBounds puts one on every
+/// dynamic argument and result of a subgraph; it survives bufferization).
+Bound fromBoundsAttr(DictionaryAttr attrs, int64_t i) {
+  auto bounds = attrs ? attrs.getAs<DenseI64ArrayAttr>(mlir::dyn::attrs::kBounds) : nullptr;
+  if (!bounds || i >= bounds.size() || bounds[i] < 0)
+    return std::nullopt;
+  return bounds[i];
 }
 
 } // namespace
@@ -46,7 +59,7 @@ BoundsAnalysis::BoundsAnalysis(ModuleOp module) {
   }
 
 Bound BoundsAnalysis::dim(Value v, int64_t i) {
-    auto type = cast<RankedTensorType>(v.getType());
+    auto type = cast<ShapedType>(v.getType());
     if (!type.isDynamicDim(i))
       return type.getDimSize(i);
     auto key = std::make_pair(v.getAsOpaquePointer(), i);
@@ -102,6 +115,9 @@ Bound BoundsAnalysis::fromMixed(OpFoldResult size) {
 Bound BoundsAnalysis::computeDim(Value v, int64_t i) {
     if (auto arg = dyn_cast<BlockArgument>(v)) {
       auto fn = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp());
+      if (fn && arg.getOwner() == &fn.getBody().front())
+        if (Bound b = fromBoundsAttr(fn.getArgAttrDict(arg.getArgNumber()), i))
+          return b;
       if (fn && fn.isPublic())
         return fromModelDims(fn, arg.getArgNumber(), i);
       return fromCallers(arg, [&](Value o) { return dim(o, i); });
@@ -110,7 +126,11 @@ Bound BoundsAnalysis::computeDim(Value v, int64_t i) {
     Operation *op = result.getOwner();
     unsigned n = result.getResultNumber();
     return TypeSwitch<Operation *, Bound>(op)
-        .Case([&](func::CallOp call) {
+        .Case([&](func::CallOp call) -> Bound {
+          auto fn = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(call, call.getCalleeAttr());
+          if (fn)
+            if (Bound b = fromBoundsAttr(fn.getResultAttrDict(n), i))
+              return b;
           return fromReturns(call, n, [&](Value o) { return dim(o, i); });
         })
         .Case([&](scf::IfOp ifOp) {
@@ -126,6 +146,21 @@ Bound BoundsAnalysis::computeDim(Value v, int64_t i) {
           for (int64_t j : groups[i])
             b = mulOf(b, dim(c.getSrc(), j));
           return b;
+        })
+        .Case([&](memref::CollapseShapeOp c) {
+          Bound b = 1;
+          SmallVector<ReassociationIndices> groups = c.getReassociationIndices();
+          for (int64_t j : groups[i])
+            b = mulOf(b, dim(c.getSrc(), j));
+          return b;
+        })
+        // Buffers (after bufferization): the sizes they are allocated with.
+        .Case<memref::AllocOp, memref::AllocaOp>([&](Operation *alloc) {
+          auto type = cast<MemRefType>(v.getType());
+          return scalar(alloc->getOperand(type.getDynamicDimIndex(i)));
+        })
+        .Case([&](memref::ViewOp view) {
+          return scalar(view.getSizes()[view.getType().getDynamicDimIndex(i)]);
         })
         .Case([&](tensor::ReshapeOp r) -> Bound {
           auto elems = r.getShape().getDefiningOp<tensor::FromElementsOp>();
@@ -253,11 +288,12 @@ Bound BoundsAnalysis::computeScalar(Value v) {
     Operation *op = v.getDefiningOp();
     unsigned n = cast<OpResult>(v).getResultNumber();
     return TypeSwitch<Operation *, Bound>(op)
-        .Case([&](tensor::DimOp d) -> Bound {
-          auto index = d.getConstantIndex();
+        .Case<tensor::DimOp, memref::DimOp>([&](Operation *op) -> Bound {
+          auto d = cast<ShapedDimOpInterface>(op);
+          std::optional<int64_t> index = getConstantIntValue(d.getDimension());
           if (!index)
             return std::nullopt;
-          return dim(d.getSource(), *index);
+          return dim(d.getShapedValue(), *index);
         })
         .Case([&](func::CallOp call) {
           return fromReturns(call, n, [&](Value o) { return scalar(o); });
@@ -284,6 +320,7 @@ Bound BoundsAnalysis::computeScalar(Value v) {
             })
         .Case<arith::IndexCastOp, arith::ExtSIOp, arith::ExtUIOp>(
             [&](Operation *c) { return scalar(c->getOperand(0)); })
+        .Case([&](memref::LoadOp load) { return fromShapeBuffer(load); })
         .Default([&](Operation *) -> Bound {
           if (!v.getType().isIndex())
             return std::nullopt;
@@ -291,3 +328,43 @@ Bound BoundsAnalysis::computeScalar(Value v) {
         });
   }
 
+
+/// A size read back from a small buffer that only holds sizes (the shape
+/// operand of a bufferized `tensor.reshape`): the largest value stored at
+/// the same constant position. Any other kind of user (a call, a copy...)
+/// may write it, so then there is no bound.
+Bound BoundsAnalysis::fromShapeBuffer(memref::LoadOp load) {
+  auto constIndices = [](ValueRange indices) -> std::optional<SmallVector<int64_t>> {
+    SmallVector<int64_t> out;
+    for (Value i : indices) {
+      std::optional<int64_t> c = getConstantIntValue(i);
+      if (!c)
+        return std::nullopt;
+      out.push_back(*c);
+    }
+    return out;
+  };
+  std::optional<SmallVector<int64_t>> at = constIndices(load.getIndices());
+  if (!at)
+    return std::nullopt;
+  Bound b;
+  for (Operation *user : load.getMemRef().getUsers()) {
+    // Readers, and the buffer's own lifetime (freeing, the pointer compared
+    // by ownership-based deallocation) do not write sizes.
+    if (isa<memref::LoadOp, memref::ReshapeOp, memref::DeallocOp,
+            memref::ExtractAlignedPointerAsIndexOp>(user))
+      continue;
+    auto store = dyn_cast<memref::StoreOp>(user);
+    if (!store || store.getMemRef() != load.getMemRef())
+      return std::nullopt;
+    std::optional<SmallVector<int64_t>> where = constIndices(store.getIndices());
+    if (!where)
+      return std::nullopt;
+    if (*where != *at)
+      continue;
+    b = b ? maxOf(b, scalar(store.getValueToStore())) : scalar(store.getValueToStore());
+    if (!b)
+      return std::nullopt;
+  }
+  return b;
+}

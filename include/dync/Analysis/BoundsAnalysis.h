@@ -8,10 +8,11 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef DYNC_PASSES_BOUNDSANALYSIS_H
-#define DYNC_PASSES_BOUNDSANALYSIS_H
+#ifndef DYNC_ANALYSIS_BOUNDSANALYSIS_H
+#define DYNC_ANALYSIS_BOUNDSANALYSIS_H
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/DenseMap.h"
 
@@ -35,6 +36,7 @@ private:
   Bound fromReturns(mlir::func::CallOp call, unsigned index,
                     llvm::function_ref<Bound(mlir::Value)> of);
   Bound fromMixed(mlir::OpFoldResult size);
+  Bound fromShapeBuffer(mlir::memref::LoadOp load);
   Bound fromModelDims(mlir::func::FuncOp fn, unsigned argNo, int64_t i);
   /// The bound the defining op states through ValueBoundsOpInterface, in
   /// terms of its operands (whose bounds this analysis supplies).
@@ -48,4 +50,4 @@ private:
 
 } // namespace dync
 
-#endif // DYNC_PASSES_BOUNDSANALYSIS_H
+#endif // DYNC_ANALYSIS_BOUNDSANALYSIS_H
