@@ -6,8 +6,12 @@
 // iota: a generic writing the row index
 // CHECK:       linalg.generic
 // CHECK:       linalg.index 0
-// select: a counting loop, then a loop inserting the positions
-// CHECK:       scf.for
+// select: a counting loop, its count clamped to the mask's length (a bound
+// for the memory budget), then a loop inserting the positions
+// CHECK:       %[[LEN:.*]] = tensor.dim %arg1
+// CHECK:       %[[COUNT:.*]] = scf.for {{.*}} to %[[LEN]]
+// CHECK:       %[[SIZE:.*]] = arith.minsi %[[COUNT]], %[[LEN]]
+// CHECK:       tensor.empty(%[[SIZE]])
 // CHECK:       scf.for
 // CHECK:       tensor.insert
 // gather_rows: a generic reading source[indices[i], j]
@@ -50,7 +54,11 @@ func.func @attention(%q: tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32> {
 // statistic e of the family (dyn-lower-statistics gives it slots).
 // CHECK-LABEL: func.func @experts
 // CHECK:       scf.for %[[E:.*]] = %c0
-// CHECK:       %[[N:.*]] = arith.subi
+// The row count is clamped to the rows there are (a bound for the memory
+// budget).
+// CHECK:       %[[D:.*]] = arith.subi
+// CHECK:       %[[R:.*]] = tensor.dim %arg0, %c0
+// CHECK:       %[[N:.*]] = arith.minsi %[[D]], %[[R]]
 // CHECK:       %[[ANY:.*]] = arith.cmpi sgt, %[[N]]
 // CHECK:       scf.if %[[ANY]]
 // CHECK:       %[[XS:.*]] = tensor.extract_slice %{{.*}}[%{{.*}}, 0] [%[[N]], 8]

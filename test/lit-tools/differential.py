@@ -7,7 +7,8 @@ against the independent numpy reference.
 
 Model i comes from random_models.generate(S + i). For each, prints one line
 (MATCH, MISMATCH, REJECTED: dync refused a valid model, CRASHED: dync or
-dync-run died) and at the end the counts. Exits non-zero if any model did not
+dync-run died, UNBOUNDED: the memory budget check found no bound on a buffer
+of the model's plan) and at the end the counts. Exits non-zero if any model did not
 match. A long run is `--count 1000`; CI runs a fixed-seed batch.
 """
 import argparse
@@ -50,7 +51,7 @@ def main():
     p.add_argument("--count", type=int, default=20)
     p.add_argument("--keep-going", action="store_true")
     args = p.parse_args()
-    counts = {"MATCH": 0, "MISMATCH": 0, "REJECTED": 0, "CRASHED": 0}
+    counts = {"MATCH": 0, "MISMATCH": 0, "REJECTED": 0, "CRASHED": 0, "UNBOUNDED": 0}
     decisions = 0
     for i in range(args.count):
         seed = args.seed + i
@@ -76,6 +77,13 @@ def main():
         if ran.returncode == 0:
             verdict = "MATCH"
             decisions += out.count("VALUES ")
+            # Every buffer of a valid model's plan has a bound: a budget of
+            # one byte must be refused for its size, not for want of a bound.
+            budget = subprocess.run([args.dync, path, "--emit=lowered", "-o", os.devnull,
+                                     "--memory-budget=1"], capture_output=True, text=True)
+            if "over the budget" not in budget.stderr:
+                verdict = "UNBOUNDED"
+                out = budget.stderr
         elif "MISMATCH" in out:
             verdict = "MISMATCH"
         elif "dync failed with exit code 1" in out or "dync wrote to stderr" in out:
@@ -91,10 +99,10 @@ def main():
                 print("    " + line)
             if not args.keep_going:
                 break
-    print("models {0}: {1} matched, {2} mismatched, {3} rejected, {4} crashed; "
-          "{5} integer outputs (decisions) compared exactly".format(
+    print("models {0}: {1} matched, {2} mismatched, {3} rejected, {4} crashed, {5} unbounded; "
+          "{6} integer outputs (decisions) compared exactly".format(
               sum(counts.values()), counts["MATCH"], counts["MISMATCH"], counts["REJECTED"],
-              counts["CRASHED"], decisions))
+              counts["CRASHED"], counts["UNBOUNDED"], decisions))
     sys.exit(0 if counts["MATCH"] == sum(counts.values()) else 1)
 
 

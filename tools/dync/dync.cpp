@@ -94,6 +94,30 @@ cl::opt<bool> embedWeights("embed-weights",
 cl::opt<unsigned> optLevel("O", cl::desc("Optimization level 0-3 (default 2)"),
                            cl::Prefix, cl::init(2), cl::cat(dyncCategory));
 
+cl::opt<std::string> memoryBudget(
+    "memory-budget",
+    cl::desc("Reject the model if its memory plan may need more than this at "
+             "the largest sizes of its dims: bytes, or a number with K, M or G "
+             "(KiB, MiB, GiB); weights are not counted"),
+    cl::value_desc("size"), cl::cat(dyncCategory));
+
+/// `--memory-budget`'s bytes: `N`, `NK`, `NM` or `NG` (binary units, an
+/// optional trailing `B` or `iB`); nullopt if malformed or zero.
+std::optional<int64_t> parseBytes(StringRef text) {
+  StringRef digits = text.take_while([](char c) { return c >= '0' && c <= '9'; });
+  std::string u = text.drop_front(digits.size()).lower();
+  if (StringRef(u).ends_with("ib"))
+    u.resize(u.size() - 2);
+  else if (StringRef(u).ends_with("b"))
+    u.resize(u.size() - 1);
+  int shift = u.empty() ? 0 : u == "k" ? 10 : u == "m" ? 20 : u == "g" ? 30 : -1;
+  uint64_t n;
+  if (shift < 0 || digits.empty() || digits.getAsInteger(10, n) || n == 0 ||
+      n > (uint64_t(INT64_MAX) >> shift))
+    return std::nullopt;
+  return int64_t(n << shift);
+}
+
 cl::opt<std::string> explain(
     "explain",
     cl::desc("Instead of IR, print what partitioning made of the model: its "
@@ -125,6 +149,8 @@ std::string describeLocation(Location loc) {
         return (file.getFilename().strref() + ": node '" + name.getName().strref() + "' (" +
                 where.getName().strref() + ")")
             .str();
+  if (auto file = dyn_cast<FileLineColLoc>(loc); file && file.getLine() == 0)
+    return file.getFilename().str();
   std::string s;
   llvm::raw_string_ostream os(s);
   os << loc;
@@ -181,6 +207,13 @@ int main(int argc, char **argv) {
   if ((native || emit == Emit::Header) && explaining)
     return error("--explain prints a report; it cannot be combined with --emit=" +
                  emitName(emit));
+  std::optional<int64_t> budget;
+  if (memoryBudget.getNumOccurrences() && !(budget = parseBytes(memoryBudget)))
+    return error("invalid --memory-budget '" + memoryBudget +
+                 "': expected a positive number of bytes, optionally with K, M or G");
+  if (budget && !native && emit != Emit::Lowered)
+    return error("--memory-budget checks the memory plan of compiled output (--emit=so, "
+                 "obj, llvm, asm or lowered), not --emit=" + emitName(emit));
   if (emit == Emit::So && outputFile == "-")
     return error("--emit=so needs an output file (-o model.so)");
 
@@ -202,9 +235,14 @@ int main(int argc, char **argv) {
                      ? llvm::WithColor::warning(llvm::errs(), "dync")
                      : llvm::WithColor::note(llvm::errs(), "dync");
       os << describeLocation(d.getLocation()) << ": " << d.str() << "\n";
-      for (Diagnostic &note : d.getNotes())
+      for (Diagnostic &note : d.getNotes()) {
+        // MLIR attaches the failing op in generic form: noise for a model's
+        // author (--mlir-print-ir-after-failure shows the IR to a developer).
+        if (StringRef(note.str()).starts_with("see current operation"))
+          continue;
         llvm::WithColor::note(llvm::errs(), "dync")
             << describeLocation(note.getLocation()) << ": " << note.str() << "\n";
+      }
       return success();
     });
   if (input.ends_with(".json")) {
@@ -231,6 +269,7 @@ int main(int argc, char **argv) {
   }
 
   dync::CpuOptions cpu{cpuName, cpuFeatures, optLevel, ""};
+  cpu.memoryBudget = budget.value_or(0);
   {
     PassManager pm(&context);
     if (failed(applyPassManagerCLOptions(pm)))

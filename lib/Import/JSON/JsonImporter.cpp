@@ -283,8 +283,9 @@ LogicalResult JsonImporter::runImpl(OwningOpRef<ModuleOp> &module) {
     return failure();
 
   OpBuilder b(&ctx);
-  Location unknown = UnknownLoc::get(&ctx);
-  module = ModuleOp::create(unknown);
+  // Whole-model diagnostics (e.g. the memory budget) name the model file.
+  Location modelLoc = FileLineColLoc::get(&ctx, path, 0, 0);
+  module = ModuleOp::create(modelLoc);
   module->getOperation()->setAttr(mlir::dyn::attrs::kModel, b.getStringAttr(model["name"].get<std::string>()));
   module->getOperation()->setAttr(mlir::dyn::attrs::kWeights, b.getStringAttr(weightsName));
   // The resolved location, for a compiled model to find its weights by default.
@@ -334,7 +335,7 @@ LogicalResult JsonImporter::runImpl(OwningOpRef<ModuleOp> &module) {
   }
 
   auto funcType = b.getFunctionType(argTypes, {});
-  auto func = func::FuncOp::create(b, unknown, "forward", funcType);
+  auto func = func::FuncOp::create(b, modelLoc, "forward", funcType);
   Block *entry = func.addEntryBlock();
   SmallVector<NamedAttribute> dimAttrs;
   for (auto &d : dims)
@@ -356,7 +357,7 @@ LogicalResult JsonImporter::runImpl(OwningOpRef<ModuleOp> &module) {
       // The first argument dim that carries a model dim gives its value.
       if (!d.isStatic() && !dimValues.count(d.sym)) {
         int64_t idx = &d - argShapes[i].begin();
-        dimValues[d.sym] = tensor::DimOp::create(body, unknown, arg, idx);
+        dimValues[d.sym] = tensor::DimOp::create(body, modelLoc, arg, idx);
       }
     }
     func.setArgAttr(i, mlir::dyn::attrs::kName, body.getStringAttr(argNames[i]));
@@ -384,7 +385,7 @@ LogicalResult JsonImporter::runImpl(OwningOpRef<ModuleOp> &module) {
   if (results.empty()) {
     return failAt("outputs", "a model needs at least one output");
   }
-  func::ReturnOp::create(body, unknown, results);
+  func::ReturnOp::create(body, modelLoc, results);
   func.setFunctionType(b.getFunctionType(argTypes, TypeRange(ValueRange(results))));
   for (size_t i = 0; i < outputs.size(); ++i)
     func.setResultAttr(i, mlir::dyn::attrs::kName, b.getStringAttr(outputs[i].get<std::string>()));

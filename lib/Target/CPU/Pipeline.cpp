@@ -74,6 +74,11 @@ void buildCpuLoweringPipeline(OpPassManager &pm, const CpuOptions &options) {
   pm.addPass(createConvertBufferizationToMemRefPass());
   // Temporaries share per-thread workspace slots instead of malloc per op.
   pm.addPass(createDynPlanBuffers());
+  if (options.memoryBudget > 0) {
+    DynCheckMemoryBudgetOptions budget;
+    budget.maxBytes = options.memoryBudget;
+    pm.addPass(createDynCheckMemoryBudget(budget));
+  }
   // Dot-product matmuls become a vector micro-kernel; other reductions are
   // put in a form that LLVM's loop vectorizer takes.
   pm.addNestedPass<func::FuncOp>(createDynVectorizeMatmuls(matmulKernelFor(options)));

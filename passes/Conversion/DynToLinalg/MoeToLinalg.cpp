@@ -209,7 +209,11 @@ struct LowerExperts : OpConversionPattern<dyn::MoeExpertsOp> {
           Value hi = arith::IndexCastOp::create(
               ib, ib.getIndexType(),
               tensor::ExtractOp::create(ib, offsets, ValueRange{arith::AddIOp::create(ib, ei, constIndex(ib, 1))}));
-          Value n = arith::SubIOp::create(ib, hi, lo);
+          // offsets[e+1] - offsets[e] never exceeds the row count; the clamp
+          // says so to the bounds analysis (the memory budget needs a bound
+          // on every buffer) without changing any value.
+          Value n = arith::MinSIOp::create(ib, arith::SubIOp::create(ib, hi, lo),
+                                           tensor::DimOp::create(ib, rows, 0));
           Value any = arith::CmpIOp::create(ib, arith::CmpIPredicate::sgt, n, constIndex(ib, 0));
           auto ifOp = scf::IfOp::create(
               ib, any,

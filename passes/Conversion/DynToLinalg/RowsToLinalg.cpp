@@ -60,7 +60,10 @@ struct LowerSelect : OpConversionPattern<dyn::RtSelectOp> {
           scf::YieldOp::create(ib, Value(arith::SelectOp::create(ib, m, inc, acc[0])));
         });
     auto type = RankedTensorType::get({ShapedType::kDynamic}, b.getI32Type());
-    Value init = tensor::EmptyOp::create(b, type, ValueRange{count.getResult(0)});
+    // The count never exceeds the mask's length; the clamp says so to the
+    // bounds analysis (the memory budget needs a bound on every buffer).
+    Value size = arith::MinSIOp::create(b, count.getResult(0), n);
+    Value init = tensor::EmptyOp::create(b, type, ValueRange{size});
     auto fill = scf::ForOp::create(
         b, zero, n, one, ValueRange{init, zero},
         [&](OpBuilder &nb, Location loc, Value i, ValueRange acc) {

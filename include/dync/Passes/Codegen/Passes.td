@@ -79,6 +79,26 @@ def DynPlanBuffers : Pass<"dyn-plan-buffers", "::mlir::ModuleOp"> {
                            "::mlir::memref::MemRefDialect"];
 }
 
+def DynCheckMemoryBudget : Pass<"dyn-check-memory-budget", "::mlir::ModuleOp"> {
+  let summary = "Rejects a model whose memory plan exceeds a budget";
+  let description = [{
+    After `dyn-plan-buffers`, sums what a run may allocate at the largest
+    sizes of the model's dims (from `dyn.shape`/`dyn.dims` and the
+    `dyn.bounds` of every subgraph): the workspace, each slot at its largest
+    buffer (the `dync_workspace` calls), plus every buffer that keeps its own
+    allocation (`memref.alloc`: results, buffers freed elsewhere), each at its
+    largest and counted as if all were live at once. Weights (mapped from
+    their file) are not part of it. If the sum exceeds `max-bytes`, the pass
+    fails with the sum and what makes it up; if a buffer's size has no bound,
+    it fails naming that buffer. `max-bytes` 0 checks nothing.
+  }];
+  let options = [
+    Option<"maxBytes", "max-bytes", "int64_t", "0",
+           "The budget in bytes (0: no budget)">
+  ];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 def DynApproximateMath : Pass<"dyn-approximate-math", "::mlir::func::FuncOp"> {
   let summary = "Transcendental math ops as vectorizable polynomial approximations";
   let description = [{

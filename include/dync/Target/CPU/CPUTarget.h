@@ -37,6 +37,9 @@ struct CpuOptions {
   /// The weights file's bytes to embed in the model (--embed-weights), or
   /// empty: the runtime then maps the file.
   std::string embeddedWeights;
+  /// Reject the model if its memory plan may need more bytes than this
+  /// (--memory-budget); 0: no limit.
+  int64_t memoryBudget = 0;
 };
 
 /// The host's CPU name and its features (`+avx2,-avx512f,...`).
