@@ -13,6 +13,7 @@
 #include "dync/Passes/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
@@ -85,6 +86,12 @@ void buildCpuLoweringPipeline(OpPassManager &pm, const CpuOptions &options) {
   pm.addNestedPass<func::FuncOp>(createDynPrepareVectorization());
   // exp, tanh, erf... in arith ops, so that their loops vectorize.
   pm.addNestedPass<func::FuncOp>(createDynApproximateMath());
+  // x86 has no bf16 arithmetic (before AVX-512 BF16): compute it in f32,
+  // rounding each result to bf16, and spell the conversions as integer ops.
+  arith::ArithEmulateUnsupportedFloatsOptions bf16InF32;
+  bf16InF32.sourceTypeStrs = {"bf16"};
+  pm.addNestedPass<func::FuncOp>(arith::createArithEmulateUnsupportedFloats(bf16InF32));
+  pm.addNestedPass<func::FuncOp>(createDynExpandBF16());
   // Parallel dimensions become scf.parallel; the outermost parallel loops
   // go to the runtime's thread pool.
   pm.addPass(createConvertLinalgToParallelLoopsPass());

@@ -116,6 +116,21 @@ def DynOutlineParallelLoops : Pass<"dyn-outline-parallel-loops", "::mlir::Module
                            "::mlir::scf::SCFDialect"];
 }
 
+def DynExpandBF16 : Pass<"dyn-expand-bf16", "::mlir::func::FuncOp"> {
+  let summary = "bf16 conversions as integer arithmetic";
+  let description = [{
+    `arith.truncf` to bf16 and `arith.extf` from bf16 become bit operations
+    on i16/i32 (round to nearest even, NaN kept quiet), with MLIR's
+    `populateExpandBFloat16Patterns`. Without it LLVM calls
+    `__truncsfbf2`, which x86 CPUs without AVX-512 BF16 need from a runtime
+    library that a compiled model is not linked with (libgcc 12 lacks it), so
+    a model with a bf16 value failed to load. Only the bf16 patterns run:
+    arith-expand's other rewrites (maximumf as compare and select...) would
+    hide reductions from LLVM's vectorizer.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def DynCheckCpuSupport : Pass<"dyn-check-cpu-support", "::mlir::ModuleOp"> {
   let summary = "Refuses what CPU code generation cannot lower";
   let description = [{
