@@ -175,10 +175,15 @@ int main(int argc, char **argv) {
   cl::SetVersionPrinter([](llvm::raw_ostream &os) {
     os << "dync 0.1.0 (model format 1, built with MLIR " << LLVM_VERSION_STRING << ")\n";
   });
-  cl::HideUnrelatedOptions({&dyncCategory, &cl::getGeneralCategory()});
+  // --help shows dync's own options; LLVM's backend flags and MLIR's
+  // debugging ones (--mlir-print-ir-after-all, --mlir-timing...) still work
+  // and --help-hidden lists them.
+  cl::HideUnrelatedOptions({&dyncCategory});
   cl::ParseCommandLineOptions(argc, argv,
                               "dync: ahead-of-time compiler for dynamic and sparse "
-                              "neural networks\n");
+                              "neural networks\n\n"
+                              "  MLIR's and LLVM's debugging options are accepted too "
+                              "(--help-hidden lists them).\n");
 
   bool explaining = explain.getNumOccurrences() > 0;
   if (explaining && explain != "" && explain != "text" && explain != "dot")
