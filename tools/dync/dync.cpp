@@ -178,7 +178,13 @@ int main(int argc, char **argv) {
   // --help shows dync's own options; LLVM's backend flags and MLIR's
   // debugging ones (--mlir-print-ir-after-all, --mlir-timing...) still work
   // and --help-hidden lists them.
-  cl::HideUnrelatedOptions({&dyncCategory});
+  for (auto &entry : cl::getRegisteredOptions()) {
+    cl::Option *o = entry.second;
+    bool generic = llvm::is_contained({"help", "help-list", "version"}, entry.first);
+    if (!generic && !llvm::is_contained(o->Categories, &dyncCategory) &&
+        o->getOptionHiddenFlag() == cl::NotHidden)
+      o->setHiddenFlag(cl::Hidden);
+  }
   cl::ParseCommandLineOptions(argc, argv,
                               "dync: ahead-of-time compiler for dynamic and sparse "
                               "neural networks\n\n"
