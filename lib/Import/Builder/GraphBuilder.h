@@ -18,6 +18,8 @@
 
 #include "SafeTensors.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
@@ -27,6 +29,13 @@ namespace dync::import {
 using mlir::OpFoldResult;
 
 class GraphBuilder;
+
+/// A model input: its name, model shape and element type.
+struct EntryInput {
+  std::string name;
+  Shape shape;
+  Type elt;
+};
 
 /// Builds the IR of one node; the results in the node's output order.
 using EmitFn = FailureOr<SmallVector<TValue>> (GraphBuilder::*)(NodeView &,
@@ -49,6 +58,19 @@ public:
 
   /// Builds node `n` with its op's builder.
   FailureOr<SmallVector<TValue>> emit(NodeView &n, ImplicitLocOpBuilder &b);
+
+  // The entry function (Entry.cpp). ------------------------------------------
+  /// `@forward` at `b`, one argument per input (named, with its model shape,
+  /// the first dim carrying each model dim giving its value) and the dims'
+  /// bounds; `args` gets the arguments as graph values.
+  mlir::func::FuncOp createEntry(mlir::OpBuilder &b, mlir::Location loc,
+                                 ArrayRef<EntryInput> inputs, SmallVector<TValue> &args);
+  /// Returns `results` (named) from `func`.
+  void finishEntry(mlir::func::FuncOp func, mlir::Location loc,
+                   ArrayRef<std::pair<std::string, Value>> results);
+  /// Warns of unused weights, and fails on an internal error or IR that
+  /// does not verify.
+  LogicalResult finishModule(mlir::ModuleOp module);
 
   // Diagnostics: the first error is kept, prefixed by the model file. ------
   LogicalResult fail(const llvm::Twine &msg);

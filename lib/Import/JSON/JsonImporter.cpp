@@ -299,9 +299,7 @@ LogicalResult JsonImporter::runImpl(OwningOpRef<ModuleOp> &module) {
   // Function signature.
   Scope top{{}, false, "nodes", {}};
   const json &inputs = model["inputs"];
-  SmallVector<Type> argTypes;
-  SmallVector<Shape> argShapes;
-  SmallVector<std::string> argNames;
+  std::vector<EntryInput> entryInputs;
   for (size_t i = 0; i < inputs.size(); ++i) {
     std::string where = "inputs[" + std::to_string(i) + "]";
     const json &in = inputs[i];
@@ -326,50 +324,23 @@ LogicalResult JsonImporter::runImpl(OwningOpRef<ModuleOp> &module) {
     if (failed(shape))
       return failure();
     std::string n = name->get<std::string>();
-    if (llvm::is_contained(argNames, n)) {
+    if (llvm::any_of(entryInputs, [&](const EntryInput &e) { return e.name == n; })) {
       return failAt(where, "duplicate value name '" + n + "'");
     }
-    argNames.push_back(n);
-    argTypes.push_back(typeOf(*shape, *elt));
-    argShapes.push_back(*shape);
+    entryInputs.push_back(EntryInput{n, *shape, *elt});
   }
 
-  auto funcType = b.getFunctionType(argTypes, {});
-  auto func = func::FuncOp::create(b, modelLoc, "forward", funcType);
-  Block *entry = func.addEntryBlock();
-  SmallVector<NamedAttribute> dimAttrs;
-  for (auto &d : dims)
-    dimAttrs.push_back(b.getNamedAttr(
-        d.getKey(), b.getDenseI64ArrayAttr({d.second.first, d.second.second})));
-  llvm::sort(dimAttrs, [](const NamedAttribute &a, const NamedAttribute &c) {
-    return a.getName().strref() < c.getName().strref();
-  });
-  func->setAttr(mlir::dyn::attrs::kDims, b.getDictionaryAttr(dimAttrs));
-  OpBuilder body = OpBuilder::atBlockBegin(entry);
-  for (size_t i = 0; i < argNames.size(); ++i) {
-    BlockArgument arg = entry->getArgument(i);
-    SmallVector<Attribute> shapeAttr;
-    for (const Dim &d : argShapes[i]) {
-      if (d.isStatic())
-        shapeAttr.push_back(body.getI64IntegerAttr(d.size));
-      else
-        shapeAttr.push_back(body.getStringAttr(d.sym));
-      // The first argument dim that carries a model dim gives its value.
-      if (!d.isStatic() && !dimValues.count(d.sym)) {
-        int64_t idx = &d - argShapes[i].begin();
-        dimValues[d.sym] = tensor::DimOp::create(body, modelLoc, arg, idx);
-      }
-    }
-    func.setArgAttr(i, mlir::dyn::attrs::kName, body.getStringAttr(argNames[i]));
-    func.setArgAttr(i, mlir::dyn::attrs::kShape, body.getArrayAttr(shapeAttr));
-    top.values[argNames[i]] = TValue{arg, argShapes[i]};
-  }
+  SmallVector<TValue> args;
+  func::FuncOp func = g.createEntry(b, modelLoc, entryInputs, args);
+  for (size_t i = 0; i < args.size(); ++i)
+    top.values[entryInputs[i].name] = args[i];
+  OpBuilder body = OpBuilder::atBlockEnd(&func.getBody().front());
 
   if (failed(importNodes(model["nodes"], top, body)))
     return failure();
 
   const json &outputs = model["outputs"];
-  SmallVector<Value> results;
+  SmallVector<std::pair<std::string, Value>> results;
   for (size_t i = 0; i < outputs.size(); ++i) {
     std::string where = "outputs[" + std::to_string(i) + "]";
     if (!outputs[i].is_string()) {
@@ -380,50 +351,14 @@ LogicalResult JsonImporter::runImpl(OwningOpRef<ModuleOp> &module) {
     if (it == top.values.end()) {
       return failAt(where, "output '" + n + "' is not defined by any node or input");
     }
-    results.push_back(it->second.v);
+    results.emplace_back(n, it->second.v);
   }
   if (results.empty()) {
     return failAt("outputs", "a model needs at least one output");
   }
-  func::ReturnOp::create(body, modelLoc, results);
-  func.setFunctionType(b.getFunctionType(argTypes, TypeRange(ValueRange(results))));
-  for (size_t i = 0; i < outputs.size(); ++i)
-    func.setResultAttr(i, mlir::dyn::attrs::kName, b.getStringAttr(outputs[i].get<std::string>()));
-
-  SmallVector<std::string> unused;
-  for (const safetensors::TensorInfo &t : weightsFile->tensors())
-    if (!usedWeights.contains(t.name))
-      unused.push_back(t.name);
-  if (!unused.empty()) {
-    std::string list;
-    for (size_t i = 0; i < unused.size() && i < 5; ++i)
-      list += (i ? ", " : "") + unused[i];
-    if (unused.size() > 5)
-      list += ", ...";
-    diags.warnings.push_back(path + ": " + std::to_string(unused.size()) +
-                             " tensor(s) in the weights file are not used by "
-                             "any node: " + list);
-  }
-
-  if (!internalError.empty()) {
-    return fail("internal error: " + internalError + "; please report this model");
-  }
-  // The importer's checks should make this unreachable; if not, say so
-  // rather than hand broken IR on.
-  std::string verifyMessage;
-  {
-    ScopedDiagnosticHandler handler(&ctx, [&](Diagnostic &d) {
-      if (verifyMessage.empty()) {
-        llvm::raw_string_ostream os(verifyMessage);
-        os << d.getLocation() << ": " << d.str();
-      }
-      return success();
-    });
-    if (failed(verify(*module))) {
-      return fail("internal error: the imported IR does not verify (" +
-                  verifyMessage + "); please report this model");
-    }
-  }
+  g.finishEntry(func, modelLoc, results);
+  if (failed(g.finishModule(*module)))
+    return failure();
   return success();
 }
 

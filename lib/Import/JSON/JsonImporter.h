@@ -94,7 +94,7 @@ private:
 class JsonImporter {
 public:
   JsonImporter(MLIRContext &ctx, StringRef path, ImportDiagnostics &diags)
-      : g(ctx, path.str(), diags), ctx(ctx), path(path.str()), diags(diags) {}
+      : g(ctx, path.str(), diags), ctx(ctx), path(path.str()) {}
 
   OwningOpRef<ModuleOp> run();
 
@@ -126,16 +126,12 @@ private:
 
   MLIRContext &ctx;
   std::string path;
-  ImportDiagnostics &diags;
   json model;
   std::unique_ptr<safetensors::File> weightsFile;
   // The model's state lives in the builder; these name it as the model-level
   // code reads it.
   llvm::StringMap<std::pair<int64_t, int64_t>> &dims = g.dims;
   llvm::StringMap<Type> &params = g.params;
-  llvm::StringMap<Value> &dimValues = g.dimValues;
-  llvm::StringSet<> &usedWeights = g.usedWeights;
-  std::string &internalError = g.internalError;
   llvm::StringSet<> nodeNames;
 };
 
