@@ -37,6 +37,10 @@ tools = [ToolSubst("dync-opt", unresolved="fatal"), ToolSubst("dync", unresolved
          ToolSubst("dync-run", unresolved="fatal")]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
-# ./dev installs valgrind; the race-detector tests need it.
-if shutil.which("valgrind"):
+# ./dev installs valgrind; the race-detector tests need it. Valgrind cannot
+# run a sanitized build (./dev test's second build), which checks the same
+# things itself.
+if config.llvm_use_sanitizer:
+    config.available_features.add("sanitized")
+elif shutil.which("valgrind"):
     config.available_features.add("valgrind")

@@ -1,0 +1,55 @@
+#!/usr/bin/python3
+"""Writes generated seed inputs for the fuzz targets next to the committed
+ones: the example models (JSON), weights files, .npy files, MLIR test
+inputs split at `// -----`, and manifests of compiled models.
+
+    seeds.py SRC_ROOT BUILD_DIR OUT_DIR
+"""
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+
+src, build, out = sys.argv[1:4]
+for t in ("json_import", "mlir_pipeline", "safetensors", "npy", "runtime"):
+    os.makedirs(os.path.join(out, t), exist_ok=True)
+    for f in glob.glob(os.path.join(src, "fuzz", "corpus", t, "*")):
+        with open(f, "rb") as i, open(os.path.join(out, t, os.path.basename(f)), "wb") as o:
+            o.write(i.read())
+
+ex = os.path.join(out, "examples")
+subprocess.run([sys.executable, os.path.join(src, "examples", "generate.py"), ex], check=True)
+for f in glob.glob(os.path.join(ex, "*.json")):
+    name = os.path.basename(f)
+    model = json.load(open(f))
+    model["weights"] = "w.safetensors"  # the fuzz target's own weights file
+    json.dump(model, open(os.path.join(out, "json_import", name), "w"))
+for f in glob.glob(os.path.join(ex, "*.safetensors"))[:3]:
+    data = open(f, "rb").read()
+    open(os.path.join(out, "safetensors", os.path.basename(f)), "wb").write(data[:4096])
+for i, a in enumerate([np.zeros((2, 3), np.float32), np.arange(5, dtype=np.int64),
+                       np.ones((1, 2, 2), np.float16), np.array([True, False])]):
+    np.save(os.path.join(out, "npy", f"seed{i}.npy"), a)
+for f in glob.glob(os.path.join(src, "test", "Dialect", "Dyn", "*.mlir")) + \
+         glob.glob(os.path.join(src, "test", "Passes", "*.mlir")):
+    parts = re.split(r"^// -----$", open(f).read(), flags=re.M)
+    for k, p in enumerate(parts[:12]):
+        open(os.path.join(out, "mlir_pipeline", f"{os.path.basename(f)}.{k}.mlir"), "w").write(p)
+# Manifests of compiled models, each with some input bytes after a NUL.
+for f in ("static_mlp", "skip_mlp"):
+    so = os.path.join(ex, f + ".so")
+    if subprocess.run([os.path.join(build, "bin", "dync"), os.path.join(ex, f + ".json"), "--emit=codegen",
+                       "-o", so + ".mlir"], capture_output=True).returncode == 0:
+        text = open(so + ".mlir").read()
+        m = re.search(r'dyn\.manifest = "((?:[^"\\]|\\.)*)"', text)
+        if m:
+            manifest = bytes(m.group(1), "utf-8").decode("unicode_escape")
+            # Weights are not available to the fuzz target: drop them.
+            j = json.loads(manifest)
+            j["args"] = [a for a in j["args"] if a.get("kind") != "weight"]
+            data = json.dumps(j).encode() + b"\0" + bytes(range(32))
+            open(os.path.join(out, "runtime", f + ".manifest"), "wb").write(data)
