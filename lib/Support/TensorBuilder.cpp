@@ -579,6 +579,19 @@ Value buildActivation(ImplicitLocOpBuilder &b, StringRef name, Value x) {
     return buildSigmoid(b, x);
   if (name == "tanh")
     return math::TanhOp::create(b, x);
+  if (name == "log")
+    return math::LogOp::create(b, x);
+  if (name == "sqrt")
+    return math::SqrtOp::create(b, x);
+  if (name == "erf")
+    return math::ErfOp::create(b, x);
+  if (name == "neg")
+    return arith::NegFOp::create(b, x);
+  if (name == "abs")
+    return math::AbsFOp::create(b, x);
+  if (name == "reciprocal")
+    return arith::DivFOp::create(
+        b, arith::ConstantOp::create(b, b.getFloatAttr(x.getType(), 1.0)), x);
   assert(name == "exp" && "unknown activation");
   return math::ExpOp::create(b, x);
 }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <limits>
@@ -213,6 +214,39 @@ bool File::parse(const uint8_t *bytes, uint64_t size, std::string &error) {
                   "' overlap");
   }
   return true;
+}
+
+bool write(const std::string &path, const std::vector<OutTensor> &tensors,
+           std::string &error) {
+  nlohmann::ordered_json header = nlohmann::ordered_json::object();
+  std::vector<uint64_t> sizes;
+  uint64_t offset = 0;
+  for (const OutTensor &t : tensors) {
+    uint64_t n = 1;
+    for (int64_t d : t.shape)
+      n *= static_cast<uint64_t>(d);
+    uint64_t bytes = n * dtypeSize(t.dtype);
+    header[t.name] = {{"dtype", dtypeName(t.dtype)},
+                      {"shape", t.shape},
+                      {"data_offsets", {offset, offset + bytes}}};
+    sizes.push_back(bytes);
+    offset += bytes;
+  }
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');
+  std::FILE *f = std::fopen(path.c_str(), "wb");
+  if (!f) {
+    error = "cannot write weights file '" + path + "': " + std::strerror(errno);
+    return false;
+  }
+  uint64_t len = text.size();
+  bool ok = std::fwrite(&len, 8, 1, f) == 1 && std::fwrite(text.data(), 1, len, f) == len;
+  for (size_t i = 0; ok && i < tensors.size(); ++i)
+    ok = sizes[i] == 0 || std::fwrite(tensors[i].data, 1, sizes[i], f) == sizes[i];
+  ok = std::fclose(f) == 0 && ok;
+  if (!ok)
+    error = "cannot write weights file '" + path + "': " + std::strerror(errno);
+  return ok;
 }
 
 } // namespace dync::safetensors

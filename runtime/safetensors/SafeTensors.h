@@ -77,6 +77,19 @@ private:
   std::vector<TensorInfo> tensors_;
 };
 
+/// A tensor to write: its bytes are `data`, `numElements() * dtypeSize` long.
+struct OutTensor {
+  std::string name;
+  DType dtype;
+  std::vector<int64_t> shape;
+  const void *data;
+};
+
+/// Writes `tensors` as a safetensors file at `path` (data 8-byte aligned, in
+/// the given order). On failure returns false and sets `error`.
+bool write(const std::string &path, const std::vector<OutTensor> &tensors,
+           std::string &error);
+
 } // namespace dync::safetensors
 
 #endif // DYNC_SAFETENSORS_H

@@ -124,6 +124,18 @@ class Interpreter:
     def op_silu(self, n, a, xs, x): return (x / (1 + np.exp(-x))).astype(x.dtype)
     def op_tanh(self, n, a, xs, x): return np.tanh(x)
     def op_exp(self, n, a, xs, x): return np.exp(x)
+    def op_log(self, n, a, xs, x): return np.log(x)
+    def op_sqrt(self, n, a, xs, x): return np.sqrt(x)
+    def op_erf(self, n, a, xs, x): return erf(x).astype(x.dtype)
+    def op_neg(self, n, a, xs, x): return -x
+    def op_abs(self, n, a, xs, x): return np.abs(x)
+    def op_reciprocal(self, n, a, xs, x): return (1 / x).astype(x.dtype)
+
+    def op_pow(self, n, a, xs, x):
+        l, r = xs
+        if not np.issubdtype(promote(l.dtype, r.dtype), np.floating):
+            return np.power(l.astype(np.float32), r.astype(np.float32))
+        return self._binary(xs, np.power)
 
     def op_gelu(self, n, a, xs, x):
         if a.get("approximate", "none") == "tanh":

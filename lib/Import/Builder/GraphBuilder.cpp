@@ -26,10 +26,11 @@ const llvm::StringMap<OpEntry> &opTable() {
     };
     auto unary = OpSpec{1, 1, 1, 1, {}, {}, {}};
     auto binary = OpSpec{2, 2, 1, 1, {}, {}, {}};
-    for (const char *op : {"relu", "silu", "sigmoid", "tanh", "exp", "logical_not"})
+    for (const char *op : {"relu", "silu", "sigmoid", "tanh", "exp", "log", "sqrt", "erf",
+                           "neg", "reciprocal", "abs", "logical_not"})
       add(op, unary, &GraphBuilder::emitElementwise);
     add("global_avg_pool", unary, &GraphBuilder::emitPool);
-    for (const char *op : {"add", "sub", "mul", "div", "greater", "less", "equal"})
+    for (const char *op : {"add", "sub", "mul", "div", "pow", "greater", "less", "equal"})
       add(op, binary, &GraphBuilder::emitElementwise);
     add("matmul", binary, &GraphBuilder::emitMatmul);
     add("gelu", {1, 1, 1, 1, {{"approximate", false}}, {}, {}}, &GraphBuilder::emitElementwise);

@@ -84,8 +84,8 @@ FailureOr<SmallVector<TValue>> GraphBuilder::emitElementwise(NodeView &n,
 
   const TValue &y = n.inputs[1];
   Type elt = promote(x.elt(), y.elt());
-  // PyTorch's true division: integers divide as floats.
-  if (op == "div" && !isa<FloatType>(elt))
+  // PyTorch's true division: integers divide as floats; so does pow here.
+  if ((op == "div" || op == "pow") && !isa<FloatType>(elt))
     elt = b.getF32Type();
   if ((op == "add" || op == "sub" || op == "mul") && elt.isInteger(1))
     return failNode(n, "arithmetic on bool tensors is not supported; cast first");
@@ -107,6 +107,8 @@ FailureOr<SmallVector<TValue>> GraphBuilder::emitElementwise(NodeView &n,
                                       : Value(arith::MulIOp::create(ib, l, rr));
                      if (op == "div")
                        return arith::DivFOp::create(ib, l, rr);
+                     if (op == "pow")
+                       return math::PowFOp::create(ib, l, rr);
                      if (isFloat) {
                        auto pred = op == "greater" ? arith::CmpFPredicate::OGT
                                    : op == "less"  ? arith::CmpFPredicate::OLT
