@@ -40,7 +40,44 @@ llvm_config.add_tool_substitutions(tools, tool_dirs)
 # ./dev installs valgrind; the race-detector tests need it. Valgrind cannot
 # run a sanitized build (./dev test's second build), which checks the same
 # things itself.
+# Programs the tests link against libdyncrt: in a sanitized build with
+# clang and the same sanitizers, so the runtime's instrumentation resolves.
+sanitizer_flags = {"Address;Undefined": "-fsanitize=address,undefined",
+                   "Thread": "-fsanitize=thread"}.get(config.llvm_use_sanitizer, "")
+config.substitutions.append(
+    ("%cc", os.path.join(config.llvm_tools_dir, "clang") + " " + sanitizer_flags
+     if sanitizer_flags else "cc"))
 if config.llvm_use_sanitizer:
     config.available_features.add("sanitized")
 elif shutil.which("valgrind"):
     config.available_features.add("valgrind")
+
+# ONNX tests build models with Debian's python3-onnx and compare with ONNX
+# Runtime, which runs in its own venv (PyPI's onnxruntime needs numpy 2;
+# Debian's python3-onnx is built against numpy 1). ./dev test creates the
+# venv and sets DYNC_ORT_PYTHON and DYNC_REQUIRE_ORT, so that CI cannot skip
+# these tests silently.
+import subprocess
+
+
+def _python_has(python, module):
+    try:
+        return subprocess.run([python, "-c", "import " + module], capture_output=True,
+                              timeout=120).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+if _python_has("/usr/bin/python3", "onnx"):
+    config.available_features.add("onnx")
+ort_python = os.environ.get("DYNC_ORT_PYTHON", os.path.join(config.dync_obj_root, "ort-venv", "bin", "python"))
+if os.path.exists(ort_python) and _python_has(ort_python, "onnxruntime"):
+    config.available_features.add("onnxruntime")
+    config.substitutions.append(("%ort_python", ort_python))
+if os.environ.get("DYNC_REQUIRE_ORT") and not {"onnx", "onnxruntime"} <= config.available_features:
+    lit_config.fatal("DYNC_REQUIRE_ORT is set but python3-onnx or the onnxruntime venv ("
+                     + ort_python + ") is missing")
+config.substitutions.append(
+    ("%onnx_check", "/usr/bin/python3 " + os.path.join(config.dync_src_root, "test", "lit-tools", "onnx_check.py")
+     + " --dync " + os.path.join(config.dync_tools_dir, "dync")
+     + " --dync-run " + os.path.join(config.dync_tools_dir, "dync-run")))

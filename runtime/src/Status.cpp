@@ -53,6 +53,7 @@ const char *dync_status_code_name(dync_status_code_t code) {
   case DYNC_STATUS_DATA_LOSS: return "data loss";
   case DYNC_STATUS_UNAVAILABLE: return "unavailable";
   case DYNC_STATUS_INTERNAL: return "internal";
+  case DYNC_STATUS_CODE_MAX_: break;
   }
   return "unknown";
 }

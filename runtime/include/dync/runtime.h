@@ -69,6 +69,9 @@ typedef enum dync_status_code_t {
   DYNC_STATUS_UNAVAILABLE = 7,
   /** A bug in dync. */
   DYNC_STATUS_INTERNAL = 8,
+  /** Not a code: makes every int a valid value of the type, so a code from
+   *  a newer runtime (or garbage) can be passed to dync_status_code_name. */
+  DYNC_STATUS_CODE_MAX_ = 0x7fffffff,
 } dync_status_code_t;
 typedef struct dync_model_t dync_model_t;
 typedef struct dync_session_t dync_session_t;
