@@ -15,7 +15,7 @@ import sys
 import numpy as np
 
 src, build, out = sys.argv[1:4]
-for t in ("json_import", "mlir_pipeline", "safetensors", "npy", "runtime"):
+for t in ("json_import", "onnx_import", "mlir_pipeline", "safetensors", "npy", "runtime"):
     os.makedirs(os.path.join(out, t), exist_ok=True)
     for f in glob.glob(os.path.join(src, "fuzz", "corpus", t, "*")):
         with open(f, "rb") as i, open(os.path.join(out, t, os.path.basename(f)), "wb") as o:
@@ -39,6 +39,14 @@ for f in glob.glob(os.path.join(src, "test", "Dialect", "Dyn", "*.mlir")) + \
     parts = re.split(r"^// -----$", open(f).read(), flags=re.M)
     for k, p in enumerate(parts[:12]):
         open(os.path.join(out, "mlir_pipeline", f"{os.path.basename(f)}.{k}.mlir"), "w").write(p)
+# ONNX models: the ones the ONNX tests refuse and a few they compile.
+subprocess.run([sys.executable, os.path.join(src, "test", "lit-tools", "onnx_bad.py"),
+                os.path.join(out, "onnx_import")], check=True)
+sys.path.insert(0, os.path.join(src, "test", "lit-tools"))
+import onnx_check  # noqa: E402
+for name in ("mlp", "elementwise", "shapes", "conv"):
+    m, _, _ = onnx_check.CASES[name]()
+    open(os.path.join(out, "onnx_import", name + ".onnx"), "wb").write(m.SerializeToString())
 # Manifests of compiled models, each with some input bytes after a NUL.
 for f in ("static_mlp", "skip_mlp"):
     so = os.path.join(ex, f + ".so")
@@ -47,7 +55,9 @@ for f in ("static_mlp", "skip_mlp"):
         text = open(so + ".mlir").read()
         m = re.search(r'dyn\.manifest = "((?:[^"\\]|\\.)*)"', text)
         if m:
-            manifest = bytes(m.group(1), "utf-8").decode("unicode_escape")
+            # MLIR escapes a string's bytes as \XX (hex).
+            manifest = re.sub(r"\\([0-9a-fA-F]{2})", lambda e: chr(int(e.group(1), 16)),
+                              m.group(1))
             # Weights are not available to the fuzz target: drop them.
             j = json.loads(manifest)
             j["args"] = [a for a in j["args"] if a.get("kind") != "weight"]

@@ -38,6 +38,14 @@ UNREACHABLE = {
     "'nodes' must be an array": "the top level and subgraphs check their 'nodes' first",
     "per-sample outputs must keep the live batch as their first dim":
         "every op keeps the live batch first inside per-sample subgraphs",
+    "missing attribute '": "the ONNX translations set every attribute their dync op reads",
+    "reshape targets are resolved by the ONNX front end": "no ONNX translation emits a reshape op",
+    "runtime parameters are not supported in ONNX models": "no ONNX translation makes a dync op with a parameter",
+    "block selection is not supported in ONNX models": "no ONNX translation makes block-sparse attention",
+    "subgraphs are not supported yet in ONNX models": "no ONNX translation makes a dync op with subgraphs",
+    "early exits are not supported yet in ONNX models": "as above",
+    "' is not available here": "a constant used only as a matmul weight is not read as a tensor",
+    "' has no value dync can use here": "every defined ONNX value is a tensor, known integers or a constant",
     "the second operand's axis 0 is the live batch":
         "needs an operand whose last dim is the live batch, which no op makes",
 }

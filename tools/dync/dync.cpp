@@ -118,6 +118,24 @@ std::optional<int64_t> parseBytes(StringRef text) {
   return int64_t(n << shift);
 }
 
+cl::list<std::string> dimBounds(
+    "dim",
+    cl::desc("Bounds of an ONNX model's symbolic dim (dim_param): NAME=MIN:MAX or NAME=MAX "
+             "(default 1:4096); repeatable"),
+    cl::value_desc("name=min:max"), cl::cat(dyncCategory));
+
+/// `--dim`'s `NAME=MIN:MAX` or `NAME=MAX`.
+std::optional<std::pair<std::string, std::pair<int64_t, int64_t>>> parseDim(StringRef text) {
+  auto [name, range] = text.split('=');
+  if (name.empty() || range.empty() || !text.contains('='))
+    return std::nullopt;
+  auto [lo, hi] = range.contains(':') ? range.split(':') : std::make_pair(StringRef("1"), range);
+  int64_t min, max;
+  if (lo.getAsInteger(10, min) || hi.getAsInteger(10, max) || min < 1 || max < min)
+    return std::nullopt;
+  return std::make_pair(name.str(), std::make_pair(min, max));
+}
+
 cl::opt<std::string> explain(
     "explain",
     cl::desc("Instead of IR, print what partitioning made of the model: its "
@@ -238,7 +256,7 @@ int main(int argc, char **argv) {
   // A model's diagnostics name its nodes and where they are in the model
   // file, as the importer's own messages do.
   std::optional<ScopedDiagnosticHandler> modelDiagnostics;
-  if (input.ends_with(".json"))
+  if (input.ends_with(".json") || input.ends_with(".onnx"))
     modelDiagnostics.emplace(&context, [](Diagnostic &d) {
       auto &os = d.getSeverity() == DiagnosticSeverity::Error
                      ? llvm::WithColor::error(llvm::errs(), "dync")
@@ -256,9 +274,34 @@ int main(int argc, char **argv) {
       }
       return success();
     });
+  if (dimBounds.getNumOccurrences() && !input.ends_with(".onnx"))
+    return error("--dim sets the bounds of an ONNX model's dims; a JSON model declares its "
+                 "own ('dims')");
   if (input.ends_with(".json")) {
     dync::ImportDiagnostics diags;
     module = dync::importModel(context, input, diags);
+    for (const std::string &w : diags.warnings)
+      llvm::WithColor::warning(llvm::errs(), "dync") << w << "\n";
+    if (!module)
+      return error(diags.error);
+  } else if (input.ends_with(".onnx")) {
+    dync::OnnxImportOptions onnx;
+    for (const std::string &d : dimBounds) {
+      auto parsed = parseDim(d);
+      if (!parsed)
+        return error("invalid --dim '" + d + "': expected NAME=MIN:MAX or NAME=MAX with "
+                     "1 <= MIN <= MAX");
+      onnx.dims.push_back(*parsed);
+    }
+    // The weights go beside the output (model.so -> model.safetensors), or
+    // beside the model when writing to stdout.
+    SmallString<256> weights(outputFile == "-" ? StringRef(input) : StringRef(outputFile));
+    llvm::sys::path::replace_extension(weights, ".safetensors");
+    if (weights == input || weights == outputFile)
+      weights += ".weights";
+    onnx.weightsPath = weights.str().str();
+    dync::ImportDiagnostics diags;
+    module = dync::importOnnxModel(context, input, onnx, diags);
     for (const std::string &w : diags.warnings)
       llvm::WithColor::warning(llvm::errs(), "dync") << w << "\n";
     if (!module)
@@ -276,7 +319,7 @@ int main(int argc, char **argv) {
       return 1;
   } else {
     return error("don't know how to read '" + input +
-                 "': expected a .json model or a .mlir file");
+                 "': expected a .json or .onnx model or a .mlir file");
   }
 
   dync::CpuOptions cpu{cpuName, cpuFeatures, optLevel, ""};
@@ -308,7 +351,7 @@ int main(int argc, char **argv) {
     if (embedWeights) {
       auto path = module->getOperation()->getAttrOfType<StringAttr>(mlir::dyn::attrs::kWeightsPath);
       if (!path)
-        return error("--embed-weights needs a model imported from JSON (its weights file)");
+        return error("--embed-weights needs a model imported from JSON or ONNX (its weights file)");
       auto buffer = llvm::MemoryBuffer::getFile(path.getValue(), /*IsText=*/false);
       if (!buffer)
         return error("cannot read weights '" + path.getValue() + "': " +

@@ -33,6 +33,25 @@ mlir::OwningOpRef<mlir::ModuleOp> importModel(mlir::MLIRContext &context,
                                               llvm::StringRef path,
                                               ImportDiagnostics &diags);
 
+/// How an ONNX model's dims and weights are set up (ONNX has no bounds).
+struct OnnxImportOptions {
+  /// Bounds of symbolic dims (`dim_param`) by name; the others get
+  /// [1, kDefaultMax].
+  std::vector<std::pair<std::string, std::pair<int64_t, int64_t>>> dims;
+  static constexpr int64_t kDefaultMax = 4096;
+  /// Where the weights (the graph's float initializers and constants) are
+  /// written as safetensors.
+  std::string weightsPath;
+};
+
+/// Imports the ONNX model at `path` (opsets 13 to 21): the same IR as
+/// importModel, its weights written to `options.weightsPath`. Returns null
+/// on error, with every unsupported op or attribute named in `diags.error`.
+mlir::OwningOpRef<mlir::ModuleOp> importOnnxModel(mlir::MLIRContext &context,
+                                                  llvm::StringRef path,
+                                                  const OnnxImportOptions &options,
+                                                  ImportDiagnostics &diags);
+
 /// Registers the dialects the importer's output uses.
 void registerImportDialects(mlir::DialectRegistry &registry);
 

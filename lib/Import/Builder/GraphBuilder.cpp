@@ -116,7 +116,8 @@ LogicalResult GraphBuilder::failAt(const std::string &where, const llvm::Twine &
 }
 
 LogicalResult GraphBuilder::failNode(const NodeView &n, const llvm::Twine &msg) {
-  return fail("node '" + n.name + "' (" + n.path + ", op '" + n.op + "'): " + msg);
+  return fail("node '" + n.name + "' (" + n.path + ", op '" +
+              (n.sourceOp.empty() ? n.op : n.sourceOp) + "'): " + msg);
 }
 
 Shape liveShape(const Shape &shape, size_t n) {

@@ -59,6 +59,9 @@ public:
   /// The user's node name, the op (in dync's vocabulary), and where the node
   /// is in the model file, for messages.
   std::string name, op, path;
+  /// The op as the model file spells it, for messages, if not `op` (an
+  /// ONNX node's op type).
+  std::string sourceOp;
   /// The node's location: its name around the file position.
   mlir::Location loc;
   /// True inside a per-sample subgraph, where axis 0 is the live batch.

@@ -1,0 +1,188 @@
+//===- OnnxImporter.h - the ONNX front end ----------------------*- C++ -*-===//
+//
+// Reads an ONNX model (protobuf, through Debian's libonnx) and builds the
+// same dyn-level IR as the JSON front end, with the shared model-building
+// layer (Builder/): each ONNX node is translated to dync's op vocabulary and
+// presented as a NodeView (OnnxNodeView), or folded at import time when it
+// only computes shapes (Shape, Gather of a shape, Concat of sizes...).
+//
+// Initializers and float Constant nodes become the model's weights: small
+// ones are inlined as constants, the others are written to a safetensors
+// file beside the output and bound like any dync model's weights.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DYNC_LIB_IMPORT_ONNX_ONNXIMPORTER_H
+#define DYNC_LIB_IMPORT_ONNX_ONNXIMPORTER_H
+
+#include "Builder/GraphBuilder.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+
+#include <map>
+#include <onnx/onnx_pb.h>
+
+namespace dync::import {
+
+/// A value of the ONNX graph as the importer knows it: a tensor of the IR,
+/// or a small integer tensor known at import time (a shape, axes: each
+/// element a static or symbolic size), or a float constant not yet in the IR.
+struct OnnxValue {
+  std::optional<TValue> tensor;
+  /// Known integers; `scalar` if a 0-d tensor.
+  std::optional<SmallVector<Dim>> ints;
+  bool scalar = false;
+  /// A float constant: its name among the weights, or its inlined data.
+  std::string weight;
+  std::vector<float> floats;
+  std::vector<int64_t> floatShape;
+  bool isFloatConst = false;
+};
+
+/// A float initializer or Constant: data converted to f32 with its shape.
+struct FloatConst {
+  std::vector<int64_t> shape;
+  std::vector<float> data;
+};
+
+class OnnxImporter;
+
+/// An ONNX node presented to the op builders: the dync op it maps to and
+/// the attributes its translation set, in dync's terms.
+class OnnxNodeView : public NodeView {
+public:
+  using Attr = std::variant<int64_t, double, bool, std::string, SmallVector<int64_t>,
+                            std::pair<int64_t, int64_t>, Type>;
+  OnnxNodeView(OnnxImporter &importer, mlir::Location loc) : NodeView(loc), importer(importer) {}
+
+  bool hasAttr(StringRef name) const override { return attrs.count(name.str()); }
+  FailureOr<int64_t> intAttr(StringRef name, std::optional<int64_t> dflt) override;
+  FailureOr<double> floatAttr(StringRef name, std::optional<double> dflt) override;
+  FailureOr<bool> boolAttr(StringRef name, bool dflt) override;
+  FailureOr<std::string> stringAttr(StringRef name, ArrayRef<StringRef> allowed,
+                                    std::optional<StringRef> dflt) override;
+  FailureOr<SmallVector<int64_t>> intListAttr(StringRef name) override;
+  FailureOr<std::pair<int64_t, int64_t>> pairAttr(StringRef name,
+                                                  std::pair<int64_t, int64_t> dflt) override;
+  FailureOr<SmallVector<ShapeEntry>> shapeAttr(StringRef name) override;
+  FailureOr<Type> dtypeAttr(StringRef name) override;
+  FailureOr<Value> scalarOrParamAttr(StringRef name, StringRef what, Type type,
+                                     ImplicitLocOpBuilder &b) override;
+  FailureOr<BlockSelection> selectionAttr(StringRef name, ImplicitLocOpBuilder &b) override;
+  bool hasWeight(StringRef slot) const override { return weights.count(slot.str()); }
+  FailureOr<std::string> weightTensor(StringRef slot) override;
+  FailureOr<SmallVector<TValue>> importSubgraph(StringRef role, ArrayRef<TValue> args, bool live,
+                                                mlir::OpBuilder &b) override;
+  FailureOr<size_t> numStages(bool gateCriterion) override;
+
+  OnnxImporter &importer;
+  std::map<std::string, Attr> attrs;
+  std::map<std::string, std::string> weights; // slot -> weights-file tensor
+
+private:
+  template <typename T> FailureOr<T> get(StringRef name, std::optional<T> dflt);
+};
+
+class OnnxImporter {
+public:
+  OnnxImporter(mlir::MLIRContext &ctx, StringRef path, const OnnxImportOptions &options,
+               ImportDiagnostics &diags)
+      : g(ctx, path.str(), diags), ctx(ctx), path(path.str()), options(options) {}
+
+  mlir::OwningOpRef<mlir::ModuleOp> run();
+
+  GraphBuilder g;
+
+  // Used by the translations (OnnxOps.cpp). -------------------------------------
+  LogicalResult failNode(const NodeView &n, const llvm::Twine &msg) { return g.failNode(n, msg); }
+  /// Input `i` of the node as an IR tensor (materializing constants).
+  FailureOr<TValue> tensorInput(OnnxNodeView &n, const onnx::NodeProto &node, int i,
+                                ImplicitLocOpBuilder &b);
+  /// Input `i` as known integers, or failure naming what was expected.
+  FailureOr<SmallVector<Dim>> intsInput(OnnxNodeView &n, const onnx::NodeProto &node, int i,
+                                        StringRef what);
+  bool hasInput(const onnx::NodeProto &node, int i) const {
+    return i < node.input_size() && !node.input(i).empty();
+  }
+  /// The name of a float constant among the weights (written to the
+  /// weights file), or empty if input `i` is not one.
+  std::string weightInput(const onnx::NodeProto &node, int i);
+  const FloatConst *floatConst(const onnx::NodeProto &node, int i);
+  /// Builds `n` (its op, attributes and inputs set) with the shared builder
+  /// and binds its results to the node's outputs.
+  LogicalResult emit(OnnxNodeView &n, const onnx::NodeProto &node, ImplicitLocOpBuilder &b);
+  void bind(const onnx::NodeProto &node, int i, OnnxValue v) { values[node.output(i)] = std::move(v); }
+  void bind(const onnx::NodeProto &node, int i, TValue t) {
+    OnnxValue v;
+    v.tensor = std::move(t);
+    values[node.output(i)] = std::move(v);
+  }
+  /// The weights-file tensor holding the transpose of the 2-D float
+  /// constant `name` (made for MatMul and Gemm operands before the weights
+  /// are written), or empty.
+  std::string transposedWeight(const std::string &name) const;
+  static std::optional<Type> elementType(int32_t onnxType, mlir::MLIRContext &ctx);
+
+  /// The translation of one ONNX op type (OnnxOps.cpp).
+  using Translate = LogicalResult (OnnxImporter::*)(OnnxNodeView &, const onnx::NodeProto &,
+                                                    ImplicitLocOpBuilder &);
+  static const std::map<std::string, Translate> &translations();
+
+  LogicalResult translateUnary(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
+  LogicalResult translateBinary(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
+  LogicalResult translateWhere(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
+  LogicalResult translateCast(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
+  LogicalResult translateIdentity(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
+  LogicalResult translateMatMul(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
+  LogicalResult translateGemm(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
+  LogicalResult translateSoftmax(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
+  LogicalResult translateLayerNorm(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
+  LogicalResult translateReduce(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
+  LogicalResult translateArgMax(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
+  LogicalResult translateShape(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
+  LogicalResult translateReshape(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
+  LogicalResult translateUnsqueeze(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
+  LogicalResult translateSqueeze(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
+  LogicalResult translateFlatten(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
+  LogicalResult translateTranspose(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
+  LogicalResult translateConcat(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
+  LogicalResult translateSlice(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
+  LogicalResult translateGather(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
+  LogicalResult translateConv(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
+  LogicalResult translateBatchNorm(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
+  LogicalResult translatePool(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
+
+  /// Attributes of the ONNX node.
+  const onnx::AttributeProto *attr(const onnx::NodeProto &node, StringRef name) const;
+  int64_t intAttr(const onnx::NodeProto &node, StringRef name, int64_t dflt) const;
+  float floatAttr(const onnx::NodeProto &node, StringRef name, float dflt) const;
+  std::optional<SmallVector<int64_t>> intsAttr(const onnx::NodeProto &node, StringRef name) const;
+
+  int64_t opset = 0;
+  /// A tensor of the entry block, for sizes read from the model's dims.
+  TValue anyTensor;
+
+private:
+  LogicalResult runImpl(mlir::OwningOpRef<mlir::ModuleOp> &module);
+  LogicalResult readConstants(const onnx::GraphProto &graph);
+  LogicalResult readTensor(const onnx::TensorProto &t, const std::string &where);
+  LogicalResult checkSupported(const onnx::GraphProto &graph);
+  LogicalResult writeWeights();
+  LogicalResult importInputs(const onnx::GraphProto &graph, std::vector<EntryInput> &inputs);
+  LogicalResult importNode(const onnx::NodeProto &node, size_t index, mlir::OpBuilder &b);
+
+  mlir::MLIRContext &ctx;
+  std::string path;
+  const OnnxImportOptions &options;
+  onnx::ModelProto model;
+  std::map<std::string, OnnxValue> values;
+  /// Float initializers and constants, by name, and which go to the file.
+  std::map<std::string, FloatConst> floatConsts;
+  std::vector<std::string> weightOrder;
+  std::unique_ptr<safetensors::File> weightsFile;
+};
+
+} // namespace dync::import
+
+#endif // DYNC_LIB_IMPORT_ONNX_ONNXIMPORTER_H

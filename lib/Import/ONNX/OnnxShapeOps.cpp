@@ -1,0 +1,505 @@
+//===- OnnxShapeOps.cpp - ONNX shape, indexing, conv and pool ops ---------===//
+//
+// Shape ops fold when their input is a known integer tensor (a shape) and
+// otherwise build the reshape, transpose, concat or slice they describe,
+// with targets resolved here from the symbolic shapes.
+//
+//===----------------------------------------------------------------------===//
+
+#include "OnnxImporter.h"
+
+#include "dync/Support/TensorBuilder.h"
+
+#include "llvm/Support/FormatVariadic.h"
+
+#include <limits>
+
+using namespace mlir;
+
+namespace dync::import {
+
+namespace {
+
+Dim mul(const Dim &a, const Dim &b) {
+  std::vector<std::string> atoms = a.atoms;
+  atoms.insert(atoms.end(), b.atoms.begin(), b.atoms.end());
+  return Dim::product((a.isStatic() ? a.size : a.factor) * (b.isStatic() ? b.size : b.factor),
+                      atoms);
+}
+
+Dim product(ArrayRef<Dim> dims) {
+  Dim p = Dim::of(1);
+  for (const Dim &d : dims)
+    p = mul(p, d);
+  return p;
+}
+
+/// `total / part` as a size, if exact.
+std::optional<Dim> quotient(const Dim &total, const Dim &part) {
+  int64_t ft = total.isStatic() ? total.size : total.factor;
+  int64_t fp = part.isStatic() ? part.size : part.factor;
+  if (fp <= 0 || ft % fp != 0)
+    return std::nullopt;
+  std::vector<std::string> atoms = total.atoms;
+  for (const std::string &x : part.atoms) {
+    auto it = llvm::find(atoms, x);
+    if (it == atoms.end())
+      return std::nullopt;
+    atoms.erase(it);
+  }
+  return Dim::product(ft / fp, atoms);
+}
+
+/// Python/ONNX slice bounds on a static length.
+void clampSlice(int64_t len, int64_t &start, int64_t &end, int64_t step) {
+  auto clamp = [&](int64_t v, int64_t lo, int64_t hi) {
+    if (v < 0)
+      v += len;
+    return std::min(std::max(v, lo), hi);
+  };
+  if (step > 0) {
+    start = clamp(start, 0, len);
+    end = clamp(end, 0, len);
+  } else {
+    start = clamp(start, -1, len - 1);
+    end = clamp(end, -1, len - 1);
+  }
+}
+
+} // namespace
+
+LogicalResult OnnxImporter::translateShape(OnnxNodeView &n, const onnx::NodeProto &node,
+                                           ImplicitLocOpBuilder &b) {
+  OnnxValue &in = values[node.input(0)];
+  SmallVector<Dim> dims;
+  if (in.tensor)
+    dims.assign(in.tensor->shape.begin(), in.tensor->shape.end());
+  else if (in.isFloatConst)
+    for (int64_t d : floatConsts.at(node.input(0)).shape)
+      dims.push_back(Dim::of(d));
+  else if (in.ints && !in.scalar)
+    dims.push_back(Dim::of(int64_t(in.ints->size())));
+  int64_t rank = int64_t(dims.size());
+  int64_t start = intAttr(node, "start", 0), end = intAttr(node, "end", rank);
+  clampSlice(rank, start, end, 1);
+  OnnxValue out;
+  out.ints.emplace(dims.begin() + start, dims.begin() + std::max(start, end));
+  bind(node, 0, std::move(out));
+  return success();
+}
+
+LogicalResult OnnxImporter::translateReshape(OnnxNodeView &n, const onnx::NodeProto &node,
+                                             ImplicitLocOpBuilder &b) {
+  FailureOr<SmallVector<Dim>> spec = intsInput(n, node, 1, "shape");
+  if (failed(spec))
+    return failure();
+  OnnxValue &in = values[node.input(0)];
+  if (in.ints) {
+    // A reshape of a shape: its elements stay, only the rank changes.
+    OnnxValue out = in;
+    out.scalar = spec->empty();
+    bind(node, 0, std::move(out));
+    return success();
+  }
+  FailureOr<TValue> x = tensorInput(n, node, 0, b);
+  if (failed(x))
+    return failure();
+  bool allowZero = intAttr(node, "allowzero", 0) != 0;
+  Shape target;
+  int inferred = -1;
+  for (size_t i = 0; i < spec->size(); ++i) {
+    Dim d = (*spec)[i];
+    if (d.isStatic() && d.size == 0 && !allowZero) {
+      if (int64_t(i) >= x->rank())
+        return failNode(n, "shape entry " + std::to_string(i) + " is 0 (copy the input's dim), "
+                           "but the input " + formatShape(x->shape) + " has no such dim");
+      d = x->shape[i];
+    } else if (d.isStatic() && d.size == -1) {
+      if (inferred >= 0)
+        return failNode(n, "the shape has two -1 entries");
+      inferred = int(i);
+    } else if (d.isStatic() && d.size <= 0) {
+      return failNode(n, "shape entry " + std::to_string(i) + " is " + std::to_string(d.size));
+    }
+    target.push_back(d);
+  }
+  Dim total = product(x->shape);
+  if (inferred >= 0) {
+    Shape known = target;
+    known.erase(known.begin() + inferred);
+    std::optional<Dim> rest = quotient(total, product(known));
+    if (!rest)
+      return failNode(n, "cannot infer the -1 entry reshaping " + formatShape(x->shape) + " to " +
+                             formatShape(target));
+    target[inferred] = *rest;
+  } else if (product(target) != total) {
+    return failNode(n, "cannot reshape " + formatShape(x->shape) + " to " + formatShape(target) +
+                           ": element counts differ");
+  }
+  bind(node, 0, g.reshapeTo(b, *x, target));
+  return success();
+}
+
+LogicalResult OnnxImporter::translateUnsqueeze(OnnxNodeView &n, const onnx::NodeProto &node,
+                                               ImplicitLocOpBuilder &b) {
+  SmallVector<int64_t> axes;
+  if (std::optional<SmallVector<int64_t>> a = intsAttr(node, "axes")) {
+    axes = *a;
+  } else {
+    FailureOr<SmallVector<Dim>> in = intsInput(n, node, 1, "axes");
+    if (failed(in))
+      return failure();
+    for (const Dim &d : *in)
+      axes.push_back(d.size);
+  }
+  OnnxValue &in = values[node.input(0)];
+  if (in.ints && in.scalar && axes.size() == 1) {
+    OnnxValue out = in;
+    out.scalar = false;
+    bind(node, 0, std::move(out));
+    return success();
+  }
+  FailureOr<TValue> x = tensorInput(n, node, 0, b);
+  if (failed(x))
+    return failure();
+  int64_t rank = x->rank() + int64_t(axes.size());
+  SmallVector<bool> added(rank, false);
+  for (int64_t a : axes) {
+    FailureOr<int64_t> ax = g.normAxis(n, a, rank);
+    if (failed(ax))
+      return failure();
+    added[*ax] = true;
+  }
+  Shape target;
+  size_t k = 0;
+  for (int64_t i = 0; i < rank; ++i)
+    target.push_back(added[i] ? Dim::of(1) : x->shape[k++]);
+  bind(node, 0, g.reshapeTo(b, *x, target));
+  return success();
+}
+
+LogicalResult OnnxImporter::translateSqueeze(OnnxNodeView &n, const onnx::NodeProto &node,
+                                             ImplicitLocOpBuilder &b) {
+  std::optional<SmallVector<int64_t>> axes = intsAttr(node, "axes");
+  if (!axes && hasInput(node, 1)) {
+    FailureOr<SmallVector<Dim>> in = intsInput(n, node, 1, "axes");
+    if (failed(in))
+      return failure();
+    axes.emplace();
+    for (const Dim &d : *in)
+      axes->push_back(d.size);
+  }
+  OnnxValue &in = values[node.input(0)];
+  if (in.ints && !in.scalar && in.ints->size() == 1) {
+    OnnxValue out = in;
+    out.scalar = true;
+    bind(node, 0, std::move(out));
+    return success();
+  }
+  FailureOr<TValue> x = tensorInput(n, node, 0, b);
+  if (failed(x))
+    return failure();
+  SmallVector<bool> drop(x->rank(), false);
+  if (axes) {
+    for (int64_t a : *axes) {
+      FailureOr<int64_t> ax = g.normAxis(n, a, x->rank());
+      if (failed(ax))
+        return failure();
+      if (x->shape[*ax] != Dim::of(1))
+        return failNode(n, "cannot squeeze dim " + std::to_string(*ax) + " of " +
+                               formatShape(x->shape) + ": its size is not 1");
+      drop[*ax] = true;
+    }
+  } else {
+    for (int64_t i = 0; i < x->rank(); ++i)
+      drop[i] = x->shape[i] == Dim::of(1);
+  }
+  Shape target;
+  for (int64_t i = 0; i < x->rank(); ++i)
+    if (!drop[i])
+      target.push_back(x->shape[i]);
+  bind(node, 0, g.reshapeTo(b, *x, target));
+  return success();
+}
+
+LogicalResult OnnxImporter::translateFlatten(OnnxNodeView &n, const onnx::NodeProto &node,
+                                             ImplicitLocOpBuilder &b) {
+  FailureOr<TValue> x = tensorInput(n, node, 0, b);
+  if (failed(x))
+    return failure();
+  int64_t axis = intAttr(node, "axis", 1);
+  if (axis < 0)
+    axis += x->rank();
+  if (axis < 0 || axis > x->rank())
+    return failNode(n, "axis " + std::to_string(axis) + " is out of range for rank " +
+                           std::to_string(x->rank()));
+  ArrayRef<Dim> dims(x->shape);
+  Shape target{product(dims.take_front(axis)), product(dims.drop_front(axis))};
+  bind(node, 0, g.reshapeTo(b, *x, target));
+  return success();
+}
+
+LogicalResult OnnxImporter::translateTranspose(OnnxNodeView &n, const onnx::NodeProto &node,
+                                               ImplicitLocOpBuilder &b) {
+  FailureOr<TValue> x = tensorInput(n, node, 0, b);
+  if (failed(x))
+    return failure();
+  SmallVector<int64_t> perm;
+  if (std::optional<SmallVector<int64_t>> p = intsAttr(node, "perm"))
+    perm = *p;
+  else
+    for (int64_t i = x->rank() - 1; i >= 0; --i)
+      perm.push_back(i);
+  n.op = "transpose";
+  n.attrs["perm"] = perm;
+  n.inputs = {*x};
+  return emit(n, node, b);
+}
+
+LogicalResult OnnxImporter::translateConcat(OnnxNodeView &n, const onnx::NodeProto &node,
+                                            ImplicitLocOpBuilder &b) {
+  int64_t axis = intAttr(node, "axis", 0);
+  bool allInts = llvm::all_of(node.input(), [&](const std::string &in) {
+    return in.empty() || values[in].ints.has_value();
+  });
+  if (allInts) {
+    OnnxValue out;
+    out.ints.emplace();
+    for (const std::string &in : node.input())
+      if (!in.empty())
+        out.ints->append(values[in].ints->begin(), values[in].ints->end());
+    bind(node, 0, std::move(out));
+    return success();
+  }
+  n.op = "concat";
+  n.attrs["axis"] = axis;
+  for (int i = 0; i < node.input_size(); ++i) {
+    if (node.input(i).empty())
+      continue;
+    FailureOr<TValue> x = tensorInput(n, node, i, b);
+    if (failed(x))
+      return failure();
+    n.inputs.push_back(*x);
+  }
+  return emit(n, node, b);
+}
+
+LogicalResult OnnxImporter::translateSlice(OnnxNodeView &n, const onnx::NodeProto &node,
+                                           ImplicitLocOpBuilder &b) {
+  FailureOr<SmallVector<Dim>> starts = intsInput(n, node, 1, "starts");
+  FailureOr<SmallVector<Dim>> ends = intsInput(n, node, 2, "ends");
+  if (failed(starts) || failed(ends))
+    return failure();
+  SmallVector<Dim> axes, steps;
+  if (hasInput(node, 3)) {
+    FailureOr<SmallVector<Dim>> a = intsInput(n, node, 3, "axes");
+    if (failed(a))
+      return failure();
+    axes = *a;
+  } else {
+    for (size_t i = 0; i < starts->size(); ++i)
+      axes.push_back(Dim::of(int64_t(i)));
+  }
+  if (hasInput(node, 4)) {
+    FailureOr<SmallVector<Dim>> s = intsInput(n, node, 4, "steps");
+    if (failed(s))
+      return failure();
+    steps = *s;
+  } else {
+    steps.assign(starts->size(), Dim::of(1));
+  }
+  auto allStatic = [](ArrayRef<Dim> v) {
+    return llvm::all_of(v, [](const Dim &d) { return d.isStatic(); });
+  };
+  if (starts->size() != ends->size() || axes.size() != starts->size() ||
+      steps.size() != starts->size())
+    return failNode(n, "starts, ends, axes and steps must have the same length");
+  if (!allStatic(*starts) || !allStatic(*ends) || !allStatic(axes) || !allStatic(steps))
+    return failNode(n, "slice bounds must be known at compile time");
+  OnnxValue &in = values[node.input(0)];
+  if (in.ints && !in.scalar) {
+    // Slicing a shape.
+    int64_t len = int64_t(in.ints->size()), s = (*starts)[0].size, e = (*ends)[0].size,
+            st = steps[0].size;
+    if (st == 0)
+      return failNode(n, "slice step must not be 0");
+    clampSlice(len, s, e, st);
+    OnnxValue out;
+    out.ints.emplace();
+    for (int64_t i = s; st > 0 ? i < e : i > e; i += st)
+      out.ints->push_back((*in.ints)[i]);
+    bind(node, 0, std::move(out));
+    return success();
+  }
+  FailureOr<TValue> x = tensorInput(n, node, 0, b);
+  if (failed(x))
+    return failure();
+  TValue cur = *x;
+  for (size_t i = 0; i < axes.size(); ++i) {
+    if (steps[i].size < 1)
+      return failNode(n, "negative slice steps are not supported");
+    OnnxNodeView s(*this, n.loc);
+    s.name = n.name;
+    s.path = n.path;
+    s.sourceOp = n.sourceOp;
+    s.op = "slice";
+    s.attrs["axis"] = axes[i].size;
+    s.attrs["start"] = (*starts)[i].size;
+    s.attrs["end"] = (*ends)[i].size;
+    s.attrs["step"] = steps[i].size;
+    s.inputs = {cur};
+    FailureOr<SmallVector<TValue>> r = g.emit(s, b);
+    if (failed(r))
+      return failure();
+    cur = (*r)[0];
+  }
+  bind(node, 0, cur);
+  return success();
+}
+
+LogicalResult OnnxImporter::translateGather(OnnxNodeView &n, const onnx::NodeProto &node,
+                                            ImplicitLocOpBuilder &b) {
+  int64_t axis = intAttr(node, "axis", 0);
+  OnnxValue &data = values[node.input(0)], &idx = values[node.input(1)];
+  // An element of a shape.
+  if (data.ints && idx.ints && !data.scalar) {
+    OnnxValue out;
+    out.ints.emplace();
+    out.scalar = idx.scalar;
+    int64_t len = int64_t(data.ints->size());
+    for (const Dim &i : *idx.ints) {
+      int64_t k = i.isStatic() ? (i.size < 0 ? i.size + len : i.size) : -1;
+      if (k < 0 || k >= len)
+        return failNode(n, "index " + formatDim(i) + " is out of range for a shape of " +
+                               std::to_string(len) + " dims");
+      out.ints->push_back((*data.ints)[k]);
+    }
+    bind(node, 0, std::move(out));
+    return success();
+  }
+  // Rows of a constant table: an embedding.
+  const FloatConst *table = floatConst(node, 0);
+  if (table && table->shape.size() == 2 && axis == 0) {
+    FailureOr<TValue> ids = tensorInput(n, node, 1, b);
+    if (failed(ids))
+      return failure();
+    n.op = "embedding";
+    n.weights["weight"] = node.input(0);
+    n.inputs = {*ids};
+    return emit(n, node, b);
+  }
+  // One index along an axis: a slice, then the axis dropped.
+  if (idx.ints && idx.scalar && idx.ints->front().isStatic()) {
+    FailureOr<TValue> x = tensorInput(n, node, 0, b);
+    if (failed(x))
+      return failure();
+    FailureOr<int64_t> ax = g.normAxis(n, axis, x->rank());
+    if (failed(ax))
+      return failure();
+    int64_t i = idx.ints->front().size;
+    n.op = "slice";
+    n.attrs["axis"] = *ax;
+    n.attrs["start"] = i;
+    n.attrs["end"] = i == -1 ? std::numeric_limits<int64_t>::max() : i + 1;
+    n.attrs["step"] = int64_t(1);
+    n.inputs = {*x};
+    FailureOr<SmallVector<TValue>> r = g.emit(n, b);
+    if (failed(r))
+      return failure();
+    Shape target((*r)[0].shape);
+    target.erase(target.begin() + *ax);
+    bind(node, 0, g.reshapeTo(b, (*r)[0], target));
+    return success();
+  }
+  return failNode(n, "Gather of a computed tensor by computed indices is not supported yet "
+                     "(supported: a constant table's rows, one constant index, shapes)");
+}
+
+LogicalResult OnnxImporter::translateConv(OnnxNodeView &n, const onnx::NodeProto &node,
+                                          ImplicitLocOpBuilder &b) {
+  std::string w = weightInput(node, 1), bias = weightInput(node, 2);
+  if (w.empty() || (hasInput(node, 2) && bias.empty()))
+    return failNode(n, "Conv's weight and bias must be constants (initializers)");
+  if (floatConsts.at(w).shape.size() != 4)
+    return failNode(n, "only 2-D convolutions are supported");
+  const onnx::AttributeProto *autoPad = attr(node, "auto_pad");
+  if (autoPad && autoPad->s() != "NOTSET")
+    return failNode(n, "auto_pad '" + autoPad->s() + "' is not supported; export explicit pads");
+  SmallVector<int64_t> pads = intsAttr(node, "pads").value_or(SmallVector<int64_t>{0, 0, 0, 0});
+  SmallVector<int64_t> strides = intsAttr(node, "strides").value_or(SmallVector<int64_t>{1, 1});
+  SmallVector<int64_t> dil = intsAttr(node, "dilations").value_or(SmallVector<int64_t>{1, 1});
+  if (pads.size() != 4 || pads[0] != pads[2] || pads[1] != pads[3] || strides.size() != 2 ||
+      dil.size() != 2)
+    return failNode(n, "only symmetric 2-D pads are supported");
+  FailureOr<TValue> x = tensorInput(n, node, 0, b);
+  if (failed(x))
+    return failure();
+  n.op = "conv2d";
+  n.attrs["stride"] = std::make_pair(strides[0], strides[1]);
+  n.attrs["padding"] = std::make_pair(pads[0], pads[1]);
+  n.attrs["dilation"] = std::make_pair(dil[0], dil[1]);
+  n.attrs["groups"] = intAttr(node, "group", 1);
+  n.weights["weight"] = w;
+  if (!bias.empty())
+    n.weights["bias"] = bias;
+  n.inputs = {*x};
+  return emit(n, node, b);
+}
+
+LogicalResult OnnxImporter::translateBatchNorm(OnnxNodeView &n, const onnx::NodeProto &node,
+                                               ImplicitLocOpBuilder &b) {
+  if (intAttr(node, "training_mode", 0))
+    return failNode(n, "BatchNormalization in training mode is not supported");
+  std::string scale = weightInput(node, 1), bias = weightInput(node, 2),
+              mean = weightInput(node, 3), var = weightInput(node, 4);
+  if (scale.empty() || bias.empty() || mean.empty() || var.empty())
+    return failNode(n, "BatchNormalization's scale, bias, mean and variance must be constants");
+  FailureOr<TValue> x = tensorInput(n, node, 0, b);
+  if (failed(x))
+    return failure();
+  n.op = "batch_norm";
+  n.attrs["eps"] = double(floatAttr(node, "epsilon", 1e-5f));
+  n.weights = {{"weight", scale}, {"bias", bias}, {"running_mean", mean}, {"running_var", var}};
+  n.inputs = {*x};
+  return emit(n, node, b);
+}
+
+LogicalResult OnnxImporter::translatePool(OnnxNodeView &n, const onnx::NodeProto &node,
+                                          ImplicitLocOpBuilder &b) {
+  FailureOr<TValue> x = tensorInput(n, node, 0, b);
+  if (failed(x))
+    return failure();
+  n.inputs = {*x};
+  if (node.op_type() == "GlobalAveragePool") {
+    n.op = "global_avg_pool";
+    if (failed(emit(n, node, b)))
+      return failure();
+    // ONNX keeps the spatial dims as 1 x 1.
+    TValue &out = *values[node.output(0)].tensor;
+    Shape target(out.shape);
+    while (target.size() < 4)
+      target.push_back(Dim::of(1));
+    out = g.reshapeTo(b, out, target);
+    return success();
+  }
+  SmallVector<int64_t> kernel = intsAttr(node, "kernel_shape").value_or(SmallVector<int64_t>{});
+  SmallVector<int64_t> pads = intsAttr(node, "pads").value_or(SmallVector<int64_t>{0, 0, 0, 0});
+  SmallVector<int64_t> strides = intsAttr(node, "strides").value_or(SmallVector<int64_t>{1, 1});
+  std::optional<SmallVector<int64_t>> dil = intsAttr(node, "dilations");
+  if (kernel.size() != 2 || pads.size() != 4 || pads[0] != pads[2] || pads[1] != pads[3] ||
+      strides.size() != 2)
+    return failNode(n, "only 2-D pooling with symmetric pads is supported");
+  if (intAttr(node, "ceil_mode", 0) || (dil && llvm::any_of(*dil, [](int64_t d) { return d != 1; })))
+    return failNode(n, "pooling with ceil_mode or dilations is not supported");
+  bool isMax = node.op_type() == "MaxPool";
+  if (!isMax && (pads[0] || pads[1]) && !intAttr(node, "count_include_pad", 0))
+    return failNode(n, "AveragePool with pads needs count_include_pad=1 (PyTorch's default, "
+                       "which dync implements)");
+  n.op = isMax ? "max_pool2d" : "avg_pool2d";
+  n.attrs["kernel"] = std::make_pair(kernel[0], kernel[1]);
+  n.attrs["stride"] = std::make_pair(strides[0], strides[1]);
+  n.attrs["padding"] = std::make_pair(pads[0], pads[1]);
+  return emit(n, node, b);
+}
+
+} // namespace dync::import

@@ -1,0 +1,144 @@
+#!/usr/bin/python3
+"""Writes ONNX models that dync must refuse, each with a clear message:
+    onnx_bad.py DIR
+"""
+import os
+import sys
+
+import numpy as np
+from onnx import TensorProto as T
+from onnx import helper as h
+from onnx import numpy_helper as nh
+
+d = sys.argv[1]
+os.makedirs(d, exist_ok=True)
+F = T.FLOAT
+
+
+def save(name, nodes, inputs, outputs, inits=(), opset=17):
+    g = h.make_graph(nodes, name, inputs, outputs, list(inits))
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", opset)])
+    m.ir_version = 8
+    with open(os.path.join(d, name + ".onnx"), "wb") as f:
+        f.write(m.SerializeToString())
+
+
+x = h.make_tensor_value_info("x", F, ["B", 4])
+y = h.make_tensor_value_info("y", F, None)
+# Every unsupported op is named, with its nodes, in one message.
+save("unsupported", [h.make_node("NonZero", ["x"], ["nz"], name="nz1"),
+                     h.make_node("NonZero", ["x"], ["nz2"], name="nz2"),
+                     h.make_node("CumSum", ["x", "ax"], ["cs"], name="cumsum"),
+                     h.make_node("Relu", ["x"], ["y"], name="ok")],
+     [x], [y], [nh.from_array(np.array(0, np.int64), "ax")])
+save("opset12", [h.make_node("Relu", ["x"], ["y"])], [x], [y], opset=12)
+save("no_shape", [h.make_node("Relu", ["x"], ["y"])], [h.make_tensor_value_info("x", F, None)], [y])
+save("string_input", [h.make_node("Identity", ["s"], ["y"])],
+     [h.make_tensor_value_info("s", T.STRING, [2])], [y])
+# Gather of a computed tensor by computed indices: not yet, named.
+save("gather", [h.make_node("Relu", ["x"], ["r"]),
+                h.make_node("Cast", ["x"], ["i"], to=T.INT64),
+                h.make_node("Gather", ["r", "i"], ["y"], axis=1, name="pick")], [x], [y])
+# A reshape target computed from data cannot be followed.
+save("reshape_data", [h.make_node("Cast", ["x"], ["i"], to=T.INT64),
+                      h.make_node("Reshape", ["x", "i"], ["y"], name="rs")], [x], [y])
+save("gemm_alpha", [h.make_node("Gemm", ["x", "w"], ["y"], alpha=2.0, transB=1, name="fc")],
+     [x], [y], [nh.from_array(np.ones((3, 4), np.float32), "w")])
+bad = nh.from_array(np.ones((3, 4), np.float32), "w")
+bad.raw_data = bad.raw_data[:20]
+save("truncated", [h.make_node("Gemm", ["x", "w"], ["y"], transB=1, name="fc")], [x], [y], [bad])
+ext = nh.from_array(np.ones((3, 4), np.float32), "w")
+ext.ClearField("raw_data")
+ext.data_location = T.EXTERNAL
+for k, v in (("location", "gone.bin"), ("offset", "0"), ("length", "48")):
+    e = ext.external_data.add()
+    e.key, e.value = k, v
+save("external_gone", [h.make_node("Gemm", ["x", "w"], ["y"], transB=1, name="fc")], [x], [y], [ext])
+save("ok", [h.make_node("Relu", ["x"], ["y"], name="act")], [x], [y])
+with open(os.path.join(d, "garbage.onnx"), "wb") as f:
+    f.write(b"\x08\x07\x12\xff\xff\xff\xff\x0fnot a model")
+
+# One model per node-level error: (name, nodes, extra inputs, initializers).
+x3 = h.make_tensor_value_info("x3", F, ["B", 4, 4])
+img = h.make_tensor_value_info("img", F, ["N", 2, 6, 6])
+k = h.make_tensor_value_info("k", T.INT64, ["B", 4])
+w44 = nh.from_array(np.ones((4, 4), np.float32), "w44")
+v4 = nh.from_array(np.ones(4, np.float32), "v4")
+cw = nh.from_array(np.ones((2, 2, 3, 3), np.float32), "cw")
+c2 = [nh.from_array(np.ones(2, np.float32), n) for n in ("s", "bb", "mu", "var")]
+
+
+def i64(name, v):
+    return nh.from_array(np.array(v, np.int64), name)
+
+
+NODE_CASES = [
+    ("gelu_approx", [h.make_node("Gelu", ["x"], ["y"], approximate="fast", name="n")], [x], []),
+    ("shape_add", [h.make_node("Shape", ["x"], ["s"]), h.make_node("Add", ["s", "s"], ["t"]),
+                   h.make_node("Reshape", ["x", "t"], ["y"], name="rs")], [x], []),
+    ("shape_bcast", [h.make_node("Shape", ["x3"], ["s"]), h.make_node("Mul", ["s", "two"], ["y"], name="n")],
+     [x3], [i64("two", [2, 2])]),
+    ("cast_string", [h.make_node("Cast", ["x"], ["y"], to=T.STRING, name="n")], [x], []),
+    ("gemm_b", [h.make_node("Gemm", ["x", "x"], ["y"], transB=1, name="n")], [x], []),
+    ("ln_axis", [h.make_node("LayerNormalization", ["x3", "v4"], ["y"], axis=1, name="n")], [x3], [v4]),
+    ("ln_scale", [h.make_node("LayerNormalization", ["x", "x"], ["y"], name="n")], [x], []),
+    ("argmax_last", [h.make_node("ArgMax", ["x"], ["y"], select_last_index=1, name="n")], [x], []),
+    ("reshape_zero", [h.make_node("Reshape", ["x", "s"], ["y"], name="n")], [x], [i64("s", [0, 0, 0])]),
+    ("reshape_two", [h.make_node("Reshape", ["x", "s"], ["y"], name="n")], [x], [i64("s", [-1, -1])]),
+    ("reshape_infer", [h.make_node("Reshape", ["x", "s"], ["y"], name="n")], [x], [i64("s", [3, -1])]),
+    ("reshape_count", [h.make_node("Reshape", ["x", "s"], ["y"], name="n")], [x], [i64("s", [0, 5])]),
+    ("reshape_neg", [h.make_node("Reshape", ["x", "s"], ["y"], name="n")], [x], [i64("s", [0, -4])]),
+    ("squeeze", [h.make_node("Squeeze", ["x", "a"], ["y"], name="n")], [x], [i64("a", [1])]),
+    ("slice_len", [h.make_node("Slice", ["x", "st", "en", "ax"], ["y"], name="n")], [x],
+     [i64("st", [0]), i64("en", [2]), i64("ax", [0, 1])]),
+    ("slice_dynamic", [h.make_node("Shape", ["x"], ["s"]), h.make_node("Slice", ["x", "z", "s"], ["y"], name="n")],
+     [x], [i64("z", [0, 0])]),
+    ("slice_step0", [h.make_node("Shape", ["x"], ["s"]),
+                     h.make_node("Slice", ["s", "z", "one", "z", "z"], ["y"], name="n")],
+     [x], [i64("z", [0]), i64("one", [1])]),
+    ("slice_negstep", [h.make_node("Slice", ["x", "st", "en", "ax", "stp"], ["y"], name="n")], [x],
+     [i64("st", [3]), i64("en", [0]), i64("ax", [1]), i64("stp", [-1])]),
+    ("gather_range", [h.make_node("Shape", ["x"], ["s"]), h.make_node("Gather", ["s", "i"], ["y"], name="n")],
+     [x], [i64("i", 5)]),
+    ("conv_weight", [h.make_node("Conv", ["img", "img"], ["y"], name="n")], [img], []),
+    ("conv_3d", [h.make_node("Conv", ["img", "w44"], ["y"], name="n")], [img], [w44]),
+    ("conv_pads", [h.make_node("Conv", ["img", "cw"], ["y"], pads=[1, 0, 0, 0], name="n")], [img], [cw]),
+    ("bn_train", [h.make_node("BatchNormalization", ["img", "s", "bb", "mu", "var"], ["y"], training_mode=1,
+                              name="n")], [img], c2),
+    ("bn_const", [h.make_node("BatchNormalization", ["img", "img", "bb", "mu", "var"], ["y"], name="n")],
+     [img], c2),
+    ("pool_pads", [h.make_node("MaxPool", ["img"], ["y"], kernel_shape=[2, 2], pads=[1, 0, 0, 0], name="n")],
+     [img], []),
+    ("pool_ceil", [h.make_node("MaxPool", ["img"], ["y"], kernel_shape=[2, 2], ceil_mode=1, name="n")], [img], []),
+    ("avgpool_pad", [h.make_node("AveragePool", ["img"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1],
+                                 name="n")], [img], []),
+    ("undefined_input", [h.make_node("Relu", ["nothere"], ["y"], name="n")], [x], []),
+    ("ln_outputs", [h.make_node("LayerNormalization", ["x", "v4"], ["y", "mean"], name="n")], [x], [v4]),
+]
+for name, nodes, ins, inits in NODE_CASES:
+    save(name, nodes, ins, [y], inits)
+save("no_outputs", [h.make_node("Relu", ["x"], ["y"])], [x], [])
+save("output_undefined", [h.make_node("Relu", ["x"], ["r"])], [x], [h.make_tensor_value_info("z", F, None)])
+save("sequence_input", [h.make_node("Identity", ["s"], ["y"])],
+     [h.make_tensor_sequence_value_info("s", F, None)], [y])
+save("dim_zero", [h.make_node("Relu", ["x"], ["y"])], [h.make_tensor_value_info("x", F, [0, 4])], [y])
+save("int_huge", [h.make_node("Reshape", ["x", "s"], ["y"])], [x], [y], [i64("s", np.zeros(5000, np.int64))])
+save("complex_init", [h.make_node("Add", ["x", "c"], ["y"])], [x], [y],
+     [nh.from_array(np.ones(4, np.complex64), "c")])
+neg = T(name="c", data_type=F, dims=[-3])
+save("bad_shape_init", [h.make_node("Add", ["x", "c"], ["y"])], [x], [y], [neg])
+save("const_attr", [h.make_node("Constant", [], ["c"], value_string="no"),
+                    h.make_node("Add", ["x", "c"], ["y"])], [x], [y])
+few = T(name="c", data_type=F, dims=[4], float_data=[1.0, 2.0])
+save("few_values", [h.make_node("Add", ["x", "c"], ["y"])], [x], [y], [few])
+save("no_shape_input", [h.make_node("Reshape", ["x"], ["y"], name="n")], [x], [y])
+save("no_input", [h.make_node("Relu", [], ["y"], name="n")], [x], [y])
+short = nh.from_array(np.ones((3, 4), np.float32), "w")
+short.ClearField("raw_data")
+short.data_location = T.EXTERNAL
+for k, v in (("location", "short.bin"), ("offset", "0"), ("length", "48")):
+    e = short.external_data.add()
+    e.key, e.value = k, v
+with open(os.path.join(d, "short.bin"), "wb") as f:
+    f.write(b"\0" * 20)
+save("external_short", [h.make_node("Gemm", ["x", "w"], ["y"], transB=1, name="fc")], [x], [y], [short])

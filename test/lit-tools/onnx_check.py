@@ -1,0 +1,286 @@
+#!/usr/bin/python3
+"""ONNX models built with onnx.helper (Debian's python3-onnx), compiled by
+dync, run by dync-run, and compared with ONNX Runtime (run in its own venv:
+Debian's python and PyPI's onnxruntime do not mix).
+
+    onnx_check.py --dync DYNC --dync-run RUN --ort-python PY --workdir DIR CASE...
+
+For each output of each case prints `MATCH case output shape` or
+`MISMATCH ... max error`; integer and bool outputs must be equal. Exits 1 if
+any output mismatched or a step failed.
+"""
+import argparse
+import os
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto as T
+from onnx import helper as h
+from onnx import numpy_helper as nh
+
+rng = np.random.default_rng(0)
+F = T.FLOAT
+
+
+def randn(*shape):
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+def init(name, a):
+    return nh.from_array(np.asarray(a), name)
+
+
+def model(name, nodes, inputs, outputs, inits, opset=17):
+    g = h.make_graph(nodes, name, inputs, outputs, inits)
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", opset)])
+    m.ir_version = 8
+    return m
+
+
+def vi(name, elt, shape):
+    return h.make_tensor_value_info(name, elt, shape)
+
+
+# --- cases: each returns (model, inputs, dims) --------------------------------
+
+def case_mlp():
+    """nn.Linear on 2-D (Gemm transB) and 3-D (MatMul + Add) inputs, a
+    scalar constant, and a reshape spelled with Shape/Gather/Concat."""
+    W1, b1, W2, b2 = randn(32, 16), randn(32), randn(32, 8), randn(8)
+    nodes = [
+        h.make_node("Gemm", ["x", "W1", "b1"], ["g"], transB=1, name="fc1"),
+        h.make_node("Relu", ["g"], ["r"], name="act"),
+        h.make_node("MatMul", ["r", "W2"], ["m"], name="fc2"),
+        h.make_node("Add", ["m", "b2"], ["a"], name="bias2"),
+        h.make_node("Mul", ["a", "two"], ["a2"], name="scale"),
+        h.make_node("Shape", ["a2"], ["s"], name="shape"),
+        h.make_node("Gather", ["s", "zero"], ["bsz"], axis=0, name="bsz"),
+        h.make_node("Concat", ["bsz", "two_i", "minus1"], ["tshape"], axis=0, name="cat"),
+        h.make_node("Reshape", ["a2", "tshape"], ["r3"], name="reshape"),
+        h.make_node("Softmax", ["r3"], ["y"], axis=-1, name="softmax"),
+    ]
+    inits = [init("W1", W1), init("b1", b1), init("W2", W2), init("b2", b2),
+             init("zero", np.array([0], np.int64)), init("minus1", np.array([-1], np.int64)),
+             init("two_i", np.array([2], np.int64)), init("two", np.array(2.0, np.float32))]
+    m = model("mlp", nodes, [vi("x", F, ["batch", 16])], [vi("y", F, None)], inits)
+    return m, {"x": randn(3, 16)}, {"batch": (1, 64)}
+
+
+def case_elementwise():
+    """Unary math, broadcasting [B,1,8] against [4,8], comparisons, Where,
+    Not, Cast, Pow by a constant, integer arithmetic."""
+    c = randn(4, 8)
+    nodes = [
+        h.make_node("Sub", ["x", "c"], ["d"]),            # [B,4,8]
+        h.make_node("Sigmoid", ["d"], ["sg"]), h.make_node("Tanh", ["d"], ["th"]),
+        h.make_node("Exp", ["x"], ["ex"]), h.make_node("Log", ["ex"], ["lg"]),
+        h.make_node("Sqrt", ["ex"], ["sq"]), h.make_node("Erf", ["d"], ["er"]),
+        h.make_node("Neg", ["d"], ["ng"]), h.make_node("Abs", ["d"], ["ab"]),
+        h.make_node("Reciprocal", ["ex"], ["rc"]), h.make_node("Pow", ["d", "p2"], ["pw"]),
+        h.make_node("Div", ["d", "ex"], ["dv"]),
+        h.make_node("Greater", ["d", "zero"], ["gt"]), h.make_node("Less", ["d", "zero"], ["lt"]),
+        h.make_node("Not", ["gt"], ["ngt"]),
+        h.make_node("Where", ["gt", "d", "ng"], ["wh"]),
+        h.make_node("Cast", ["k"], ["kf"], to=T.FLOAT), h.make_node("Mul", ["kf", "x"], ["kx"]),
+        h.make_node("Cast", ["gt"], ["gti"], to=T.INT64),
+        h.make_node("Add", ["k", "gti"], ["ki"]), h.make_node("Equal", ["k", "ki"], ["eq"]),
+        h.make_node("Div", ["k", "three"], ["kd"]),
+    ]
+    inits = [init("c", c), init("p2", np.array(2.0, np.float32)),
+             init("zero", np.array(0.0, np.float32)), init("three", np.array(3, np.int64))]
+    outs = ["sg", "th", "lg", "sq", "er", "ng", "ab", "rc", "pw", "dv", "lt", "ngt", "wh",
+            "kx", "ki", "eq", "kd"]
+    m = model("elementwise", nodes, [vi("x", F, ["B", 1, 8]), vi("k", T.INT64, ["B", 1, 8])],
+              [vi(o, {"lt": T.BOOL, "ngt": T.BOOL, "eq": T.BOOL, "ki": T.INT64,
+                          "kd": T.INT64}.get(o, F), None) for o in outs], inits)
+    k = rng.integers(-7, 8, (5, 1, 8)).astype(np.int64)
+    return m, {"x": randn(5, 1, 8), "k": k}, {}
+
+
+def case_norms():
+    """LayerNormalization, reductions with axes as an attribute (opset 17)
+    and as an input (ReduceSum), keepdims both ways, ArgMax."""
+    g, b = randn(8), randn(8)
+    nodes = [
+        h.make_node("LayerNormalization", ["x", "g", "b"], ["ln"], axis=-1, epsilon=1e-5),
+        h.make_node("ReduceMean", ["x"], ["mean"], axes=[-1]),
+        h.make_node("ReduceMax", ["x"], ["mx"], axes=[1], keepdims=0),
+        h.make_node("ReduceSum", ["x", "ax"], ["sm"], keepdims=0),
+        h.make_node("ReduceMean", ["x"], ["all"], keepdims=0),
+        h.make_node("ArgMax", ["x"], ["am"], axis=-1, keepdims=0),
+    ]
+    inits = [init("g", g), init("b", b), init("ax", np.array([0, 2], np.int64))]
+    m = model("norms", nodes, [vi("x", F, ["B", 3, 8])],
+              [vi(o, T.INT64 if o == "am" else F, None)
+               for o in ["ln", "mean", "mx", "sm", "all", "am"]], inits)
+    return m, {"x": randn(4, 3, 8)}, {}
+
+
+def case_shapes():
+    """Transpose, Unsqueeze/Squeeze (axes as inputs, opset 13+), Flatten,
+    Concat of tensors, Slice with negative bounds and a step, Gather of one
+    index (negative), Reshape with a 0 entry, two dynamic dims."""
+    nodes = [
+        h.make_node("Transpose", ["x"], ["t"], perm=[0, 2, 1]),           # [B,8,S]
+        h.make_node("Unsqueeze", ["x", "ax1"], ["u"]),                     # [B,1,S,8]
+        h.make_node("Squeeze", ["u", "ax1"], ["sq"]),                      # [B,S,8]
+        h.make_node("Flatten", ["x"], ["fl"], axis=2),                     # [B*S, 8]
+        h.make_node("Concat", ["x", "sq"], ["cat"], axis=-1),              # [B,S,16]
+        h.make_node("Slice", ["cat", "st", "en", "axs", "stp"], ["sl"]),   # [B,S,?]
+        h.make_node("Gather", ["x", "idx"], ["ga"], axis=-1),              # [B,S]
+        h.make_node("Reshape", ["x", "shp"], ["rs"]),                      # [B,S,2,4]
+    ]
+    inits = [init("ax1", np.array([1], np.int64)), init("st", np.array([-12], np.int64)),
+             init("en", np.array([-1], np.int64)), init("axs", np.array([2], np.int64)),
+             init("stp", np.array([2], np.int64)), init("idx", np.array(-2, np.int64)),
+             init("shp", np.array([0, 0, 2, 4], np.int64))]
+    m = model("shapes", nodes, [vi("x", F, ["B", "S", 8])],
+              [vi(o, F, None) for o in ["t", "sq", "fl", "cat", "sl", "ga", "rs"]], inits)
+    return m, {"x": randn(2, 5, 8)}, {"S": (1, 16)}
+
+
+def case_embedding():
+    """Token ids [B, S] (both dynamic) through an embedding table, a
+    projection and a mean over the sequence."""
+    E, W = randn(50, 8), randn(8, 4)
+    nodes = [
+        h.make_node("Gather", ["E", "ids"], ["e"], axis=0),
+        h.make_node("MatMul", ["e", "W"], ["p"]),
+        h.make_node("ReduceMean", ["p"], ["y"], axes=[1], keepdims=0),
+    ]
+    m = model("embedding", nodes, [vi("ids", T.INT64, ["B", "S"])], [vi("y", F, None)],
+              [init("E", E), init("W", W)])
+    return m, {"ids": rng.integers(0, 50, (3, 7)).astype(np.int64)}, {"S": (1, 32)}
+
+
+def case_conv():
+    """Conv (pads 1), BatchNormalization, MaxPool, AveragePool,
+    GlobalAveragePool, Flatten and Gemm: a small CNN with a dynamic batch."""
+    w, cb = randn(4, 3, 3, 3), randn(4)
+    s, bb, mu, var = randn(4), randn(4), randn(4), np.abs(randn(4)) + 0.5
+    fw, fb = randn(5, 4), randn(5)
+    nodes = [
+        h.make_node("Conv", ["x", "w", "cb"], ["c"], pads=[1, 1, 1, 1], strides=[1, 1]),
+        h.make_node("BatchNormalization", ["c", "s", "bb", "mu", "var"], ["bn"], epsilon=1e-5),
+        h.make_node("Relu", ["bn"], ["r"]),
+        h.make_node("MaxPool", ["r"], ["mp"], kernel_shape=[2, 2], strides=[2, 2]),
+        h.make_node("AveragePool", ["mp"], ["ap"], kernel_shape=[2, 2], strides=[1, 1]),
+        h.make_node("GlobalAveragePool", ["ap"], ["gp"]),
+        h.make_node("Flatten", ["gp"], ["f"]),
+        h.make_node("Gemm", ["f", "fw", "fb"], ["y"], transB=1),
+    ]
+    inits = [init("w", w), init("cb", cb), init("s", s), init("bb", bb), init("mu", mu),
+             init("var", var), init("fw", fw), init("fb", fb)]
+    m = model("conv", nodes, [vi("x", F, ["N", 3, 8, 8])], [vi("y", F, None), vi("ap", F, None)],
+              inits)
+    return m, {"x": randn(2, 3, 8, 8)}, {}
+
+
+def case_attention():
+    """Scaled dot-product attention over [B, H, S, D] with B and S dynamic:
+    q @ kᵀ via Transpose, Div by √D, Softmax, @ v, then Gelu (opset 20)."""
+    nodes = [
+        h.make_node("Transpose", ["k"], ["kt"], perm=[0, 1, 3, 2]),
+        h.make_node("MatMul", ["q", "kt"], ["s"]),
+        h.make_node("Div", ["s", "sqrtd"], ["ss"]),
+        h.make_node("Softmax", ["ss"], ["p"], axis=-1),
+        h.make_node("MatMul", ["p", "v"], ["o"]),
+        h.make_node("Gelu", ["o"], ["y"]),
+    ]
+    sh = ["B", 2, "S", 4]
+    m = model("attention", nodes, [vi("q", F, sh), vi("k", F, sh), vi("v", F, sh)],
+              [vi("y", F, None)], [init("sqrtd", np.array(2.0, np.float32))], opset=20)
+    return m, {"q": randn(2, 2, 5, 4), "k": randn(2, 2, 5, 4), "v": randn(2, 2, 5, 4)}, {"S": (1, 16)}
+
+
+def case_external():
+    """Weights stored as external data (one file beside the model), as
+    torch.onnx.export writes models over 2 GB."""
+    W, b = randn(6, 4), randn(6)
+    nodes = [h.make_node("Gemm", ["x", "W", "b"], ["y"], transB=1)]
+    m = model("external", nodes, [vi("x", F, ["B", 4])], [vi("y", F, None)],
+              [init("W", W), init("b", b)])
+    return m, {"x": randn(3, 4)}, {}
+
+
+EXTERNAL = {"external"}
+
+CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--dync", required=True)
+    p.add_argument("--dync-run", required=True)
+    p.add_argument("--ort-python", required=True)
+    p.add_argument("--workdir", required=True)
+    p.add_argument("cases", nargs="+")
+    args = p.parse_args()
+    bad = 0
+    for name in args.cases:
+        d = os.path.join(args.workdir, name)
+        os.makedirs(d, exist_ok=True)
+        m, inputs, dims = CASES[name]()
+
+        path = os.path.join(d, name + ".onnx")
+        if name in EXTERNAL:
+            onnx.save(m, path, save_as_external_data=True, all_tensors_to_one_file=True,
+                      location=name + ".data", size_threshold=0)
+        else:
+            onnx.save(m, path)
+        cmd = [args.dync, path, "-o", os.path.join(d, name + ".so")]
+        for k, (lo, hi) in dims.items():
+            cmd.append(f"--dim={k}={lo}:{hi}")
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode != 0 or r.stderr:
+            print(f"FAILED {name}: dync: {r.stderr.strip()}")
+            bad += 1
+            continue
+        run = [args.dync_run, os.path.join(d, name + ".so")]
+        for k, v in inputs.items():
+            np.save(os.path.join(d, k + ".npy"), v)
+            run += ["--input", f"{k}={os.path.join(d, k + '.npy')}"]
+        outs = [o.name for o in m.graph.output]
+        for o in outs:
+            run += ["--output", f"{o}={os.path.join(d, o + '.dync.npy')}"]
+        r = subprocess.run(run, capture_output=True, text=True)
+        if r.returncode != 0:
+            print(f"FAILED {name}: dync-run: {r.stderr.strip()}")
+            bad += 1
+            continue
+        ort = ("import sys, numpy as np, onnxruntime as ort\n"
+               "d, path, ins, outs = sys.argv[1], sys.argv[2], sys.argv[3].split(','), sys.argv[4].split(',')\n"
+               "s = ort.InferenceSession(path, providers=['CPUExecutionProvider'])\n"
+               "res = s.run(outs, {i: np.load(f'{d}/{i}.npy') for i in ins})\n"
+               "[np.save(f'{d}/{o}.ort.npy', r) for o, r in zip(outs, res)]\n")
+        r = subprocess.run([args.ort_python, "-c", ort, d, path, ",".join(inputs), ",".join(outs)],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            print(f"FAILED {name}: onnxruntime: {r.stderr.strip()[-500:]}")
+            bad += 1
+            continue
+        for o in outs:
+            got = np.load(os.path.join(d, o + ".dync.npy"))
+            want = np.load(os.path.join(d, o + ".ort.npy"))
+            shape = list(want.shape)
+            if got.shape != want.shape:
+                print(f"MISMATCH {name} {o}: shape {list(got.shape)}, onnxruntime {shape}")
+                bad += 1
+            elif np.issubdtype(want.dtype, np.floating):
+                err = float(np.max(np.abs(got - want))) if got.size else 0.0
+                tol = 1e-4 + 1e-4 * float(np.max(np.abs(want))) if want.size else 1e-4
+                ok = err <= tol
+                print(f"{'MATCH' if ok else 'MISMATCH'} {name} {o} {shape}" +
+                      ("" if ok else f" max error {err}"))
+                bad += not ok
+            else:
+                ok = np.array_equal(got.astype(want.dtype), want)
+                print(f"{'MATCH' if ok else 'MISMATCH'} {name} {o} {shape} exact")
+                bad += not ok
+    sys.exit(1 if bad else 0)
+
+
+if __name__ == "__main__":
+    main()
