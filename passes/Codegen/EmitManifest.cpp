@@ -110,6 +110,23 @@ std::string buildManifest(ModuleOp module) {
 struct EmitManifestPass : dync::impl::DynEmitManifestBase<EmitManifestPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    // The manifest describes tensors and scalars; IR that is already
+    // bufferized (or not dync's) is refused here rather than misread.
+    if (auto entry = module.lookupSymbol<func::FuncOp>("forward")) {
+      for (auto [i, t] : llvm::enumerate(entry.getArgumentTypes()))
+        if (!isa<RankedTensorType>(t) && !t.isIntOrFloat() &&
+            !entry.getArgAttr(i, mlir::dyn::attrs::kStatsArray)) {
+          entry.emitError() << "argument " << i << " of @forward has type " << t
+                            << "; dync compiles IR whose entry takes tensors and scalars";
+          return signalPassFailure();
+        }
+      for (auto [i, t] : llvm::enumerate(entry.getResultTypes()))
+        if (!isa<RankedTensorType>(t)) {
+          entry.emitError() << "result " << i << " of @forward has type " << t
+                            << "; dync compiles IR whose entry returns tensors";
+          return signalPassFailure();
+        }
+    }
     module->setAttr(kManifestAttr, StringAttr::get(module.getContext(), buildManifest(module)));
   }
 };

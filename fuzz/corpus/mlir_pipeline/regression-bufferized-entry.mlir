@@ -1,0 +1,26 @@
+// The plan below needs 4096 bytes for the buffer (B ≤ 16 rows of 64 f32)
+// plus a workspace of 250 bytes: slot 0 at its largest use (200) and slot 1
+// (50). A budget of exactly that passes; one byte less is refused.
+// RUN: dync-opt %s -split-input-file -verify-diagnostics -dyn-check-memory-budget=max-bytes=4346 | FileCheck %s
+// RUN: not dync-opt %s -split-input-file -dyn-check-memory-budget=max-bytes=4345 2>&1 | FileCheck %s --check-prefix=OVER
+// No budget (0) checks nothing, not even bounds.
+// RUN: dync-opt %s -split-input-file -dyn-check-memory-budget | FileCheck %s --check-prefix=NONE
+
+// CHECK-LABEL: func.func @forward
+// OVER: error: the model's memory plan needs up to 4346 bytes (4.2 KiB) at the largest sizes of its dims (a workspace of 250 bytes in 2 slots, plus 4096 bytes (4.0 KiB) in 1 other buffers), over the budget of 4345 bytes (4.2 KiB) (--memory-budget)
+func.func private @dync_workspace(index, index) -> memref<?xi8>
+func.func @forward(%x: memref<?x64xf32> {dyn.shape = ["B", 64]}) -> memref<?x64xf32>
+    attributes {dyn.dims = {B = array<i64: 1, 16>}} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c50 = arith.constant 50 : index
+  %c100 = arith.constant 100 : index
+  %c200 = arith.constant 200 : index
+  %w0 = call @dync_workspace(%c0, %c100) : (index, index) -> memref<?xi8>
+  %w1 = call @dync_workspace(%c0, %c200) : (index, index) -> memref<?xi8>
+  %w2 = call @dync_workspace(%c1, %c50) : (index, index) -> memref<?xi8>
+  %b = memref.dim %x, %c0 : memref<?x64xf32>
+  %y = memref.alloc(%b) : memref<?x64xf32>
+  return %y : memref<?x64xf32>
+}
+
