@@ -16,6 +16,7 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallVector.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -68,6 +69,38 @@ struct Dim {
   bool operator!=(const Dim &o) const { return !(*this == o); }
 };
 using Shape = SmallVector<Dim, 3>;
+
+/// a·c as a size.
+inline Dim mulDims(const Dim &a, const Dim &c) {
+  std::vector<std::string> atoms = a.atoms;
+  atoms.insert(atoms.end(), c.atoms.begin(), c.atoms.end());
+  return Dim::product((a.isStatic() ? a.size : a.factor) * (c.isStatic() ? c.size : c.factor),
+                      std::move(atoms));
+}
+
+/// The product of `dims` as a size.
+inline Dim productOf(ArrayRef<Dim> dims) {
+  Dim p = Dim::of(1);
+  for (const Dim &d : dims)
+    p = mulDims(p, d);
+  return p;
+}
+
+/// a / c as a size, if it is exact (c's atoms all in a, its factor dividing
+/// a's).
+inline std::optional<Dim> divDims(const Dim &a, const Dim &c) {
+  int64_t fa = a.isStatic() ? a.size : a.factor, fc = c.isStatic() ? c.size : c.factor;
+  if (fc <= 0 || fa % fc != 0)
+    return std::nullopt;
+  std::vector<std::string> atoms = a.atoms;
+  for (const std::string &x : c.atoms) {
+    auto it = llvm::find(atoms, x);
+    if (it == atoms.end())
+      return std::nullopt;
+    atoms.erase(it);
+  }
+  return Dim::product(fa / fc, std::move(atoms));
+}
 
 inline std::string formatDim(const Dim &d) {
   return d.isStatic() ? std::to_string(d.size) : d.sym;

@@ -26,33 +26,6 @@ using namespace mlir;
 
 namespace dync::import {
 
-namespace {
-
-/// a·b of two sizes.
-Dim mulDims(const Dim &a, const Dim &b) {
-  std::vector<std::string> atoms = a.atoms;
-  atoms.insert(atoms.end(), b.atoms.begin(), b.atoms.end());
-  int64_t fa = a.isStatic() ? a.size : a.factor, fb = b.isStatic() ? b.size : b.factor;
-  return Dim::product(fa * fb, atoms);
-}
-
-/// a / b if it is exact, as sizes: b's atoms must all be in a.
-std::optional<Dim> divDims(const Dim &a, const Dim &b) {
-  int64_t fa = a.isStatic() ? a.size : a.factor, fb = b.isStatic() ? b.size : b.factor;
-  if (fb == 0 || fa % fb != 0)
-    return std::nullopt;
-  std::vector<std::string> atoms = a.atoms;
-  for (const std::string &x : b.atoms) {
-    auto it = llvm::find(atoms, x);
-    if (it == atoms.end())
-      return std::nullopt;
-    atoms.erase(it);
-  }
-  return Dim::product(fa / fb, atoms);
-}
-
-} // namespace
-
 //===----------------------------------------------------------------------===//
 // Attributes and inputs
 //===----------------------------------------------------------------------===//

@@ -20,36 +20,6 @@ namespace dync::import {
 
 namespace {
 
-Dim mul(const Dim &a, const Dim &b) {
-  std::vector<std::string> atoms = a.atoms;
-  atoms.insert(atoms.end(), b.atoms.begin(), b.atoms.end());
-  return Dim::product((a.isStatic() ? a.size : a.factor) * (b.isStatic() ? b.size : b.factor),
-                      atoms);
-}
-
-Dim product(ArrayRef<Dim> dims) {
-  Dim p = Dim::of(1);
-  for (const Dim &d : dims)
-    p = mul(p, d);
-  return p;
-}
-
-/// `total / part` as a size, if exact.
-std::optional<Dim> quotient(const Dim &total, const Dim &part) {
-  int64_t ft = total.isStatic() ? total.size : total.factor;
-  int64_t fp = part.isStatic() ? part.size : part.factor;
-  if (fp <= 0 || ft % fp != 0)
-    return std::nullopt;
-  std::vector<std::string> atoms = total.atoms;
-  for (const std::string &x : part.atoms) {
-    auto it = llvm::find(atoms, x);
-    if (it == atoms.end())
-      return std::nullopt;
-    atoms.erase(it);
-  }
-  return Dim::product(ft / fp, atoms);
-}
-
 /// Python/ONNX slice bounds on a static length.
 void clampSlice(int64_t len, int64_t &start, int64_t &end, int64_t step) {
   auto clamp = [&](int64_t v, int64_t lo, int64_t hi) {
@@ -123,16 +93,16 @@ LogicalResult OnnxImporter::translateReshape(OnnxNodeView &n, const onnx::NodePr
     }
     target.push_back(d);
   }
-  Dim total = product(x->shape);
+  Dim total = productOf(x->shape);
   if (inferred >= 0) {
     Shape known = target;
     known.erase(known.begin() + inferred);
-    std::optional<Dim> rest = quotient(total, product(known));
+    std::optional<Dim> rest = divDims(total, productOf(known));
     if (!rest)
       return failNode(n, "cannot infer the -1 entry reshaping " + formatShape(x->shape) + " to " +
                              formatShape(target));
     target[inferred] = *rest;
-  } else if (product(target) != total) {
+  } else if (productOf(target) != total) {
     return failNode(n, "cannot reshape " + formatShape(x->shape) + " to " + formatShape(target) +
                            ": element counts differ");
   }
@@ -234,7 +204,7 @@ LogicalResult OnnxImporter::translateFlatten(OnnxNodeView &n, const onnx::NodePr
     return failNode(n, "axis " + std::to_string(axis) + " is out of range for rank " +
                            std::to_string(x->rank()));
   ArrayRef<Dim> dims(x->shape);
-  Shape target{product(dims.take_front(axis)), product(dims.drop_front(axis))};
+  Shape target{productOf(dims.take_front(axis)), productOf(dims.drop_front(axis))};
   bind(node, 0, g.reshapeTo(b, *x, target));
   return success();
 }
