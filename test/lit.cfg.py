@@ -70,12 +70,14 @@ def _python_has(python, module):
 
 if _python_has("/usr/bin/python3", "onnx"):
     config.available_features.add("onnx")
+if _python_has("/usr/bin/python3", "torch"):
+    config.available_features.add("torch")
 ort_python = os.environ.get("DYNC_ORT_PYTHON", os.path.join(config.dync_obj_root, "ort-venv", "bin", "python"))
 if os.path.exists(ort_python) and _python_has(ort_python, "onnxruntime"):
     config.available_features.add("onnxruntime")
     config.substitutions.append(("%ort_python", ort_python))
-if os.environ.get("DYNC_REQUIRE_ORT") and not {"onnx", "onnxruntime"} <= config.available_features:
-    lit_config.fatal("DYNC_REQUIRE_ORT is set but python3-onnx or the onnxruntime venv ("
+if os.environ.get("DYNC_REQUIRE_ORT") and not {"onnx", "onnxruntime", "torch"} <= config.available_features:
+    lit_config.fatal("DYNC_REQUIRE_ORT is set but python3-onnx, python3-torch or the onnxruntime venv ("
                      + ort_python + ") is missing")
 config.substitutions.append(
     ("%onnx_check", "/usr/bin/python3 " + os.path.join(config.dync_src_root, "test", "lit-tools", "onnx_check.py")

@@ -142,3 +142,10 @@ for k, v in (("location", "short.bin"), ("offset", "0"), ("length", "48")):
 with open(os.path.join(d, "short.bin"), "wb") as f:
     f.write(b"\0" * 20)
 save("external_short", [h.make_node("Gemm", ["x", "w"], ["y"], transB=1, name="fc")], [x], [y], [short])
+save("split_dynamic", [h.make_node("Split", ["x"], ["y", "z"], axis=0, name="n")], [x], [y])
+save("split_count", [h.make_node("Split", ["x", "sp"], ["y", "z"], axis=1, name="n")], [x], [y],
+     [i64("sp", [1, 1, 2])])
+save("split_data", [h.make_node("Cast", ["x"], ["i"], to=T.INT64),
+                    h.make_node("Shape", ["i"], ["s"]),
+                    h.make_node("Mul", ["s", "s"], ["sp"]),
+                    h.make_node("Split", ["x", "sp"], ["y", "z"], axis=1, name="n")], [x], [y])

@@ -131,13 +131,17 @@ def case_shapes():
         h.make_node("Slice", ["cat", "st", "en", "axs", "stp"], ["sl"]),   # [B,S,?]
         h.make_node("Gather", ["x", "idx"], ["ga"], axis=-1),              # [B,S]
         h.make_node("Reshape", ["x", "shp"], ["rs"]),                      # [B,S,2,4]
+        h.make_node("Split", ["x", "spl"], ["p0", "p1"], axis=-1),         # [B,S,3], [B,S,5]
+        h.make_node("Split", ["x"], ["q0", "q1", "q2"], axis=2),           # 3, 3, 2 (opset 18 rule)
     ]
     inits = [init("ax1", np.array([1], np.int64)), init("st", np.array([-12], np.int64)),
              init("en", np.array([-1], np.int64)), init("axs", np.array([2], np.int64)),
              init("stp", np.array([2], np.int64)), init("idx", np.array(-2, np.int64)),
-             init("shp", np.array([0, 0, 2, 4], np.int64))]
-    m = model("shapes", nodes, [vi("x", F, ["B", "S", 8])],
-              [vi(o, F, None) for o in ["t", "sq", "fl", "cat", "sl", "ga", "rs"]], inits)
+             init("shp", np.array([0, 0, 2, 4], np.int64)), init("spl", np.array([3, 5], np.int64))]
+    outs = ["t", "sq", "fl", "cat", "sl", "ga", "rs", "p0", "p1", "q0", "q1", "q2"]
+    nodes[-1].attribute.append(h.make_attribute("num_outputs", 3))
+    m = model("shapes", nodes, [vi("x", F, ["B", "S", 8])], [vi(o, F, None) for o in outs], inits,
+              opset=18)
     return m, {"x": randn(2, 5, 8)}, {"S": (1, 16)}
 
 
@@ -205,6 +209,80 @@ def case_external():
     return m, {"x": randn(3, 4)}, {}
 
 
+def torch_case(module, inputs, dynamic_axes, run, opset=17):
+    """`module` exported by torch.onnx.export (Debian's python3-torch) on
+    `inputs` with `dynamic_axes`; returns the model, the inputs to run it on
+    (`run`: other sizes than the export saw), no dims, and PyTorch's own
+    outputs on them as a second reference."""
+    import io
+    import torch
+    torch.manual_seed(0)
+    module.eval()
+    names = list(inputs)
+    args = tuple(torch.from_numpy(inputs[n]) for n in names)
+    buf = io.BytesIO()
+    with torch.no_grad():
+        torch.onnx.export(module, args, buf, input_names=names, output_names=["y"],
+                          dynamic_axes=dynamic_axes, opset_version=opset)
+        want = module(*(torch.from_numpy(run[n]) for n in names)).numpy()
+    return onnx.load_from_string(buf.getvalue()), run, {}, {"y": want}
+
+
+def case_torch_mlp():
+    """nn.Sequential MLP: Linear, GELU (exported as Erf arithmetic),
+    LayerNorm, Linear, softmax; dynamic batch."""
+    import torch.nn as nn
+    m = nn.Sequential(nn.Linear(16, 32), nn.GELU(), nn.LayerNorm(32), nn.Linear(32, 8),
+                      nn.Softmax(dim=-1))
+    return torch_case(m, {"x": randn(5, 16)}, {"x": {0: "batch"}, "y": {0: "batch"}},
+                      {"x": randn(9, 16)})
+
+
+def case_torch_block():
+    """A transformer block the way it is usually written: token embedding,
+    multi-head self-attention with view/transpose/reshape on x.size(),
+    residuals, LayerNorm, a GELU MLP; batch and sequence both dynamic."""
+    import torch
+    import torch.nn as nn
+
+    class Block(nn.Module):
+        def __init__(self, vocab=40, d=16, heads=2):
+            super().__init__()
+            self.emb = nn.Embedding(vocab, d)
+            self.qkv = nn.Linear(d, 3 * d)
+            self.out = nn.Linear(d, d)
+            self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+            self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
+            self.heads, self.d = heads, d
+
+        def forward(self, ids):
+            x = self.emb(ids)
+            b, s = x.size(0), x.size(1)
+            q, k, v = self.qkv(self.ln1(x)).split(self.d, dim=-1)
+            q = q.view(b, s, self.heads, -1).transpose(1, 2)
+            k = k.view(b, s, self.heads, -1).transpose(1, 2)
+            v = v.view(b, s, self.heads, -1).transpose(1, 2)
+            att = torch.softmax(q @ k.transpose(-2, -1) / (self.d // self.heads) ** 0.5, dim=-1)
+            o = (att @ v).transpose(1, 2).reshape(b, s, -1)
+            x = x + self.out(o)
+            return x + self.mlp(self.ln2(x))
+
+    ids = rng.integers(0, 40, (2, 7)).astype(np.int64)
+    run = rng.integers(0, 40, (3, 5)).astype(np.int64)
+    return torch_case(Block(), {"ids": ids}, {"ids": {0: "batch", 1: "seq"},
+                                              "y": {0: "batch", 1: "seq"}}, {"ids": run})
+
+
+def case_torch_cnn():
+    """Conv, BatchNorm, ReLU, MaxPool, AdaptiveAvgPool2d(1), flatten, Linear."""
+    import torch.nn as nn
+    m = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                      nn.MaxPool2d(2), nn.Conv2d(8, 8, 3, padding=1, groups=2), nn.ReLU(),
+                      nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 4))
+    return torch_case(m, {"x": randn(2, 3, 8, 8)}, {"x": {0: "batch"}, "y": {0: "batch"}},
+                      {"x": randn(3, 3, 8, 8)})
+
+
 EXTERNAL = {"external"}
 
 CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
@@ -222,7 +300,7 @@ def main():
     for name in args.cases:
         d = os.path.join(args.workdir, name)
         os.makedirs(d, exist_ok=True)
-        m, inputs, dims = CASES[name]()
+        m, inputs, dims, *torch_out = CASES[name]()
 
         path = os.path.join(d, name + ".onnx")
         if name in EXTERNAL:
@@ -261,6 +339,12 @@ def main():
             print(f"FAILED {name}: onnxruntime: {r.stderr.strip()[-500:]}")
             bad += 1
             continue
+        for o, want in (torch_out[0].items() if torch_out else ()):
+            got = np.load(os.path.join(d, o + ".dync.npy"))
+            ok = got.shape == want.shape and float(np.max(np.abs(got - want))) <= 1e-4 + 1e-4 * float(
+                np.max(np.abs(want)))
+            print(f"{'MATCH' if ok else 'MISMATCH'} {name} {o} {list(want.shape)} against PyTorch")
+            bad += not ok
         for o in outs:
             got = np.load(os.path.join(d, o + ".dync.npy"))
             want = np.load(os.path.join(d, o + ".ort.npy"))

@@ -247,6 +247,13 @@ LogicalResult OnnxImporter::readConstants(const onnx::GraphProto &graph) {
                                  "value_int(s))");
     }
   }
+  // Identity of a constant names the same constant.
+  for (const onnx::NodeProto &node : graph.node())
+    if (node.op_type() == "Identity" && node.input_size() == 1 && node.output_size() == 1 &&
+        floatConsts.count(canonical(node.input(0)))) {
+      aliases[node.output(0)] = canonical(node.input(0));
+      values[node.output(0)].isFloatConst = true;
+    }
   // Transposed copies of 2-D float constants that MatMul (and Gemm without
   // transB) multiply by: the linear kernel takes its weight as [out, in].
   // A constant used only that way is written only transposed.
@@ -255,18 +262,19 @@ LogicalResult OnnxImporter::readConstants(const onnx::GraphProto &graph) {
     for (int i = 0; i < node.input_size(); ++i) {
       bool asWeight = i == 1 && (node.op_type() == "MatMul" ||
                                  (node.op_type() == "Gemm" && intAttr(node, "transB", 0) == 0));
-      if (!asWeight)
-        ++otherUses[node.input(i)];
+      if (!asWeight && node.op_type() != "Identity")
+        ++otherUses[canonical(node.input(i))];
     }
   for (const onnx::ValueInfoProto &out : graph.output())
-    ++otherUses[out.name()];
+    ++otherUses[canonical(out.name())];
   for (const onnx::NodeProto &node : graph.node()) {
     bool wantsT = node.op_type() == "MatMul" ||
                   (node.op_type() == "Gemm" && intAttr(node, "transB", 0) == 0);
     if (!wantsT || node.input_size() < 2)
       continue;
-    auto it = floatConsts.find(node.input(1));
-    std::string name = node.input(1) + ".T";
+    const std::string &orig = canonical(node.input(1));
+    auto it = floatConsts.find(orig);
+    std::string name = orig + ".T";
     if (it == floatConsts.end() || it->second.shape.size() != 2 || floatConsts.count(name) ||
         it->second.data.size() <= 16)
       continue;
@@ -276,14 +284,14 @@ LogicalResult OnnxImporter::readConstants(const onnx::GraphProto &graph) {
       for (int64_t j = 0; j < c; ++j)
         t.data[j * r + i] = it->second.data[i * c + j];
     floatConsts[name] = std::move(t);
-    if (!otherUses.count(node.input(1)))
-      floatConsts.erase(node.input(1));
+    if (!otherUses.count(orig))
+      floatConsts.erase(orig);
   }
   return success();
 }
 
 std::string OnnxImporter::transposedWeight(const std::string &name) const {
-  std::string t = name + ".T";
+  std::string t = canonical(name) + ".T";
   return floatConsts.count(t) ? t : std::string();
 }
 

@@ -123,6 +123,11 @@ public:
   /// are written), or empty.
   std::string transposedWeight(const std::string &name) const;
   static std::optional<Type> elementType(int32_t onnxType, mlir::MLIRContext &ctx);
+  /// The float constant a name stands for (itself, or through Identity).
+  const std::string &canonical(const std::string &name) const {
+    auto it = aliases.find(name);
+    return it == aliases.end() ? name : it->second;
+  }
 
   /// The translation of one ONNX op type (OnnxOps.cpp).
   using Translate = LogicalResult (OnnxImporter::*)(OnnxNodeView &, const onnx::NodeProto &,
@@ -148,6 +153,7 @@ public:
   LogicalResult translateTranspose(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
   LogicalResult translateConcat(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
   LogicalResult translateSlice(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
+  LogicalResult translateSplit(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
   LogicalResult translateGather(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
   LogicalResult translateConv(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
   LogicalResult translateBatchNorm(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
@@ -179,6 +185,9 @@ private:
   std::map<std::string, OnnxValue> values;
   /// Float initializers and constants, by name, and which go to the file.
   std::map<std::string, FloatConst> floatConsts;
+  /// Names that an Identity gives a float constant (exporters deduplicate
+  /// equal initializers that way), to the constant's own name.
+  std::map<std::string, std::string> aliases;
   std::vector<std::string> weightOrder;
   std::unique_ptr<safetensors::File> weightsFile;
 };

@@ -58,12 +58,12 @@ std::optional<SmallVector<int64_t>> OnnxImporter::intsAttr(const onnx::NodeProto
 const FloatConst *OnnxImporter::floatConst(const onnx::NodeProto &node, int i) {
   if (!hasInput(node, i))
     return nullptr;
-  auto it = floatConsts.find(node.input(i));
+  auto it = floatConsts.find(canonical(node.input(i)));
   return it == floatConsts.end() ? nullptr : &it->second;
 }
 
 std::string OnnxImporter::weightInput(const onnx::NodeProto &node, int i) {
-  return floatConst(node, i) ? node.input(i) : std::string();
+  return floatConst(node, i) ? canonical(node.input(i)) : std::string();
 }
 
 FailureOr<SmallVector<Dim>> OnnxImporter::intsInput(OnnxNodeView &n, const onnx::NodeProto &node,
@@ -87,7 +87,8 @@ FailureOr<TValue> OnnxImporter::tensorInput(OnnxNodeView &n, const onnx::NodePro
     return *v.tensor;
   TensorBuilder tb(b);
   if (v.isFloatConst) {
-    auto found = floatConsts.find(name);
+    const std::string &constName = canonical(name);
+    auto found = floatConsts.find(constName);
     if (found == floatConsts.end())
       return failNode(n, "constant '" + name + "' is not available here");
     const FloatConst &c = found->second;
@@ -98,10 +99,10 @@ FailureOr<TValue> OnnxImporter::tensorInput(OnnxNodeView &n, const onnx::NodePro
       // Small constants (epsilons, scales) inline, so they fold into loops.
       auto type = typeOf(shape, b.getF32Type());
       Value k = arith::ConstantOp::create(b, DenseElementsAttr::get(type, ArrayRef<float>(c.data)));
-      g.usedWeights.insert(name);
+      g.usedWeights.insert(constName);
       v.tensor = TValue{k, shape};
     } else {
-      n.weights["input"] = name;
+      n.weights["input"] = constName;
       SmallVector<int64_t> any(c.shape.size(), -1);
       FailureOr<TValue> w = g.weight(n, "input", any, b.getF32Type(), b);
       n.weights.erase("input");
@@ -272,12 +273,10 @@ LogicalResult OnnxImporter::translateCast(OnnxNodeView &n, const onnx::NodeProto
 
 LogicalResult OnnxImporter::translateIdentity(OnnxNodeView &n, const onnx::NodeProto &node,
                                               ImplicitLocOpBuilder &b) {
-  OnnxValue v = values[node.input(0)];
-  if (v.isFloatConst) {
-    floatConsts[node.output(0)] = floatConsts.at(node.input(0));
-    v.tensor.reset();
-  }
-  bind(node, 0, std::move(v));
+  // A constant's alias was recorded before the weights were written.
+  if (aliases.count(node.output(0)))
+    return success();
+  bind(node, 0, OnnxValue(values[node.input(0)]));
   return success();
 }
 
@@ -453,6 +452,7 @@ const std::map<std::string, OnnxImporter::Translate> &OnnxImporter::translations
     m["Concat"] = &OnnxImporter::translateConcat;
     m["Slice"] = &OnnxImporter::translateSlice;
     m["Gather"] = &OnnxImporter::translateGather;
+    m["Split"] = &OnnxImporter::translateSplit;
     m["Conv"] = &OnnxImporter::translateConv;
     m["BatchNormalization"] = &OnnxImporter::translateBatchNorm;
     for (const char *op : {"MaxPool", "AveragePool", "GlobalAveragePool"})

@@ -45,7 +45,7 @@ LogicalResult OnnxImporter::translateShape(OnnxNodeView &n, const onnx::NodeProt
   if (in.tensor)
     dims.assign(in.tensor->shape.begin(), in.tensor->shape.end());
   else if (in.isFloatConst)
-    for (int64_t d : floatConsts.at(node.input(0)).shape)
+    for (int64_t d : floatConsts.at(canonical(node.input(0))).shape)
       dims.push_back(Dim::of(d));
   else if (in.ints && !in.scalar)
     dims.push_back(Dim::of(int64_t(in.ints->size())));
@@ -324,6 +324,61 @@ LogicalResult OnnxImporter::translateSlice(OnnxNodeView &n, const onnx::NodeProt
     cur = (*r)[0];
   }
   bind(node, 0, cur);
+  return success();
+}
+
+LogicalResult OnnxImporter::translateSplit(OnnxNodeView &n, const onnx::NodeProto &node,
+                                           ImplicitLocOpBuilder &b) {
+  FailureOr<TValue> x = tensorInput(n, node, 0, b);
+  if (failed(x))
+    return failure();
+  FailureOr<int64_t> axis = g.normAxis(n, intAttr(node, "axis", 0), x->rank());
+  if (failed(axis))
+    return failure();
+  const Dim &len = x->shape[*axis];
+  int64_t parts = node.output_size();
+  // The sizes: the 'split' input (opset 13+) or attribute, else equal parts
+  // (the last one smaller, as opset 18's num_outputs says).
+  SmallVector<int64_t> sizes;
+  if (hasInput(node, 1)) {
+    FailureOr<SmallVector<Dim>> in = intsInput(n, node, 1, "split");
+    if (failed(in))
+      return failure();
+    for (const Dim &d : *in) {
+      if (!d.isStatic())
+        return failNode(n, "split sizes must be known at compile time");
+      sizes.push_back(d.size);
+    }
+  } else if (std::optional<SmallVector<int64_t>> a = intsAttr(node, "split")) {
+    sizes = *a;
+  } else {
+    if (!len.isStatic())
+      return failNode(n, "splitting the dynamic dim " + len.sym + " into equal parts is not supported");
+    int64_t each = (len.size + parts - 1) / parts;
+    for (int64_t i = 0; i < parts; ++i)
+      sizes.push_back(std::max<int64_t>(0, std::min(each, len.size - i * each)));
+  }
+  if (int64_t(sizes.size()) != parts)
+    return failNode(n, llvm::formatv("{0} split sizes for {1} outputs", sizes.size(), parts).str());
+  int64_t start = 0;
+  for (int64_t i = 0; i < parts; ++i) {
+    OnnxNodeView s(*this, n.loc);
+    s.name = n.name;
+    s.path = n.path;
+    s.sourceOp = n.sourceOp;
+    s.op = "slice";
+    s.attrs["axis"] = *axis;
+    s.attrs["start"] = start;
+    s.attrs["end"] = start + sizes[i];
+    s.attrs["step"] = int64_t(1);
+    s.inputs = {*x};
+    FailureOr<SmallVector<TValue>> r = g.emit(s, b);
+    if (failed(r))
+      return failure();
+    if (!node.output(int(i)).empty())
+      bind(node, int(i), (*r)[0]);
+    start += sizes[i];
+  }
   return success();
 }
 
