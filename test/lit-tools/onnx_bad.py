@@ -91,7 +91,7 @@ NODE_CASES = [
     ("squeeze", [h.make_node("Squeeze", ["x", "a"], ["y"], name="n")], [x], [i64("a", [1])]),
     ("slice_len", [h.make_node("Slice", ["x", "st", "en", "ax"], ["y"], name="n")], [x],
      [i64("st", [0]), i64("en", [2]), i64("ax", [0, 1])]),
-    ("slice_dynamic", [h.make_node("Shape", ["x"], ["s"]), h.make_node("Slice", ["x", "z", "s"], ["y"], name="n")],
+    ("slice_dynamic", [h.make_node("Shape", ["x"], ["s"]), h.make_node("Slice", ["x", "s", "z"], ["y"], name="n")],
      [x], [i64("z", [0, 0])]),
     ("slice_step0", [h.make_node("Shape", ["x"], ["s"]),
                      h.make_node("Slice", ["s", "z", "one", "z", "z"], ["y"], name="n")],
@@ -149,3 +149,16 @@ save("split_data", [h.make_node("Cast", ["x"], ["i"], to=T.INT64),
                     h.make_node("Shape", ["i"], ["s"]),
                     h.make_node("Mul", ["s", "s"], ["sp"]),
                     h.make_node("Split", ["x", "sp"], ["y", "z"], axis=1, name="n")], [x], [y])
+shape_b = [h.make_node("Shape", ["x"], ["s"]), h.make_node("Gather", ["s", "i0"], ["b"], axis=0)]
+save("range_scalars", [h.make_node("Range", ["v2", "v2", "v2"], ["y"], name="n")], [x], [y],
+     [i64("v2", [1, 2])])
+save("range_delta", [h.make_node("Range", ["z0", "ten", "z0"], ["y"], name="n")], [x], [y],
+     [i64("z0", 0), i64("ten", 10)])
+save("range_start", shape_b + [h.make_node("Range", ["one", "b", "one"], ["y"], name="n")], [x], [y],
+     [i64("i0", 0), i64("one", 1)])
+save("slice_to_size", shape_b + [h.make_node("Unsqueeze", ["b", "a0"], ["b1"]),
+                                 h.make_node("Slice", ["w44", "one", "b1", "a0"], ["y"], name="n")],
+     [x], [y], [i64("i0", 0), i64("one", [1]), i64("a0", [0]), w44])
+save("slice_exceeds", shape_b + [h.make_node("Unsqueeze", ["b", "a0"], ["b1"]),
+                                 h.make_node("Slice", ["w44", "z", "b1", "a0"], ["y"], name="n")],
+     [x], [y], [i64("i0", 0), i64("z", [0]), i64("a0", [0]), w44])

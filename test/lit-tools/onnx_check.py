@@ -209,7 +209,7 @@ def case_external():
     return m, {"x": randn(3, 4)}, {}
 
 
-def torch_case(module, inputs, dynamic_axes, run, opset=17):
+def torch_case(module, inputs, dynamic_axes, run, opset=17, dims=None):
     """`module` exported by torch.onnx.export (Debian's python3-torch) on
     `inputs` with `dynamic_axes`; returns the model, the inputs to run it on
     (`run`: other sizes than the export saw), no dims, and PyTorch's own
@@ -225,7 +225,7 @@ def torch_case(module, inputs, dynamic_axes, run, opset=17):
         torch.onnx.export(module, args, buf, input_names=names, output_names=["y"],
                           dynamic_axes=dynamic_axes, opset_version=opset)
         want = module(*(torch.from_numpy(run[n]) for n in names)).numpy()
-    return onnx.load_from_string(buf.getvalue()), run, {}, {"y": want}
+    return onnx.load_from_string(buf.getvalue()), run, dims or {}, {"y": want}
 
 
 def case_torch_mlp():
@@ -271,6 +271,41 @@ def case_torch_block():
     run = rng.integers(0, 40, (3, 5)).astype(np.int64)
     return torch_case(Block(), {"ids": ids}, {"ids": {0: "batch", 1: "seq"},
                                               "y": {0: "batch", 1: "seq"}}, {"ids": run})
+
+
+def case_torch_gpt():
+    """A GPT-style causal LM layer as nanoGPT writes it: token and position
+    embeddings (torch.arange -> Range over the dynamic length), a causal
+    mask buffer sliced to the length (mask[:, :, :t, :t]) and applied with
+    masked_fill, softmax, a head. The length is bounded by the mask (--dim T
+    up to 32)."""
+    import torch
+    import torch.nn as nn
+
+    class Causal(nn.Module):
+        def __init__(self, d=16, heads=2, maxlen=32, vocab=50):
+            super().__init__()
+            self.emb, self.pos = nn.Embedding(vocab, d), nn.Embedding(maxlen, d)
+            self.qkv, self.o, self.ln = nn.Linear(d, 3 * d), nn.Linear(d, d), nn.LayerNorm(d)
+            self.head = nn.Linear(d, vocab)
+            self.heads, self.d = heads, d
+            self.register_buffer("mask", torch.tril(torch.ones(maxlen, maxlen)).view(1, 1, maxlen, maxlen))
+
+        def forward(self, ids):
+            b, t = ids.size()
+            pos = torch.arange(0, t, dtype=torch.long).unsqueeze(0)
+            x = self.emb(ids) + self.pos(pos)
+            q, k, v = self.qkv(self.ln(x)).split(self.d, dim=2)
+            q, k, v = (z.view(b, t, self.heads, -1).transpose(1, 2) for z in (q, k, v))
+            att = (q @ k.transpose(-2, -1)) * (1.0 / (self.d // self.heads) ** 0.5)
+            att = att.masked_fill(self.mask[:, :, :t, :t] == 0, float("-inf"))
+            y = (torch.softmax(att, dim=-1) @ v).transpose(1, 2).contiguous().view(b, t, self.d)
+            return self.head(x + self.o(y))
+
+    ids = rng.integers(0, 50, (2, 7)).astype(np.int64)
+    run = rng.integers(0, 50, (3, 11)).astype(np.int64)
+    return torch_case(Causal(), {"ids": ids}, {"ids": {0: "B", 1: "T"}, "y": {0: "B", 1: "T"}},
+                      {"ids": run}, dims={"T": (1, 32)})
 
 
 def case_torch_cnn():

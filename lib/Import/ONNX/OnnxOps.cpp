@@ -453,6 +453,7 @@ const std::map<std::string, OnnxImporter::Translate> &OnnxImporter::translations
     m["Slice"] = &OnnxImporter::translateSlice;
     m["Gather"] = &OnnxImporter::translateGather;
     m["Split"] = &OnnxImporter::translateSplit;
+    m["Range"] = &OnnxImporter::translateRange;
     m["Conv"] = &OnnxImporter::translateConv;
     m["BatchNormalization"] = &OnnxImporter::translateBatchNorm;
     for (const char *op : {"MaxPool", "AveragePool", "GlobalAveragePool"})

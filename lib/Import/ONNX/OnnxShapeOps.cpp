@@ -10,6 +10,9 @@
 
 #include "dync/Support/TensorBuilder.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <limits>
@@ -284,10 +287,13 @@ LogicalResult OnnxImporter::translateSlice(OnnxNodeView &n, const onnx::NodeProt
   if (starts->size() != ends->size() || axes.size() != starts->size() ||
       steps.size() != starts->size())
     return failNode(n, "starts, ends, axes and steps must have the same length");
-  if (!allStatic(*starts) || !allStatic(*ends) || !allStatic(axes) || !allStatic(steps))
+  // Ends may be a size (x[:, :t] of a longer buffer); the rest is static.
+  if (!allStatic(*starts) || !allStatic(axes) || !allStatic(steps))
     return failNode(n, "slice bounds must be known at compile time");
   OnnxValue &in = values[node.input(0)];
   if (in.ints && !in.scalar) {
+    if (!allStatic(*ends))
+      return failNode(n, "slice bounds must be known at compile time");
     // Slicing a shape.
     int64_t len = int64_t(in.ints->size()), s = (*starts)[0].size, e = (*ends)[0].size,
             st = steps[0].size;
@@ -308,6 +314,34 @@ LogicalResult OnnxImporter::translateSlice(OnnxNodeView &n, const onnx::NodeProt
   for (size_t i = 0; i < axes.size(); ++i) {
     if (steps[i].size < 1)
       return failNode(n, "negative slice steps are not supported");
+    if (!(*ends)[i].isStatic()) {
+      // [0, e) with e a size: all of a dim that is e, or a prefix of a
+      // static dim that e never exceeds (ONNX would clamp; the bound makes
+      // clamping unnecessary).
+      FailureOr<int64_t> ax = g.normAxis(n, axes[i].size, cur.rank());
+      if (failed(ax))
+        return failure();
+      const Dim &e = (*ends)[i], &len = cur.shape[*ax];
+      if ((*starts)[i].size != 0 || steps[i].size != 1)
+        return failNode(n, "a slice to the size " + e.sym + " must start at 0 with step 1");
+      if (len == e)
+        continue;
+      int64_t most = g.sizeBounds(e).second;
+      if (!len.isStatic() || most > len.size)
+        return failNode(n, "the slice end " + e.sym + " (up to " + std::to_string(most) +
+                               ") may exceed dim " + std::to_string(*ax) + " of " +
+                               formatShape(cur.shape) + "; bound it with --dim");
+      SmallVector<OpFoldResult> offsets(cur.rank(), b.getIndexAttr(0)), sizes,
+          strides(cur.rank(), b.getIndexAttr(1));
+      Shape shape = cur.shape;
+      shape[*ax] = e;
+      for (const Dim &d : shape)
+        sizes.push_back(g.symSize(b, anyTensor, d));
+      Value v = tensor::ExtractSliceOp::create(b, typeOf(shape, cur.elt()), cur.v, offsets, sizes,
+                                               strides);
+      cur = TValue{v, shape};
+      continue;
+    }
     OnnxNodeView s(*this, n.loc);
     s.name = n.name;
     s.path = n.path;
@@ -324,6 +358,49 @@ LogicalResult OnnxImporter::translateSlice(OnnxNodeView &n, const onnx::NodeProt
     cur = (*r)[0];
   }
   bind(node, 0, cur);
+  return success();
+}
+
+LogicalResult OnnxImporter::translateRange(OnnxNodeView &n, const onnx::NodeProto &node,
+                                           ImplicitLocOpBuilder &b) {
+  FailureOr<SmallVector<Dim>> start = intsInput(n, node, 0, "start");
+  FailureOr<SmallVector<Dim>> limit = intsInput(n, node, 1, "limit");
+  FailureOr<SmallVector<Dim>> delta = intsInput(n, node, 2, "delta");
+  if (failed(start) || failed(limit) || failed(delta))
+    return failure();
+  if (start->size() != 1 || limit->size() != 1 || delta->size() != 1)
+    return failNode(n, "start, limit and delta must be scalars");
+  const Dim &s0 = start->front(), &l = limit->front(), &d = delta->front();
+  if (!s0.isStatic() || !d.isStatic() || d.size == 0)
+    return failNode(n, "start and delta must be constants (delta not 0)");
+  Dim len = Dim::of(0);
+  if (l.isStatic()) {
+    int64_t span = l.size - s0.size;
+    len = Dim::of(std::max<int64_t>(0, (span + d.size - (d.size > 0 ? 1 : -1)) / d.size));
+  } else if (s0.size == 0 && d.size == 1) {
+    len = l;
+  } else {
+    return failNode(n, "a range up to the size " + l.sym + " must start at 0 with step 1");
+  }
+  // positions start + i·delta, as i64 (what exporters give Range here).
+  Shape shape{len};
+  TensorBuilder tb(b);
+  Value init = tb.empty({g.symSize(b, anyTensor, len)}, b.getI64Type());
+  MLIRContext *c = b.getContext();
+  Value r = linalg::GenericOp::create(
+                b, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
+                ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(1, c)},
+                ArrayRef<utils::IteratorType>{utils::IteratorType::parallel},
+                [&](OpBuilder &nb, Location loc, ValueRange) {
+                  ImplicitLocOpBuilder ib(loc, nb);
+                  Value i = arith::IndexCastOp::create(ib, ib.getI64Type(), linalg::IndexOp::create(ib, 0));
+                  Value v = arith::AddIOp::create(
+                      ib, arith::ConstantOp::create(ib, ib.getI64IntegerAttr(s0.size)),
+                      arith::MulIOp::create(ib, i, arith::ConstantOp::create(ib, ib.getI64IntegerAttr(d.size))));
+                  linalg::YieldOp::create(ib, v);
+                })
+                .getResult(0);
+  bind(node, 0, TValue{r, shape});
   return success();
 }
 
