@@ -162,3 +162,10 @@ save("slice_to_size", shape_b + [h.make_node("Unsqueeze", ["b", "a0"], ["b1"]),
 save("slice_exceeds", shape_b + [h.make_node("Unsqueeze", ["b", "a0"], ["b1"]),
                                  h.make_node("Slice", ["w44", "z", "b1", "a0"], ["y"], name="n")],
      [x], [y], [i64("i0", 0), i64("z", [0]), i64("a0", [0]), w44])
+pz = [h.make_node("ReduceMean", ["x"], ["m"], keepdims=0), h.make_node("Greater", ["m", "zf"], ["p"])]
+zf = nh.from_array(np.array(0.0, np.float32), "zf")
+br = h.make_graph([h.make_node("Relu", ["x"], ["o"])], "b", [], [h.make_tensor_value_info("o", F, None)])
+save("if_no_else", pz + [h.make_node("If", ["p"], ["y"], then_branch=br, name="n")], [x], [y], [zf])
+bad_br = h.make_graph([h.make_node("Relu", ["ghost"], ["o2"])], "b2", [], [h.make_tensor_value_info("o2", F, None)])
+save("if_undefined", pz + [h.make_node("If", ["p"], ["y"], then_branch=br, else_branch=bad_br, name="n")],
+     [x], [y], [zf])

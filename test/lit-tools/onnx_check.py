@@ -209,6 +209,30 @@ def case_external():
     return m, {"x": randn(3, 4)}, {}
 
 
+def case_if():
+    """If on a scalar predicate (the batch's mean above a threshold) around a
+    residual block: the then branch reads an outer tensor and a constant
+    weight, the else branch passes x through; inputs on both sides."""
+    W = randn(8, 8)
+    then_g = h.make_graph([h.make_node("MatMul", ["x", "W"], ["m"]), h.make_node("Relu", ["m"], ["r"]),
+                           h.make_node("Add", ["x", "r"], ["t_out"])], "then", [],
+                          [vi("t_out", F, None)])
+    else_g = h.make_graph([h.make_node("Mul", ["x", "half"], ["e_out"])], "else", [],
+                          [vi("e_out", F, None)])
+    nodes = [h.make_node("ReduceMean", ["x"], ["mean"], keepdims=0),
+             h.make_node("Greater", ["mean", "zero"], ["p"]),
+             h.make_node("If", ["p"], ["y"], then_branch=then_g, else_branch=else_g, name="skip")]
+    inits = [init("W", W), init("zero", np.array(0.0, np.float32)), init("half", np.array(0.5, np.float32))]
+    m = model("if", nodes, [vi("x", F, ["B", 8])], [vi("y", F, None)], inits)
+    return m, {"x": np.abs(randn(3, 8))}, {}
+
+
+def case_if_else():
+    """The same model on an input whose mean is negative: the else branch."""
+    m, _, dims = case_if()
+    return m, {"x": -np.abs(randn(4, 8))}, dims
+
+
 def torch_case(module, inputs, dynamic_axes, run, opset=17, dims=None):
     """`module` exported by torch.onnx.export (Debian's python3-torch) on
     `inputs` with `dynamic_axes`; returns the model, the inputs to run it on
@@ -306,6 +330,40 @@ def case_torch_gpt():
     run = rng.integers(0, 50, (3, 11)).astype(np.int64)
     return torch_case(Causal(), {"ids": ids}, {"ids": {0: "B", 1: "T"}, "y": {0: "B", 1: "T"}},
                       {"ids": run}, dims={"T": (1, 32)})
+
+
+def skip_module():
+    """A block skipped on a data-dependent condition, written with Python
+    control flow and exported through torch.jit.script (an ONNX If)."""
+    import torch
+    import torch.nn as nn
+
+    class Skip(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc, self.score = nn.Linear(8, 8), nn.Linear(8, 1)
+            with torch.no_grad():
+                self.score.weight.fill_(1.0 / 8)
+                self.score.bias.zero_()
+
+        def forward(self, x):
+            if torch.sigmoid(self.score(x)).mean() > 0.5:
+                x = x + torch.relu(self.fc(x))
+            return x
+
+    return torch.jit.script(Skip())
+
+
+def case_torch_skip_on():
+    """The scripted skip block on inputs that run it (positive mean)."""
+    return torch_case(skip_module(), {"x": randn(3, 8)}, {"x": {0: "B"}, "y": {0: "B"}},
+                      {"x": np.abs(randn(5, 8))})
+
+
+def case_torch_skip_off():
+    """The scripted skip block on inputs that skip it (negative mean)."""
+    return torch_case(skip_module(), {"x": randn(3, 8)}, {"x": {0: "B"}, "y": {0: "B"}},
+                      {"x": -np.abs(randn(2, 8))})
 
 
 def case_torch_cnn():

@@ -45,6 +45,7 @@ UNREACHABLE = {
     "subgraphs are not supported yet in ONNX models": "no ONNX translation makes a dync op with subgraphs",
     "early exits are not supported yet in ONNX models": "as above",
     "' is not available here": "a constant used only as a matmul weight is not read as a tensor",
+    "' is not produced in the branch": "a branch output that is not defined is caught as a name the branch reads",
     "' has no value dync can use here": "every defined ONNX value is a tensor, known integers or a constant",
     "the second operand's axis 0 is the live batch":
         "needs an operand whose last dim is the live batch, which no op makes",

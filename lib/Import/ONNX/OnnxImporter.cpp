@@ -10,6 +10,7 @@
 #include "dync/Dialect/Dyn/DynAttrNames.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
@@ -209,15 +210,32 @@ LogicalResult OnnxImporter::readTensor(const onnx::TensorProto &t, const std::st
   }
 }
 
+namespace {
+/// Every node of `graph` and of the graphs nested in its nodes (If
+/// branches), with its path.
+void forEachNode(const onnx::GraphProto &graph, const std::string &path,
+                 llvm::function_ref<void(const onnx::NodeProto &, const std::string &)> fn) {
+  for (int i = 0; i < graph.node_size(); ++i) {
+    std::string where = path + ".node[" + std::to_string(i) + "]";
+    fn(graph.node(i), where);
+    for (const onnx::AttributeProto &a : graph.node(i).attribute())
+      if (a.type() == onnx::AttributeProto::GRAPH)
+        forEachNode(a.g(), where + "." + a.name(), fn);
+  }
+}
+} // namespace
+
 LogicalResult OnnxImporter::readConstants(const onnx::GraphProto &graph) {
   for (int i = 0; i < graph.initializer_size(); ++i)
     if (failed(readTensor(graph.initializer(i), "graph.initializer[" + std::to_string(i) + "]")))
       return failure();
-  for (int i = 0; i < graph.node_size(); ++i) {
-    const onnx::NodeProto &node = graph.node(i);
-    if (node.op_type() != "Constant" || node.output_size() != 1)
-      continue;
-    std::string where = "graph.node[" + std::to_string(i) + "]";
+  std::vector<std::pair<const onnx::NodeProto *, std::string>> constants;
+  forEachNode(graph, "graph", [&](const onnx::NodeProto &node, const std::string &where) {
+    if (node.op_type() == "Constant" && node.output_size() == 1)
+      constants.emplace_back(&node, where);
+  });
+  for (auto &[nodePtr, where] : constants) {
+    const onnx::NodeProto &node = *nodePtr;
     if (const onnx::AttributeProto *a = attr(node, "value")) {
       onnx::TensorProto t = a->t();
       t.set_name(node.output(0));
@@ -258,13 +276,19 @@ LogicalResult OnnxImporter::readConstants(const onnx::GraphProto &graph) {
   // transB) multiply by: the linear kernel takes its weight as [out, in].
   // A constant used only that way is written only transposed.
   std::map<std::string, int> otherUses;
-  for (const onnx::NodeProto &node : graph.node())
+  forEachNode(graph, "graph", [&](const onnx::NodeProto &node, const std::string &) {
     for (int i = 0; i < node.input_size(); ++i) {
       bool asWeight = i == 1 && (node.op_type() == "MatMul" ||
                                  (node.op_type() == "Gemm" && intAttr(node, "transB", 0) == 0));
       if (!asWeight && node.op_type() != "Identity")
         ++otherUses[canonical(node.input(i))];
     }
+    // A branch's outputs may be outer constants.
+    for (const onnx::AttributeProto &a : node.attribute())
+      if (a.type() == onnx::AttributeProto::GRAPH)
+        for (const onnx::ValueInfoProto &out : a.g().output())
+          ++otherUses[canonical(out.name())];
+  });
   for (const onnx::ValueInfoProto &out : graph.output())
     ++otherUses[canonical(out.name())];
   for (const onnx::NodeProto &node : graph.node()) {
@@ -313,16 +337,14 @@ LogicalResult OnnxImporter::checkSupported(const onnx::GraphProto &graph) {
   // Every unsupported op type, with the nodes that use it, in one message.
   std::map<std::string, std::vector<std::string>> unsupported;
   const auto &table = translations();
-  for (int i = 0; i < graph.node_size(); ++i) {
-    const onnx::NodeProto &node = graph.node(i);
+  forEachNode(graph, "graph", [&](const onnx::NodeProto &node, const std::string &where) {
     std::string type = node.domain().empty() || node.domain() == "ai.onnx"
                            ? node.op_type()
                            : node.domain() + "." + node.op_type();
     if (type == "Constant" || table.count(type))
-      continue;
-    unsupported[type].push_back(node.name().empty() ? "graph.node[" + std::to_string(i) + "]"
-                                                    : "'" + node.name() + "'");
-  }
+      return;
+    unsupported[type].push_back(node.name().empty() ? where : "'" + node.name() + "'");
+  });
   if (unsupported.empty())
     return success();
   std::string msg = "unsupported ONNX op(s): ";
@@ -395,9 +417,11 @@ LogicalResult OnnxImporter::importInputs(const onnx::GraphProto &graph,
   return success();
 }
 
-LogicalResult OnnxImporter::importNode(const onnx::NodeProto &node, size_t index, OpBuilder &ob) {
-  std::string where = "graph.node[" + std::to_string(index) + "]";
-  std::string name = node.name().empty() ? node.op_type() + "_" + std::to_string(index) : node.name();
+LogicalResult OnnxImporter::importNode(const onnx::NodeProto &node, const std::string &where,
+                                       OpBuilder &ob) {
+  // An unnamed node is called after its op and index (`Add_3`).
+  StringRef index = StringRef(where).rsplit('[').second.drop_back();
+  std::string name = node.name().empty() ? node.op_type() + "_" + index.str() : node.name();
   Location fileLoc = FileLineColLoc::get(&ctx, path, 0, 0);
   Location loc = NameLoc::get(StringAttr::get(&ctx, name),
                               NameLoc::get(StringAttr::get(&ctx, where), fileLoc));
@@ -461,7 +485,7 @@ LogicalResult OnnxImporter::runImpl(OwningOpRef<ModuleOp> &module) {
     anyTensor = args[0];
   OpBuilder body = OpBuilder::atBlockEnd(&func.getBody().front());
   for (int i = 0; i < graph.node_size(); ++i)
-    if (failed(importNode(graph.node(i), size_t(i), body)))
+    if (failed(importNode(graph.node(i), "graph.node[" + std::to_string(i) + "]", body)))
       return failure();
 
   SmallVector<std::pair<std::string, Value>> results;
@@ -551,9 +575,51 @@ FailureOr<std::string> OnnxNodeView::weightTensor(StringRef slot) {
     return importer.failNode(*this, "missing weight '" + slot + "'");
   return it->second;
 }
-FailureOr<SmallVector<TValue>> OnnxNodeView::importSubgraph(StringRef, ArrayRef<TValue>, bool,
-                                                            OpBuilder &) {
-  return importer.failNode(*this, "subgraphs are not supported yet in ONNX models");
+FailureOr<SmallVector<TValue>> OnnxNodeView::importSubgraph(StringRef role, ArrayRef<TValue> args,
+                                                            bool, OpBuilder &b) {
+  const onnx::GraphProto *graph = role == "then" ? thenBranch : role == "else" ? elseBranch : nullptr;
+  if (!graph)
+    return importer.failNode(*this, "subgraphs are not supported yet in ONNX models");
+  return importer.importBranch(*this, *graph,
+                               path + (role == "then" ? ".then_branch" : ".else_branch"), args, b);
+}
+
+FailureOr<SmallVector<TValue>> OnnxImporter::importBranch(OnnxNodeView &n,
+                                                          const onnx::GraphProto &graph,
+                                                          const std::string &where,
+                                                          ArrayRef<TValue> args, OpBuilder &b) {
+  // The branch is its own region (dyn.cond is isolated): outer tensors come
+  // in as arguments, constants are built again inside.
+  std::map<std::string, OnnxValue> outer = values;
+  TValue outerAny = anyTensor;
+  for (auto &[name, v] : values)
+    if (v.isFloatConst || v.ints)
+      v.tensor.reset();
+  for (size_t i = 0; i < n.captures.size(); ++i)
+    values[n.captures[i]].tensor = args[i];
+  if (!args.empty())
+    anyTensor = args[0];
+  llvm::scope_exit restore([&] {
+    values = std::move(outer);
+    anyTensor = outerAny;
+  });
+  for (int i = 0; i < graph.node_size(); ++i)
+    if (failed(importNode(graph.node(i), where + ".node[" + std::to_string(i) + "]", b)))
+      return failure();
+  SmallVector<TValue> results;
+  for (const onnx::ValueInfoProto &out : graph.output()) {
+    auto it = values.find(out.name());
+    if (it == values.end())
+      return failNode(n, "branch output '" + out.name() + "' is not produced in the branch");
+    onnx::NodeProto ref;
+    ref.add_input(out.name());
+    ImplicitLocOpBuilder ib(n.loc, b);
+    FailureOr<TValue> t = tensorInput(n, ref, 0, ib);
+    if (failed(t))
+      return failure();
+    results.push_back(*t);
+  }
+  return results;
 }
 FailureOr<size_t> OnnxNodeView::numStages(bool) {
   return importer.failNode(*this, "early exits are not supported yet in ONNX models");

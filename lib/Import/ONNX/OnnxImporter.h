@@ -79,6 +79,9 @@ public:
   OnnxImporter &importer;
   std::map<std::string, Attr> attrs;
   std::map<std::string, std::string> weights; // slot -> weights-file tensor
+  /// An If's branches and the outer values they read (passed as operands).
+  const onnx::GraphProto *thenBranch = nullptr, *elseBranch = nullptr;
+  std::vector<std::string> captures;
 
 private:
   template <typename T> FailureOr<T> get(StringRef name, std::optional<T> dflt);
@@ -159,6 +162,12 @@ public:
   LogicalResult translateConv(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
   LogicalResult translateBatchNorm(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
   LogicalResult translatePool(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
+  LogicalResult translateIf(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
+  /// Imports an If branch into the region `b` builds in, its captured outer
+  /// values bound to `args`; returns the branch's outputs.
+  FailureOr<SmallVector<TValue>> importBranch(OnnxNodeView &n, const onnx::GraphProto &graph,
+                                              const std::string &path, ArrayRef<TValue> args,
+                                              mlir::OpBuilder &b);
 
   /// Attributes of the ONNX node.
   const onnx::AttributeProto *attr(const onnx::NodeProto &node, StringRef name) const;
@@ -177,7 +186,8 @@ private:
   LogicalResult checkSupported(const onnx::GraphProto &graph);
   LogicalResult writeWeights();
   LogicalResult importInputs(const onnx::GraphProto &graph, std::vector<EntryInput> &inputs);
-  LogicalResult importNode(const onnx::NodeProto &node, size_t index, mlir::OpBuilder &b);
+  LogicalResult importNode(const onnx::NodeProto &node, const std::string &where,
+                           mlir::OpBuilder &b);
 
   mlir::MLIRContext &ctx;
   std::string path;

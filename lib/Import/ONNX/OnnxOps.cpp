@@ -21,6 +21,7 @@
 #include "llvm/Support/FormatVariadic.h"
 
 #include <numeric>
+#include <set>
 
 using namespace mlir;
 
@@ -422,6 +423,67 @@ LogicalResult OnnxImporter::translateArgMax(OnnxNodeView &n, const onnx::NodePro
 }
 
 //===----------------------------------------------------------------------===//
+// Control flow
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// The names a graph reads that it does not define (ONNX subgraphs see the
+/// enclosing graph's values by name), in first-use order.
+void freeNames(const onnx::GraphProto &g, std::set<std::string> defined,
+               std::vector<std::string> &out) {
+  for (const onnx::TensorProto &t : g.initializer())
+    defined.insert(t.name());
+  for (const onnx::ValueInfoProto &in : g.input())
+    defined.insert(in.name());
+  auto use = [&](const std::string &name) {
+    if (!name.empty() && !defined.count(name) && !llvm::is_contained(out, name))
+      out.push_back(name);
+  };
+  for (const onnx::NodeProto &node : g.node()) {
+    for (const std::string &in : node.input())
+      use(in);
+    for (const onnx::AttributeProto &a : node.attribute())
+      if (a.type() == onnx::AttributeProto::GRAPH)
+        freeNames(a.g(), defined, out);
+    for (const std::string &o : node.output())
+      defined.insert(o);
+  }
+  for (const onnx::ValueInfoProto &o : g.output())
+    use(o.name());
+}
+} // namespace
+
+LogicalResult OnnxImporter::translateIf(OnnxNodeView &n, const onnx::NodeProto &node,
+                                        ImplicitLocOpBuilder &b) {
+  const onnx::AttributeProto *thenA = attr(node, "then_branch"), *elseA = attr(node, "else_branch");
+  if (!thenA || !elseA)
+    return failNode(n, "If needs then_branch and else_branch");
+  FailureOr<TValue> pred = tensorInput(n, node, 0, b);
+  if (failed(pred))
+    return failure();
+  // A scalar predicate: dync's cond runs one branch for the whole batch.
+  n.op = "cond";
+  n.attrs["granularity"] = std::string("scalar");
+  n.thenBranch = &thenA->g();
+  n.elseBranch = &elseA->g();
+  std::vector<std::string> names;
+  freeNames(*n.thenBranch, {}, names);
+  freeNames(*n.elseBranch, {}, names);
+  n.inputs = {*pred};
+  for (const std::string &name : names) {
+    auto it = values.find(name);
+    if (it == values.end())
+      return failNode(n, "a branch reads '" + name + "', which is not defined before this node");
+    // Constants are built again inside the branch; tensors are passed in.
+    if (!it->second.tensor || it->second.isFloatConst || it->second.ints)
+      continue;
+    n.captures.push_back(name);
+    n.inputs.push_back(*it->second.tensor);
+  }
+  return emit(n, node, b);
+}
+
+//===----------------------------------------------------------------------===//
 // Translation table
 //===----------------------------------------------------------------------===//
 
@@ -454,6 +516,7 @@ const std::map<std::string, OnnxImporter::Translate> &OnnxImporter::translations
     m["Gather"] = &OnnxImporter::translateGather;
     m["Split"] = &OnnxImporter::translateSplit;
     m["Range"] = &OnnxImporter::translateRange;
+    m["If"] = &OnnxImporter::translateIf;
     m["Conv"] = &OnnxImporter::translateConv;
     m["BatchNormalization"] = &OnnxImporter::translateBatchNorm;
     for (const char *op : {"MaxPool", "AveragePool", "GlobalAveragePool"})
