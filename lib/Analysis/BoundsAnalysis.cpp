@@ -162,6 +162,8 @@ Bound BoundsAnalysis::computeDim(Value v, int64_t i) {
         .Case([&](memref::ViewOp view) {
           return scalar(view.getSizes()[view.getType().getDynamicDimIndex(i)]);
         })
+        // A bufferized tensor.reshape: its sizes are stored in a buffer.
+        .Case([&](memref::ReshapeOp r) { return fromShapeBuffer(r.getShape(), {i}); })
         .Case([&](tensor::ReshapeOp r) -> Bound {
           auto elems = r.getShape().getDefiningOp<tensor::FromElementsOp>();
           if (!elems)
@@ -334,6 +336,17 @@ Bound BoundsAnalysis::computeScalar(Value v) {
 /// the same constant position. Any other kind of user (a call, a copy...)
 /// may write it, so then there is no bound.
 Bound BoundsAnalysis::fromShapeBuffer(memref::LoadOp load) {
+  SmallVector<int64_t> at;
+  for (Value i : load.getIndices()) {
+    std::optional<int64_t> c = getConstantIntValue(i);
+    if (!c)
+      return std::nullopt;
+    at.push_back(*c);
+  }
+  return fromShapeBuffer(load.getMemRef(), at);
+}
+
+Bound BoundsAnalysis::fromShapeBuffer(Value buffer, ArrayRef<int64_t> at) {
   auto constIndices = [](ValueRange indices) -> std::optional<SmallVector<int64_t>> {
     SmallVector<int64_t> out;
     for (Value i : indices) {
@@ -344,23 +357,20 @@ Bound BoundsAnalysis::fromShapeBuffer(memref::LoadOp load) {
     }
     return out;
   };
-  std::optional<SmallVector<int64_t>> at = constIndices(load.getIndices());
-  if (!at)
-    return std::nullopt;
   Bound b;
-  for (Operation *user : load.getMemRef().getUsers()) {
+  for (Operation *user : buffer.getUsers()) {
     // Readers, and the buffer's own lifetime (freeing, the pointer compared
     // by ownership-based deallocation) do not write sizes.
     if (isa<memref::LoadOp, memref::ReshapeOp, memref::DeallocOp,
             memref::ExtractAlignedPointerAsIndexOp>(user))
       continue;
     auto store = dyn_cast<memref::StoreOp>(user);
-    if (!store || store.getMemRef() != load.getMemRef())
+    if (!store || store.getMemRef() != buffer)
       return std::nullopt;
     std::optional<SmallVector<int64_t>> where = constIndices(store.getIndices());
     if (!where)
       return std::nullopt;
-    if (*where != *at)
+    if (ArrayRef<int64_t>(*where) != at)
       continue;
     b = b ? maxOf(b, scalar(store.getValueToStore())) : scalar(store.getValueToStore());
     if (!b)

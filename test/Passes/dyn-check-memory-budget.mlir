@@ -26,8 +26,9 @@ func.func @forward(%x: memref<?x64xf32> {dyn.shape = ["B", 64]}) -> memref<?x64x
 
 // -----
 
-// A size that went through a shape buffer (a bufferized tensor.reshape) and
-// a count clamped to the mask it counts are bounded: 16·4 + 16 bytes.
+// A size that went through a shape buffer (a bufferized tensor.reshape),
+// the reshaped buffer's dim, and a count clamped to the mask it counts are
+// bounded.
 // CHECK-LABEL: func.func @through_shape_buffer
 // OVER-NOT: through_shape_buffer
 func.func @through_shape_buffer(%x: memref<?x1xf32> {dyn.shape = ["B", 1]}, %m: memref<?xi1> {dyn.shape = ["B"]}, %n: index) -> (memref<?xf32>, memref<?xi8>)
@@ -42,6 +43,10 @@ func.func @through_shape_buffer(%x: memref<?x1xf32> {dyn.shape = ["B", 1]}, %m: 
   %len = memref.dim %m, %c0 : memref<?xi1>
   %count = arith.minsi %n, %len : index
   %z = memref.alloc(%count) : memref<?xi8>
+  // The reshaped buffer's own dim, read back from the shape buffer too.
+  %flatDim = memref.dim %flat, %c0 : memref<?xf32>
+  %w = memref.alloc(%flatDim) : memref<?xf32>
+  memref.dealloc %w : memref<?xf32>
   return %y, %z : memref<?xf32>, memref<?xi8>
 }
 
