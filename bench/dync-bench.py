@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """dync benchmarks (BENCHMARKS.md): ratios from one run on this machine.
 
-    ./dev bench [--reps N] [--workloads W1,W2,W3,W4,W5,C1] [--small]
+    ./dev bench [--reps N] [--workloads W1,W2,W3,W4,W5,O5,C1] [--small]
     PYTHON bench/dync-bench.py BUILD_DIR [same options]
 
 For each workload, compiles the model with dync and times it with
@@ -9,7 +9,9 @@ For each workload, compiles the model with dync and times it with
   - dync's dense execution of the same layer (every expert / every block),
   - a numpy peer (a loop over experts for MoE); `./dev bench` runs with
     PyPI's numpy, whose wheel bundles OpenBLAS (Debian's uses the reference BLAS),
-  - the machine's fp32 matmul rate (numpy 1024^3), which bounds everything.
+  - the machine's fp32 matmul rate (numpy 1024^3), which bounds everything;
+and O5: W5's block written in PyTorch, exported to ONNX, compiled by dync
+and run by ONNX Runtime (PyPI) on the same file.
 Reports median ms, ratios, the fraction of the matmul limit reached, and the
 work the network decided to do (from dync-run's statistics). Not a test:
 these machines are shared and noisy.
@@ -278,6 +280,65 @@ def w5(build, workdir, reps, small, limit):
     print(f"  limit {flop / (limit * 1e6):.2f} ms -> dync reaches {100 * flop / (ms * 1e6) / limit:.1f}% of the matmul rate")
 
 
+EXPORT_BLOCK = r"""
+import sys, torch, torch.nn as nn
+S, d, heads, ffn, path = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+torch.manual_seed(0)
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.qkv, self.out = nn.Linear(d, 3 * d), nn.Linear(d, d)
+        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.mlp = nn.Sequential(nn.Linear(d, ffn), nn.GELU(), nn.Linear(ffn, d))
+    def forward(self, x):
+        b, s = x.size(0), x.size(1)
+        q, k, v = self.qkv(self.ln1(x)).split(d, dim=-1)
+        q, k, v = (t.view(b, s, heads, -1).transpose(1, 2) for t in (q, k, v))
+        att = torch.softmax(q @ k.transpose(-2, -1) / (d // heads) ** 0.5, dim=-1)
+        x = x + self.out((att @ v).transpose(1, 2).reshape(b, s, -1))
+        return x + self.mlp(self.ln2(x))
+torch.onnx.export(Block().eval(), (torch.randn(1, S, d),), path, input_names=["x"], output_names=["y"],
+                  dynamic_axes={"x": {0: "B", 1: "S"}, "y": {0: "B", 1: "S"}}, opset_version=17)
+"""
+
+
+def o5(build, workdir, reps, small, limit):
+    """W5's transformer block written in PyTorch and exported to ONNX: the
+    same .onnx file compiled by dync and run by ONNX Runtime (2 threads)."""
+    B, S, d, heads, ffn = (1, 64, 256, 4, 1024) if small else (1, 128, 512, 8, 2048)
+    path = os.path.join(workdir, "o5_block.onnx")
+    r = subprocess.run(["/usr/bin/python3", "-c", EXPORT_BLOCK, str(S), str(d), str(heads), str(ffn), path],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        print("O5 skipped: exporting with Debian's python3-torch failed:", r.stderr.strip()[-300:])
+        return
+    so = os.path.join(workdir, "o5_block.so")
+    subprocess.run([os.path.join(build, "bin", "dync"), path, "-o", so, "--dim", f"S={S}"], check=True)
+    x = np.random.default_rng(5).standard_normal((B, S, d), dtype=np.float32)
+    np.save(os.path.join(workdir, "x.npy"), x)
+    out = subprocess.run([os.path.join(build, "bin", "dync-run"), so, "--bench", str(reps), "--threads", "2",
+                          "--input", f"x={os.path.join(workdir, 'x.npy')}",
+                          "--output", f"y={os.path.join(workdir, 'y.npy')}"],
+                         check=True, capture_output=True, text=True).stdout
+    ms = float(re.search(r"median_ms=([0-9.]+)", out).group(1))
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        print(f"O5 onnx_block: dync {ms:.2f} ms; ONNX Runtime not installed in this python")
+        return
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 2
+    sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+    want = sess.run(["y"], {"x": x})[0]
+    ort_ms = median_ms(lambda: sess.run(["y"], {"x": x}), reps)
+    err = float(np.abs(np.load(os.path.join(workdir, "y.npy")) - want).max() / max(np.abs(want).max(), 1e-30))
+    flop = 2 * B * S * (4 * d * d + 2 * d * ffn) + 2 * 2 * B * S * S * d
+    print(f"O5 onnx_block (PyTorch -> ONNX) B={B} S={S} d={d} heads={heads} ffn={ffn}, ORT {ort.__version__}")
+    print(f"  dync {ms:.2f} ms | onnxruntime {ort_ms:.2f} ms -> dync/ort {ms / ort_ms:.2f}x "
+          f"(outputs agree to {err:.1e} relative)")
+    print(f"  limit {flop / (limit * 1e6):.2f} ms -> dync reaches {100 * flop / (ms * 1e6) / limit:.1f}% of the matmul rate")
+
+
 def c1(build, workdir, reps, small, limit):
     layers, d, heads, E, h, S = (2, 128, 4, 4, 256, 32) if small else (12, 512, 8, 4, 1024, 128)
     m = Model("c1_moe_transformer", {"B": {"min": 1, "max": 8}},
@@ -305,7 +366,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("build")
     p.add_argument("--reps", type=int, default=5)
-    p.add_argument("--workloads", default="W1,W2,W3,W4,W5,C1")
+    p.add_argument("--workloads", default="W1,W2,W3,W4,W5,O5,C1")
     p.add_argument("--small", action="store_true", help="smaller sizes, for a quick look")
     a = p.parse_args()
     limit = sgemm_gflops()
@@ -315,7 +376,7 @@ def main():
               " limit are not meaningful. `./dev bench` runs with PyPI's numpy (OpenBLAS).")
     with tempfile.TemporaryDirectory() as work:
         for wl in a.workloads.split(","):
-            {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "C1": c1}[wl](
+            {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "O5": o5, "C1": c1}[wl](
                 a.build, work, a.reps, a.small, limit)
     return 0
 
