@@ -169,3 +169,15 @@ save("if_no_else", pz + [h.make_node("If", ["p"], ["y"], then_branch=br, name="n
 bad_br = h.make_graph([h.make_node("Relu", ["ghost"], ["o2"])], "b2", [], [h.make_tensor_value_info("o2", F, None)])
 save("if_undefined", pz + [h.make_node("If", ["p"], ["y"], then_branch=br, else_branch=bad_br, name="n")],
      [x], [y], [zf])
+shape_k = [h.make_node("Shape", ["x"], ["s"]), h.make_node("Gather", ["s", "i0"], ["kk"], axis=0)]
+save("topk_smallest", [h.make_node("TopK", ["x", "k1"], ["y", "idx"], largest=0, name="n")], [x], [y],
+     [i64("k1", [1])])
+save("topk_k", shape_k + [h.make_node("TopK", ["x", "kk"], ["y", "idx"], name="n")], [x], [y], [i64("i0", [0])])
+save("trilu_rank", [h.make_node("Trilu", ["v1"], ["y"], name="n")], [x], [y],
+     [nh.from_array(np.ones(20, np.float32), "v1")])
+save("trilu_k", shape_k + [h.make_node("Trilu", ["x", "kk"], ["y"], name="n")], [x], [y], [i64("i0", 0)])
+save("expand_bad", [h.make_node("Expand", ["x", "es"], ["y"], name="n")], [x], [y], [i64("es", [3])])
+save("cos_value", [h.make_node("ConstantOfShape", ["cs"], ["y"], value=h.make_tensor("v", T.DOUBLE, [1], [1.0]),
+                               name="n")], [x], [y], [i64("cs", [2])])
+save("cos_f16", [h.make_node("ConstantOfShape", ["cs"], ["y"], value=nh.from_array(np.ones(1, np.float16), "v"),
+                             name="n")], [x], [y], [i64("cs", [2])])

@@ -517,6 +517,10 @@ const std::map<std::string, OnnxImporter::Translate> &OnnxImporter::translations
     m["Split"] = &OnnxImporter::translateSplit;
     m["Range"] = &OnnxImporter::translateRange;
     m["If"] = &OnnxImporter::translateIf;
+    m["TopK"] = &OnnxImporter::translateTopK;
+    m["Expand"] = &OnnxImporter::translateExpand;
+    m["ConstantOfShape"] = &OnnxImporter::translateConstantOfShape;
+    m["Trilu"] = &OnnxImporter::translateTrilu;
     m["Conv"] = &OnnxImporter::translateConv;
     m["BatchNormalization"] = &OnnxImporter::translateBatchNorm;
     for (const char *op : {"MaxPool", "AveragePool", "GlobalAveragePool"})

@@ -1,0 +1,206 @@
+//===- OnnxTensorOps.cpp - ONNX ops that make tensors and pick from them ---===//
+//
+// Range, TopK, Expand, ConstantOfShape and Trilu: tensors built from sizes
+// known at compile time (possibly symbolic) or picked from an input.
+//
+//===----------------------------------------------------------------------===//
+
+#include "OnnxImporter.h"
+
+#include "dync/Support/TensorBuilder.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cstring>
+
+using namespace mlir;
+
+namespace dync::import {
+
+LogicalResult OnnxImporter::translateRange(OnnxNodeView &n, const onnx::NodeProto &node,
+                                           ImplicitLocOpBuilder &b) {
+  FailureOr<SmallVector<Dim>> start = intsInput(n, node, 0, "start");
+  FailureOr<SmallVector<Dim>> limit = intsInput(n, node, 1, "limit");
+  FailureOr<SmallVector<Dim>> delta = intsInput(n, node, 2, "delta");
+  if (failed(start) || failed(limit) || failed(delta))
+    return failure();
+  if (start->size() != 1 || limit->size() != 1 || delta->size() != 1)
+    return failNode(n, "start, limit and delta must be scalars");
+  const Dim &s0 = start->front(), &l = limit->front(), &d = delta->front();
+  if (!s0.isStatic() || !d.isStatic() || d.size == 0)
+    return failNode(n, "start and delta must be constants (delta not 0)");
+  Dim len = Dim::of(0);
+  if (l.isStatic()) {
+    int64_t span = l.size - s0.size;
+    len = Dim::of(std::max<int64_t>(0, (span + d.size - (d.size > 0 ? 1 : -1)) / d.size));
+  } else if (s0.size == 0 && d.size == 1) {
+    len = l;
+  } else {
+    return failNode(n, "a range up to the size " + l.sym + " must start at 0 with step 1");
+  }
+  // positions start + i·delta, as i64 (what exporters give Range here).
+  Shape shape{len};
+  TensorBuilder tb(b);
+  Value init = tb.empty({g.symSize(b, anyTensor, len)}, b.getI64Type());
+  MLIRContext *c = b.getContext();
+  Value r = linalg::GenericOp::create(
+                b, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
+                ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(1, c)},
+                ArrayRef<utils::IteratorType>{utils::IteratorType::parallel},
+                [&](OpBuilder &nb, Location loc, ValueRange) {
+                  ImplicitLocOpBuilder ib(loc, nb);
+                  Value i = arith::IndexCastOp::create(ib, ib.getI64Type(), linalg::IndexOp::create(ib, 0));
+                  Value v = arith::AddIOp::create(
+                      ib, arith::ConstantOp::create(ib, ib.getI64IntegerAttr(s0.size)),
+                      arith::MulIOp::create(ib, i, arith::ConstantOp::create(ib, ib.getI64IntegerAttr(d.size))));
+                  linalg::YieldOp::create(ib, v);
+                })
+                .getResult(0);
+  bind(node, 0, TValue{r, shape});
+  return success();
+}
+
+LogicalResult OnnxImporter::translateTopK(OnnxNodeView &n, const onnx::NodeProto &node,
+                                          ImplicitLocOpBuilder &b) {
+  if (intAttr(node, "largest", 1) != 1)
+    return failNode(n, "TopK of the smallest values (largest=0) is not supported");
+  FailureOr<SmallVector<Dim>> k = intsInput(n, node, 1, "K");
+  if (failed(k))
+    return failure();
+  if (k->size() != 1 || !k->front().isStatic())
+    return failNode(n, "K must be a constant");
+  FailureOr<TValue> x = tensorInput(n, node, 0, b);
+  if (failed(x))
+    return failure();
+  // Sorted, ties to the lower index (ONNX's order; sorted=0 leaves the
+  // order free, so sorted is right too).
+  n.op = "topk";
+  n.attrs["k"] = k->front().size;
+  n.attrs["axis"] = intAttr(node, "axis", -1);
+  n.inputs = {*x};
+  return emit(n, node, b);
+}
+
+LogicalResult OnnxImporter::translateExpand(OnnxNodeView &n, const onnx::NodeProto &node,
+                                            ImplicitLocOpBuilder &b) {
+  FailureOr<SmallVector<Dim>> target = intsInput(n, node, 1, "shape");
+  FailureOr<TValue> x = tensorInput(n, node, 0, b);
+  if (failed(target) || failed(x))
+    return failure();
+  Shape want(target->begin(), target->end());
+  FailureOr<Shape> shape = g.broadcast(n, {&x->shape, &want});
+  if (failed(shape))
+    return failure();
+  // x broadcast over a tensor of the result's shape.
+  TensorBuilder tb(b);
+  SmallVector<OpFoldResult> sizes;
+  for (const Dim &d : *shape)
+    sizes.push_back(g.symSize(b, *x, d));
+  Value like = tb.filled(sizes, x->elt(), b.getZeroAttr(x->elt()));
+  Value r = tb.map({x->v, like}, typeOf(*shape, x->elt()),
+                   [](ImplicitLocOpBuilder &, ValueRange v) { return v[0]; });
+  bind(node, 0, TValue{r, *shape});
+  return success();
+}
+
+LogicalResult OnnxImporter::translateConstantOfShape(OnnxNodeView &n, const onnx::NodeProto &node,
+                                                     ImplicitLocOpBuilder &b) {
+  FailureOr<SmallVector<Dim>> target = intsInput(n, node, 0, "shape");
+  if (failed(target))
+    return failure();
+  Type elt = b.getF32Type();
+  double value = 0;
+  if (const onnx::AttributeProto *a = attr(node, "value")) {
+    std::optional<Type> t = elementType(a->t().data_type(), ctx);
+    if (!t)
+      return failNode(n, "the value has an unsupported type");
+    elt = *t;
+    const onnx::TensorProto &v = a->t();
+    if (v.has_raw_data() && !v.raw_data().empty()) {
+      const std::string &raw = v.raw_data();
+      if (elt.isF32() && raw.size() >= 4) {
+        float f;
+        std::memcpy(&f, raw.data(), 4);
+        value = f;
+      } else if (elt.isInteger(64) && raw.size() >= 8) {
+        int64_t i;
+        std::memcpy(&i, raw.data(), 8);
+        value = double(i);
+      } else if (elt.isInteger(32) && raw.size() >= 4) {
+        int32_t i;
+        std::memcpy(&i, raw.data(), 4);
+        value = i;
+      } else if (elt.isInteger(1) && !raw.empty()) {
+        value = raw[0] != 0;
+      } else {
+        return failNode(n, "the value's type is not supported here");
+      }
+    } else if (v.float_data_size()) {
+      value = v.float_data(0);
+    } else if (v.int64_data_size()) {
+      value = double(v.int64_data(0));
+    } else if (v.int32_data_size()) {
+      value = v.int32_data(0);
+    }
+  }
+  Shape shape(target->begin(), target->end());
+  SmallVector<OpFoldResult> sizes;
+  for (const Dim &d : shape)
+    sizes.push_back(g.symSize(b, anyTensor, d));
+  TensorBuilder tb(b);
+  TypedAttr fill = isa<FloatType>(elt) ? TypedAttr(b.getFloatAttr(elt, value))
+                                       : TypedAttr(b.getIntegerAttr(elt, int64_t(value)));
+  bind(node, 0, TValue{tb.filled(sizes, elt, fill), shape});
+  return success();
+}
+
+LogicalResult OnnxImporter::translateTrilu(OnnxNodeView &n, const onnx::NodeProto &node,
+                                           ImplicitLocOpBuilder &b) {
+  FailureOr<TValue> x = tensorInput(n, node, 0, b);
+  if (failed(x))
+    return failure();
+  if (x->rank() < 2)
+    return failNode(n, "Trilu needs at least two dims");
+  int64_t k = 0;
+  if (hasInput(node, 1)) {
+    FailureOr<SmallVector<Dim>> kv = intsInput(n, node, 1, "k");
+    if (failed(kv))
+      return failure();
+    if (kv->size() != 1 || !kv->front().isStatic())
+      return failNode(n, "k must be a constant");
+    k = kv->front().size;
+  }
+  bool upper = intAttr(node, "upper", 1) != 0;
+  // Keeps x[..., i, j] where j - i >= k (upper) or j - i <= k (lower).
+  TensorBuilder tb(b);
+  SmallVector<OpFoldResult> sizes;
+  for (const Dim &d : x->shape)
+    sizes.push_back(g.symSize(b, *x, d));
+  Value init = tb.empty(sizes, x->elt());
+  int64_t rank = x->rank();
+  MLIRContext *c = b.getContext();
+  auto id = AffineMap::getMultiDimIdentityMap(unsigned(rank), c);
+  SmallVector<utils::IteratorType> par(rank, utils::IteratorType::parallel);
+  Value r = linalg::GenericOp::create(
+                b, TypeRange{init.getType()}, ValueRange{x->v}, ValueRange{init},
+                ArrayRef<AffineMap>{id, id}, par,
+                [&](OpBuilder &nb, Location loc, ValueRange args) {
+                  ImplicitLocOpBuilder ib(loc, nb);
+                  Value i = linalg::IndexOp::create(ib, uint64_t(rank - 2));
+                  Value j = linalg::IndexOp::create(ib, uint64_t(rank - 1));
+                  Value diff = arith::SubIOp::create(ib, j, i);
+                  Value kk = arith::ConstantIndexOp::create(ib, k);
+                  Value keep = arith::CmpIOp::create(
+                      ib, upper ? arith::CmpIPredicate::sge : arith::CmpIPredicate::sle, diff, kk);
+                  Value zero = arith::ConstantOp::create(ib, ib.getZeroAttr(args[0].getType()));
+                  linalg::YieldOp::create(ib, Value(arith::SelectOp::create(ib, keep, args[0], zero)));
+                })
+                .getResult(0);
+  bind(node, 0, TValue{r, x->shape});
+  return success();
+}
+
+} // namespace dync::import
