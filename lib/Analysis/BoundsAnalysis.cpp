@@ -364,6 +364,22 @@ Bound BoundsAnalysis::fromShapeBuffer(Value buffer, ArrayRef<int64_t> at) {
     if (isa<memref::LoadOp, memref::ReshapeOp, memref::DeallocOp,
             memref::ExtractAlignedPointerAsIndexOp>(user))
       continue;
+    // Passed to a function (a subgraph reshaping with it) that only reads it.
+    if (auto call = dyn_cast<func::CallOp>(user)) {
+      auto fn = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(call, call.getCalleeAttr());
+      if (fn && !fn.isExternal() &&
+          llvm::all_of(llvm::enumerate(call.getOperands()), [&](auto operand) {
+            if (operand.value() != buffer)
+              return true;
+            Value arg = fn.getArgument(unsigned(operand.index()));
+            return llvm::all_of(arg.getUsers(), [](Operation *u) {
+              return isa<memref::LoadOp, memref::ReshapeOp, memref::DeallocOp,
+                         memref::ExtractAlignedPointerAsIndexOp>(u);
+            });
+          }))
+        continue;
+      return std::nullopt;
+    }
     auto store = dyn_cast<memref::StoreOp>(user);
     if (!store || store.getMemRef() != buffer)
       return std::nullopt;

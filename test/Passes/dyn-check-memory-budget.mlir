@@ -62,3 +62,38 @@ func.func @unbounded(%sizes: memref<4xindex>) -> memref<?xf32> {
   %y = memref.alloc(%n) : memref<?xf32>
   return %y : memref<?xf32>
 }
+
+// -----
+
+// A shape buffer passed to a function that only reshapes with it keeps its
+// bound; one passed to a function that may write it does not.
+// CHECK-LABEL: func.func private @reads_shape
+func.func private @reads_shape(%x: memref<?xf32>, %s: memref<1xindex>) -> memref<?xf32> {
+  %r = memref.reshape %x(%s) : (memref<?xf32>, memref<1xindex>) -> memref<?xf32>
+  return %r : memref<?xf32>
+}
+func.func private @writes_shape(%s: memref<1xindex>) {
+  %c0 = arith.constant 0 : index
+  %big = arith.constant 1000000 : index
+  memref.store %big, %s[%c0] : memref<1xindex>
+  return
+}
+func.func @through_calls(%x: memref<?xf32> {dyn.shape = ["B"]}) -> memref<?xf32>
+    attributes {dyn.dims = {B = array<i64: 1, 16>}} {
+  %c0 = arith.constant 0 : index
+  %b = memref.dim %x, %c0 : memref<?xf32>
+  %shape = memref.alloca() : memref<1xindex>
+  memref.store %b, %shape[%c0] : memref<1xindex>
+  %r = call @reads_shape(%x, %shape) : (memref<?xf32>, memref<1xindex>) -> memref<?xf32>
+  %n = memref.load %shape[%c0] : memref<1xindex>
+  %y = memref.alloc(%n) : memref<?xf32>
+  memref.dealloc %y : memref<?xf32>
+  %shape2 = memref.alloca() : memref<1xindex>
+  memref.store %b, %shape2[%c0] : memref<1xindex>
+  call @writes_shape(%shape2) : (memref<1xindex>) -> ()
+  %m = memref.load %shape2[%c0] : memref<1xindex>
+  // expected-error @+1 {{cannot bound the size of this buffer}}
+  %z = memref.alloc(%m) : memref<?xf32>
+  memref.dealloc %z : memref<?xf32>
+  return %r : memref<?xf32>
+}
