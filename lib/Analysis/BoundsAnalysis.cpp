@@ -164,12 +164,7 @@ Bound BoundsAnalysis::computeDim(Value v, int64_t i) {
         })
         // A bufferized tensor.reshape: its sizes are stored in a buffer.
         .Case([&](memref::ReshapeOp r) { return fromShapeBuffer(r.getShape(), {i}); })
-        .Case([&](tensor::ReshapeOp r) -> Bound {
-          auto elems = r.getShape().getDefiningOp<tensor::FromElementsOp>();
-          if (!elems)
-            return std::nullopt;
-          return scalar(elems.getElements()[i]);
-        })
+        .Case([&](tensor::ReshapeOp r) { return shapeElement(r.getShape(), i); })
         .Case([&](tensor::SplatOp s) -> Bound {
           // Dynamic sizes are listed in the order of the dynamic dims.
           auto type = s.getType();
@@ -392,5 +387,24 @@ Bound BoundsAnalysis::fromShapeBuffer(Value buffer, ArrayRef<int64_t> at) {
     if (!b)
       return std::nullopt;
   }
+  // A shape buffer the function is given (and does not write): the
+  // callers' values.
+  if (!b)
+    if (auto arg = dyn_cast<BlockArgument>(buffer))
+      return fromCallers(arg, [&](Value o) { return fromShapeBuffer(o, at); });
   return b;
+}
+
+/// Element `i` of a shape tensor: built with tensor.from_elements, here or
+/// in the callers of the function it is an argument of (a subgraph that
+/// reshapes with its caller's shape).
+Bound BoundsAnalysis::shapeElement(Value shape, int64_t i) {
+  if (auto elems = shape.getDefiningOp<tensor::FromElementsOp>()) {
+    if (i >= static_cast<int64_t>(elems.getElements().size()))
+      return std::nullopt;
+    return scalar(elems.getElements()[i]);
+  }
+  if (auto arg = dyn_cast<BlockArgument>(shape))
+    return fromCallers(arg, [&](Value o) { return shapeElement(o, i); });
+  return std::nullopt;
 }

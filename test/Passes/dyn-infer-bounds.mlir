@@ -86,3 +86,27 @@ func.func private @experts_sg(%a: tensor<?x4xf32>, %b: tensor<?x4xf32>, %c: tens
     attributes {dyn.subgraph} {
   return
 }
+
+// -----
+
+// A subgraph that reshapes with a shape tensor its caller built: the result
+// is bounded through the caller's sizes (found by the differential tester:
+// a per-token gate around a per-sample gate, then MoE, was refused).
+// CHECK-LABEL: func.func private @reshape_sg
+// CHECK-SAME:  -> (tensor<?x4xf32> {dyn.bounds = array<i64: 40, 4>})
+func.func @forward(%x: tensor<?x4xf32> {dyn.shape = ["T", 4]}, %b: index, %s: index)
+    attributes {dyn.dims = {T = array<i64: 1, 40>}} {
+  %c0 = arith.constant 0 : index
+  %t = tensor.dim %x, %c0 : tensor<?x4xf32>
+  %c4 = arith.constant 4 : index
+  %c1 = arith.constant 1 : index
+  %shape = tensor.from_elements %c1, %t, %c4 : tensor<3xindex>
+  %y = func.call @reshape_sg(%x, %shape) : (tensor<?x4xf32>, tensor<3xindex>) -> tensor<?x4xf32>
+  return
+}
+func.func private @reshape_sg(%a: tensor<?x4xf32>, %shape: tensor<3xindex>) -> tensor<?x4xf32>
+    attributes {dyn.subgraph} {
+  %r = tensor.reshape %a(%shape) : (tensor<?x4xf32>, tensor<3xindex>) -> tensor<?x?x4xf32>
+  %c = tensor.collapse_shape %r [[0, 1], [2]] : tensor<?x?x4xf32> into tensor<?x4xf32>
+  return %c : tensor<?x4xf32>
+}

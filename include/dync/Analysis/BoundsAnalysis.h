@@ -38,6 +38,7 @@ private:
   Bound fromMixed(mlir::OpFoldResult size);
   Bound fromShapeBuffer(mlir::memref::LoadOp load);
   Bound fromShapeBuffer(mlir::Value buffer, llvm::ArrayRef<int64_t> at);
+  Bound shapeElement(mlir::Value shape, int64_t i);
   Bound fromModelDims(mlir::func::FuncOp fn, unsigned argNo, int64_t i);
   /// The bound the defining op states through ValueBoundsOpInterface, in
   /// terms of its operands (whose bounds this analysis supplies).
