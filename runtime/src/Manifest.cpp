@@ -9,6 +9,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cfloat>
+#include <cmath>
+
 using namespace dync::rt;
 
 namespace {
@@ -75,6 +78,16 @@ dync_status_t *dync::rt::readManifest(dync_model_t &model, const char *text,
                   "takes at most %d", arg.name.c_str(), arg.shape.size(), DYNC_MAX_RANK);
     if (auto dflt = a.find("default"); dflt != a.end() && dflt->is_number())
       arg.defaultValue = dflt->get<double>();
+    // A parameter's default must fit its type (the session converts it).
+    if (arg.kind == ArgKind::Param) {
+      double v = arg.defaultValue;
+      bool fits = arg.dtype == DYNC_I32 ? v >= -2147483648.0 && v <= 2147483647.0 && v == std::floor(v)
+                                        : std::isfinite(v) && std::fabs(v) <= FLT_MAX;
+      if (!fits)
+        return fail(DYNC_STATUS_DATA_LOSS,
+                    "'%s' has a malformed manifest (param '%s' has default %g, which is not a "
+                    "%s value)", modelPath, arg.name.c_str(), v, dync_dtype_name(arg.dtype));
+    }
     if (arg.kind == ArgKind::Input)
       model.inputArgs.push_back(model.args.size());
     if (arg.kind == ArgKind::Param)

@@ -74,6 +74,12 @@ int main(int argc, char **argv) {
              DYNC_STATUS_INCOMPATIBLE,
              "was compiled for model ABI version 1, but this runtime reads version 2: "
              "compile it again with this dync");
+  expectCode("param default out of range",
+             loadManifest("{\"abi_version\": 2, \"args\": [{\"kind\": \"param\", \"name\": \"k\", "
+                          "\"dtype\": \"i32\", \"shape\": [], \"default\": 2.2e69}]}",
+                          NULL, &model),
+             DYNC_STATUS_DATA_LOSS, "has a malformed manifest (param 'k' has default 2.2e+69, which is "
+                                    "not a i32 value)");
   expectCode("argument not an object", loadManifest("{\"abi_version\": 2, \"args\": [1]}", NULL, &model),
              DYNC_STATUS_DATA_LOSS, "has a malformed manifest (an argument is not an object)");
   expectCode("argument kind",
