@@ -131,8 +131,8 @@ save("const_attr", [h.make_node("Constant", [], ["c"], value_string="no"),
                     h.make_node("Add", ["x", "c"], ["y"])], [x], [y])
 few = T(name="c", data_type=F, dims=[4], float_data=[1.0, 2.0])
 save("few_values", [h.make_node("Add", ["x", "c"], ["y"])], [x], [y], [few])
-save("no_shape_input", [h.make_node("Reshape", ["x"], ["y"], name="n")], [x], [y])
-save("no_input", [h.make_node("Relu", [], ["y"], name="n")], [x], [y])
+save("no_shape_input", [h.make_node("Unsqueeze", ["x"], ["y"], name="n")], [x], [y])
+save("no_input", [h.make_node("Relu", [""], ["y"], name="n")], [x], [y])
 short = nh.from_array(np.ones((3, 4), np.float32), "w")
 short.ClearField("raw_data")
 short.data_location = T.EXTERNAL
@@ -181,3 +181,10 @@ save("cos_value", [h.make_node("ConstantOfShape", ["cs"], ["y"], value=h.make_te
                                name="n")], [x], [y], [i64("cs", [2])])
 save("cos_f16", [h.make_node("ConstantOfShape", ["cs"], ["y"], value=nh.from_array(np.ones(1, np.float16), "v"),
                              name="n")], [x], [y], [i64("cs", [2])])
+# Found by fuzz-onnx-import: a node with fewer inputs or outputs than its op
+# requires was read past its end (a protobuf CHECK abort).
+save("shape_no_input", [h.make_node("Shape", [], ["y"], name="n")], [x], [y])
+save("relu_no_output", [h.make_node("Relu", ["x"], [], name="n")], [x], [y])
+save("shape_mul_overflow", [h.make_node("Mul", ["big", "big"], ["s"]),
+                            h.make_node("Reshape", ["x", "s"], ["y"], name="n")], [x], [y],
+     [i64("big", [1 << 40, 1 << 40])])

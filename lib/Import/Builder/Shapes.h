@@ -74,8 +74,11 @@ using Shape = SmallVector<Dim, 3>;
 inline Dim mulDims(const Dim &a, const Dim &c) {
   std::vector<std::string> atoms = a.atoms;
   atoms.insert(atoms.end(), c.atoms.begin(), c.atoms.end());
-  return Dim::product((a.isStatic() ? a.size : a.factor) * (c.isStatic() ? c.size : c.factor),
-                      std::move(atoms));
+  int64_t f;
+  // Saturates: a size that large is refused wherever it is compared.
+  if (__builtin_mul_overflow(a.isStatic() ? a.size : a.factor, c.isStatic() ? c.size : c.factor, &f))
+    f = INT64_MAX;
+  return Dim::product(f, std::move(atoms));
 }
 
 /// The product of `dims` as a size.

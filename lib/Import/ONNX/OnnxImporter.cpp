@@ -436,6 +436,19 @@ LogicalResult OnnxImporter::importNode(const onnx::NodeProto &node, const std::s
   for (int i = 0; i < node.input_size(); ++i)
     if (!node.input(i).empty() && !values.count(node.input(i)))
       return failNode(n, "input '" + node.input(i) + "' is not defined before this node");
+  // The translations read the inputs and outputs the op requires by
+  // position: check there are that many first.
+  static const std::map<std::string, int> minInputs = {
+      {"Add", 2}, {"Sub", 2}, {"Mul", 2}, {"Div", 2}, {"Pow", 2}, {"Equal", 2}, {"Greater", 2},
+      {"Less", 2}, {"Where", 3}, {"MatMul", 2}, {"Gemm", 2}, {"LayerNormalization", 2},
+      {"Reshape", 2}, {"Slice", 3}, {"Gather", 2}, {"Range", 3}, {"TopK", 2}, {"Expand", 2},
+      {"Conv", 2}, {"BatchNormalization", 5}};
+  auto need = minInputs.find(node.op_type());
+  int wantIn = need == minInputs.end() ? 1 : need->second;
+  if (node.input_size() < wantIn)
+    return failNode(n, llvm::formatv("needs {0} input(s), has {1}", wantIn, node.input_size()).str());
+  if (node.output_size() < 1 || node.output(0).empty())
+    return failNode(n, "needs an output");
   ImplicitLocOpBuilder b(loc, ob);
   Translate t = translations().at(node.domain().empty() || node.domain() == "ai.onnx"
                                       ? node.op_type()

@@ -197,11 +197,16 @@ LogicalResult OnnxImporter::translateBinary(OnnxNodeView &n, const onnx::NodePro
       const Dim &c = (*r.ints)[r.ints->size() == 1 ? 0 : i];
       std::optional<Dim> d;
       if (a.isStatic() && c.isStatic()) {
-        if (t == "Mul") d = Dim::of(a.size * c.size);
-        else if (t == "Add") d = Dim::of(a.size + c.size);
-        else if (t == "Sub") d = Dim::of(a.size - c.size);
-        // Integer division truncates toward zero (ONNX, C).
-        else if (c.size != 0) d = Dim::of(a.size / c.size);
+        int64_t r;
+        bool overflow = t == "Mul"   ? __builtin_mul_overflow(a.size, c.size, &r)
+                        : t == "Add" ? __builtin_add_overflow(a.size, c.size, &r)
+                        : t == "Sub" ? __builtin_sub_overflow(a.size, c.size, &r)
+                        // Integer division truncates toward zero (ONNX, C).
+                        : (c.size == 0 || (a.size == INT64_MIN && c.size == -1))
+                            ? true
+                            : (r = a.size / c.size, false);
+        if (!overflow)
+          d = Dim::of(r);
       } else if (t == "Mul") {
         d = mulDims(a, c);
       } else if (t == "Div") {

@@ -303,8 +303,12 @@ LogicalResult OnnxImporter::translateSlice(OnnxNodeView &n, const onnx::NodeProt
     clampSlice(len, s, e, st);
     OnnxValue out;
     out.ints.emplace();
-    for (int64_t i = s; st > 0 ? i < e : i > e; i += st)
+    for (int64_t i = s; st > 0 ? i < e : i > e;) {
       out.ints->push_back((*in.ints)[i]);
+      if (st > 0 ? e - i <= st : i - e <= -st) // the next would pass the end
+        break;
+      i += st;
+    }
     bind(node, 0, std::move(out));
     return success();
   }
