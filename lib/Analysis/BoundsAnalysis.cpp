@@ -326,51 +326,51 @@ Bound BoundsAnalysis::computeScalar(Value v) {
   }
 
 
-/// A size read back from a small buffer that only holds sizes (the shape
-/// operand of a bufferized `tensor.reshape`): the largest value stored at
-/// the same constant position. Any other kind of user (a call, a copy...)
-/// may write it, so then there is no bound.
-Bound BoundsAnalysis::fromShapeBuffer(memref::LoadOp load) {
-  SmallVector<int64_t> at;
-  for (Value i : load.getIndices()) {
+namespace {
+/// The indices as constants, if they all are.
+std::optional<SmallVector<int64_t>> constIndices(ValueRange indices) {
+  SmallVector<int64_t> out;
+  for (Value i : indices) {
     std::optional<int64_t> c = getConstantIntValue(i);
     if (!c)
       return std::nullopt;
-    at.push_back(*c);
+    out.push_back(*c);
   }
-  return fromShapeBuffer(load.getMemRef(), at);
+  return out;
+}
+
+/// Users of a shape buffer that do not write it: readers, and the buffer's
+/// own lifetime (freeing, the pointer compared by ownership-based
+/// deallocation).
+bool onlyReads(Operation *user) {
+  return isa<memref::LoadOp, memref::ReshapeOp, memref::DeallocOp,
+             memref::ExtractAlignedPointerAsIndexOp>(user);
+}
+} // namespace
+
+/// A size read back from a small buffer that only holds sizes (the shape
+/// operand of a bufferized `tensor.reshape`): the largest value stored at
+/// the same constant position. A user that may write it otherwise (a copy,
+/// a call whose callee does more than read it) leaves no bound.
+Bound BoundsAnalysis::fromShapeBuffer(memref::LoadOp load) {
+  std::optional<SmallVector<int64_t>> at = constIndices(load.getIndices());
+  if (!at)
+    return std::nullopt;
+  return fromShapeBuffer(load.getMemRef(), *at);
 }
 
 Bound BoundsAnalysis::fromShapeBuffer(Value buffer, ArrayRef<int64_t> at) {
-  auto constIndices = [](ValueRange indices) -> std::optional<SmallVector<int64_t>> {
-    SmallVector<int64_t> out;
-    for (Value i : indices) {
-      std::optional<int64_t> c = getConstantIntValue(i);
-      if (!c)
-        return std::nullopt;
-      out.push_back(*c);
-    }
-    return out;
-  };
   Bound b;
   for (Operation *user : buffer.getUsers()) {
-    // Readers, and the buffer's own lifetime (freeing, the pointer compared
-    // by ownership-based deallocation) do not write sizes.
-    if (isa<memref::LoadOp, memref::ReshapeOp, memref::DeallocOp,
-            memref::ExtractAlignedPointerAsIndexOp>(user))
+    if (onlyReads(user))
       continue;
     // Passed to a function (a subgraph reshaping with it) that only reads it.
     if (auto call = dyn_cast<func::CallOp>(user)) {
       auto fn = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(call, call.getCalleeAttr());
       if (fn && !fn.isExternal() &&
           llvm::all_of(llvm::enumerate(call.getOperands()), [&](auto operand) {
-            if (operand.value() != buffer)
-              return true;
-            Value arg = fn.getArgument(unsigned(operand.index()));
-            return llvm::all_of(arg.getUsers(), [](Operation *u) {
-              return isa<memref::LoadOp, memref::ReshapeOp, memref::DeallocOp,
-                         memref::ExtractAlignedPointerAsIndexOp>(u);
-            });
+            return operand.value() != buffer ||
+                   llvm::all_of(fn.getArgument(unsigned(operand.index())).getUsers(), onlyReads);
           }))
         continue;
       return std::nullopt;

@@ -33,10 +33,7 @@ struct OnnxValue {
   /// Known integers; `scalar` if a 0-d tensor.
   std::optional<SmallVector<Dim>> ints;
   bool scalar = false;
-  /// A float constant: its name among the weights, or its inlined data.
-  std::string weight;
-  std::vector<float> floats;
-  std::vector<int64_t> floatShape;
+  /// A float constant (its data in OnnxImporter::floatConsts).
   bool isFloatConst = false;
 };
 
@@ -75,6 +72,17 @@ public:
   FailureOr<SmallVector<TValue>> importSubgraph(StringRef role, ArrayRef<TValue> args, bool live,
                                                 mlir::OpBuilder &b) override;
   FailureOr<size_t> numStages(bool gateCriterion) override;
+
+  /// A view of the same node for one more dync op it is built with (the
+  /// slices of a Split, the add after a Gemm): messages name the node.
+  OnnxNodeView part(StringRef dyncOp) const {
+    OnnxNodeView v(importer, loc);
+    v.name = name;
+    v.path = path;
+    v.sourceOp = sourceOp;
+    v.op = dyncOp.str();
+    return v;
+  }
 
   OnnxImporter &importer;
   std::map<std::string, Attr> attrs;

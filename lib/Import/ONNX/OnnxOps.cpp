@@ -337,11 +337,7 @@ LogicalResult OnnxImporter::translateGemm(OnnxNodeView &n, const onnx::NodeProto
   if (biasSlot || !hasInput(node, 2))
     return success();
   // Any other C: added, broadcast.
-  OnnxNodeView add(*this, n.loc);
-  add.name = n.name;
-  add.path = n.path;
-  add.sourceOp = n.sourceOp;
-  add.op = "add";
+  OnnxNodeView add = n.part("add");
   FailureOr<TValue> cv = tensorInput(add, node, 2, b);
   if (failed(cv))
     return failure();

@@ -347,11 +347,7 @@ LogicalResult OnnxImporter::translateSlice(OnnxNodeView &n, const onnx::NodeProt
       cur = TValue{v, shape};
       continue;
     }
-    OnnxNodeView s(*this, n.loc);
-    s.name = n.name;
-    s.path = n.path;
-    s.sourceOp = n.sourceOp;
-    s.op = "slice";
+    OnnxNodeView s = n.part("slice");
     s.attrs["axis"] = axes[i].size;
     s.attrs["start"] = (*starts)[i].size;
     s.attrs["end"] = (*ends)[i].size;
@@ -401,11 +397,7 @@ LogicalResult OnnxImporter::translateSplit(OnnxNodeView &n, const onnx::NodeProt
     return failNode(n, llvm::formatv("{0} split sizes for {1} outputs", sizes.size(), parts).str());
   int64_t start = 0;
   for (int64_t i = 0; i < parts; ++i) {
-    OnnxNodeView s(*this, n.loc);
-    s.name = n.name;
-    s.path = n.path;
-    s.sourceOp = n.sourceOp;
-    s.op = "slice";
+    OnnxNodeView s = n.part("slice");
     s.attrs["axis"] = *axis;
     s.attrs["start"] = start;
     s.attrs["end"] = start + sizes[i];
