@@ -2,6 +2,7 @@
 //
 // runtime/src/: Status.cpp (statuses, versions, dtypes), Manifest.cpp (what
 // a compiled model says of its entry), Model.cpp (loading, weights),
+// Signature.cpp (the inputs, outputs, dims and parameters it describes),
 // Session.cpp (per-run settings and statistics), Run.cpp (validation, the
 // entry's arguments, the outputs), ModelSupport.cpp (what compiled code
 // calls: allocation, workspace, parallel loops, copies, the clock).

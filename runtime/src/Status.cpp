@@ -73,6 +73,7 @@ int64_t dync_dtype_size(dync_dtype_t dtype) {
   case DYNC_F16: case DYNC_BF16: return 2;
   case DYNC_I64: return 8;
   case DYNC_BOOL: return 1;
+  case DYNC_DTYPE_INVALID: break;
   }
   return 0;
 }
@@ -85,6 +86,7 @@ const char *dync_dtype_name(dync_dtype_t dtype) {
   case DYNC_I32: return "i32";
   case DYNC_I64: return "i64";
   case DYNC_BOOL: return "bool";
+  case DYNC_DTYPE_INVALID: break;
   }
   return "?";
 }

@@ -114,6 +114,25 @@ int main(int argc, char **argv) {
     ++failures;
   }
 
+  printf("signature: x %s rank %d [%lld(%s), %lld(%s)]; s %s rank %d; dims %d: %s %lld:%lld; "
+         "params %d\n",
+         dync_dtype_name(dync_model_input_dtype(model, 0)), dync_model_input_rank(model, 0),
+         (long long)dync_model_input_dim(model, 0, 0), dync_model_input_dim_name(model, 0, 0),
+         (long long)dync_model_input_dim(model, 0, 1),
+         dync_model_input_dim_name(model, 0, 1) ? "named" : "static",
+         dync_dtype_name(dync_model_output_dtype(model, 0)), dync_model_output_rank(model, 0),
+         dync_model_num_dims(model), dync_model_dim_name(model, 0),
+         (long long)dync_model_dim_min(model, 0), (long long)dync_model_dim_max(model, 0),
+         dync_model_num_params(model));
+  if (dync_model_input_rank(model, 2) != -1 || dync_model_input_dim(model, 0, 2) != -1 ||
+      dync_model_input_dim_name(model, 0, -1) != NULL || dync_model_output_rank(model, 1) != -1 ||
+      (int)dync_model_input_dtype(model, 9) != -1 || dync_model_dim_name(model, 1) != NULL ||
+      dync_model_dim_max(model, 1) != -1 || dync_model_param_name(model, 0) != NULL ||
+      (int)dync_model_param_dtype(model, 0) != -1 || dync_model_num_dims(NULL) != 0) {
+    printf("FAIL out-of-range signature queries\n");
+    ++failures;
+  }
+
   dync_session_t *session = NULL;
   expect("session", dync_session_create(model, &session), NULL);
   printf("stats %d, name out of range %s, value out of range %lld\n",
@@ -212,6 +231,10 @@ int main(int argc, char **argv) {
              loadManifest("{\"abi_version\": 2, \"args\": [{\"kind\": \"param\", \"name\": \"k\", "
                           "\"dtype\": \"i32\", \"shape\": [], \"default\": 2}]}", NULL, &withParam),
              DYNC_STATUS_OK, NULL);
+  printf("params %d: %s %s default %g\n", dync_model_num_params(withParam),
+         dync_model_param_name(withParam, 0),
+         dync_dtype_name(dync_model_param_dtype(withParam, 0)),
+         dync_model_param_default(withParam, 0));
   dync_session_t *ps = NULL;
   expectCode("i32 param session", dync_session_create(withParam, &ps), DYNC_STATUS_OK, NULL);
   expect("i32 param given 2.5", dync_session_set_param(ps, "k", 2.5),

@@ -77,6 +77,8 @@ typedef struct dync_model_t dync_model_t;
 typedef struct dync_session_t dync_session_t;
 
 typedef enum dync_dtype_t {
+  /** Not a dtype: what a signature query out of range returns. */
+  DYNC_DTYPE_INVALID = -1,
   DYNC_F32 = 0,
   DYNC_F16 = 1,
   DYNC_BF16 = 2,
@@ -140,6 +142,29 @@ DYNC_API int32_t dync_model_num_inputs(const dync_model_t *model);
 DYNC_API const char *dync_model_input_name(const dync_model_t *model, int32_t i);
 DYNC_API int32_t dync_model_num_outputs(const dync_model_t *model);
 DYNC_API const char *dync_model_output_name(const dync_model_t *model, int32_t i);
+
+/** The signature, for callers that check or allocate their inputs (the
+ *  Python package's `inputs`/`outputs`/`params`). Out-of-range indices give
+ *  -1 (DYNC_DTYPE_INVALID for dtypes), or NULL for names. */
+DYNC_API dync_dtype_t dync_model_input_dtype(const dync_model_t *model, int32_t i);
+DYNC_API int32_t dync_model_input_rank(const dync_model_t *model, int32_t i);
+/** Dim `d` of input `i`: its static size, or -1 for a model dim (dynamic),
+ *  whose name dync_model_input_dim_name gives (NULL for a static dim). */
+DYNC_API int64_t dync_model_input_dim(const dync_model_t *model, int32_t i, int32_t d);
+DYNC_API const char *dync_model_input_dim_name(const dync_model_t *model, int32_t i,
+                                               int32_t d);
+DYNC_API dync_dtype_t dync_model_output_dtype(const dync_model_t *model, int32_t i);
+DYNC_API int32_t dync_model_output_rank(const dync_model_t *model, int32_t i);
+/** The model's dynamic dims and the bounds it was compiled for (inclusive). */
+DYNC_API int32_t dync_model_num_dims(const dync_model_t *model);
+DYNC_API const char *dync_model_dim_name(const dync_model_t *model, int32_t i);
+DYNC_API int64_t dync_model_dim_min(const dync_model_t *model, int32_t i);
+DYNC_API int64_t dync_model_dim_max(const dync_model_t *model, int32_t i);
+/** Runtime parameters: name, dtype (DYNC_F32 or DYNC_I32) and default. */
+DYNC_API int32_t dync_model_num_params(const dync_model_t *model);
+DYNC_API const char *dync_model_param_name(const dync_model_t *model, int32_t i);
+DYNC_API dync_dtype_t dync_model_param_dtype(const dync_model_t *model, int32_t i);
+DYNC_API double dync_model_param_default(const dync_model_t *model, int32_t i);
 
 DYNC_API dync_status_t *dync_session_create(const dync_model_t *model,
                                             dync_session_t **out_session);
