@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <dlfcn.h>
+#include <mutex>
 #include <new>
 #include <sys/stat.h>
 
@@ -28,6 +29,19 @@ std::string baseOf(const std::string &path) {
 
 const char *storedName(dync_dtype_t dtype) {
   return dtype == DYNC_F32 ? "F32" : dtype == DYNC_F16 ? "F16" : dtype == DYNC_BF16 ? "BF16" : "?";
+}
+
+/// A model library's undefined dync_* symbols (allocation, the clock, ...)
+/// resolve against libdyncrt in the global scope. A host that loaded
+/// libdyncrt with RTLD_LOCAL (Python extensions, ctypes) left it out of that
+/// scope; this promotes it, once, before the first model is loaded.
+void makeRuntimeGlobal() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    Dl_info info;
+    if (dladdr(reinterpret_cast<void *>(&dync_model_load), &info) && info.dli_fname)
+      dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL);
+  });
 }
 
 } // namespace
@@ -113,6 +127,7 @@ dync_status_t *dync_model_load(const char *modelPath, const char *weightsPath,
   std::string path = std::strchr(modelPath, '/') ? modelPath : std::string("./") + modelPath;
   if (!fileExists(path))
     return fail(DYNC_STATUS_NOT_FOUND, "cannot load model '%s': no such file", modelPath);
+  makeRuntimeGlobal();
   model->library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!model->library)
     return fail(DYNC_STATUS_INCOMPATIBLE, "cannot load model '%s': %s", modelPath, dlerror());
