@@ -28,7 +28,7 @@ y = h.make_tensor_value_info("y", F, None)
 # Every unsupported op is named, with its nodes, in one message.
 save("unsupported", [h.make_node("NonZero", ["x"], ["nz"], name="nz1"),
                      h.make_node("NonZero", ["x"], ["nz2"], name="nz2"),
-                     h.make_node("CumSum", ["x", "ax"], ["cs"], name="cumsum"),
+                     h.make_node("Det", ["x"], ["dt"], name="det"),
                      h.make_node("Relu", ["x"], ["y"], name="ok")],
      [x], [y], [nh.from_array(np.array(0, np.int64), "ax")])
 save("opset12", [h.make_node("Relu", ["x"], ["y"])], [x], [y], opset=12)
@@ -114,6 +114,22 @@ NODE_CASES = [
                                  name="n")], [img], []),
     ("undefined_input", [h.make_node("Relu", ["nothere"], ["y"], name="n")], [x], []),
     ("ln_outputs", [h.make_node("LayerNormalization", ["x", "v4"], ["y", "mean"], name="n")], [x], [v4]),
+    ("scatter_reduction", [h.make_node("ScatterElements", ["x", "i", "x"], ["y"], reduction="avg", name="n")],
+     [x], [i64("i", [[0, 1, 2, 3]])]),
+    ("scatter_rank", [h.make_node("ScatterElements", ["x", "i", "x"], ["y"], name="n")], [x], [i64("i", [0])]),
+    ("gather_elements_rank", [h.make_node("GatherElements", ["x", "i"], ["y"], name="n")], [x],
+     [i64("i", [0, 1])]),
+    ("gather_elements_axis", [h.make_node("GatherElements", ["x", "i"], ["y"], axis=-3, name="n")], [x],
+     [i64("i", [[0]])]),
+    ("gathernd_batch", [h.make_node("GatherND", ["x", "i"], ["y"], batch_dims=1, name="n")], [x],
+     [i64("i", [[0]])]),
+    ("gathernd_depth", [h.make_node("GatherND", ["x", "i"], ["y"], name="n")], [x], [i64("i", [[0, 0, 0]])]),
+    ("scatternd_rank", [h.make_node("ScatterND", ["x", "i", "v4"], ["y"], name="n")], [x],
+     [i64("i", [[0]]), v4]),
+    ("tile_count", [h.make_node("Tile", ["x", "r"], ["y"], name="n")], [x], [i64("r", [2])]),
+    ("tile_negative", [h.make_node("Tile", ["x", "r"], ["y"], name="n")], [x], [i64("r", [1, -1])]),
+    ("cumsum_axis", [h.make_node("CumSum", ["x", "a"], ["y"], name="n")], [x], [i64("a", 2)]),
+    ("cumsum_axes", [h.make_node("CumSum", ["x", "a"], ["y"], name="n")], [x], [i64("a", [0, 1])]),
 ]
 for name, nodes, ins, inits in NODE_CASES:
     save(name, nodes, ins, [y], inits)

@@ -239,6 +239,43 @@ def case_indexing():
     return m, {"x": randn(3, 4, 4)}, {"B": (1, 8)}
 
 
+def case_gather_scatter():
+    """GatherElements (negative indices), ScatterElements (none with
+    distinct indices, add with repeated ones), GatherND, ScatterND (add),
+    Tile (a dynamic dim repeated too), CumSum (inclusive, exclusive,
+    reverse, both; f32 and i64) -- a batch dim B that is dynamic throughout."""
+    nodes = [
+        h.make_node("GatherElements", ["x", "gi"], ["ge"], axis=1),
+        h.make_node("ScatterElements", ["x", "si", "su"], ["se"], axis=1),
+        h.make_node("ScatterElements", ["x", "ai", "su"], ["sa"], axis=1, reduction="add"),
+        h.make_node("GatherND", ["t", "ni"], ["gn"]),
+        h.make_node("ScatterND", ["t", "ni", "nu"], ["sn"], reduction="add"),
+        h.make_node("Tile", ["x", "reps"], ["ti"]),
+        h.make_node("Tile", ["t", "reps3"], ["tt"]),                        # [2B, 3, 6]
+        h.make_node("CumSum", ["x", "ax1"], ["c0"]),
+        h.make_node("CumSum", ["x", "ax1"], ["c1"], exclusive=1),
+        h.make_node("CumSum", ["x", "axm"], ["c2"], reverse=1),
+        h.make_node("CumSum", ["x", "ax0"], ["c3"], exclusive=1, reverse=1),
+        h.make_node("Cast", ["x"], ["xi"], to=T.INT64),
+        h.make_node("CumSum", ["xi", "ax1"], ["ci"]),
+    ]
+    gi = np.array([[0, -1, 2], [3, 1, -4]] * 2, np.int64)[:, :3]           # [4, 3]
+    si = np.array([[4, 0], [1, 3], [2, 2], [0, 4]], np.int64)[:, :2]        # distinct per row
+    si[2] = [2, 3]
+    ai = np.array([[1, 1], [0, 0], [4, -1], [2, 2]], np.int64)              # repeated: add
+    inits = [init("gi", gi), init("si", si), init("ai", ai), init("su", randn(4, 2)),
+             init("ni", np.array([[0, 1], [2, 0], [0, 1], [-1, 2]], np.int64)),
+             init("nu", randn(4, 3)), init("reps", np.array([2, 3], np.int64)),
+             init("reps3", np.array([2, 1, 2], np.int64)),
+             init("ax1", np.array(1, np.int64)), init("axm", np.array(-1, np.int64)),
+             init("ax0", np.array(0, np.int64))]
+    outs = {"ge": F, "se": F, "sa": F, "gn": F, "sn": F, "ti": F, "tt": F, "c0": F, "c1": F, "c2": F,
+            "c3": F, "ci": T.INT64}
+    m = model("gather_scatter", nodes, [vi("x", F, [4, 5]), vi("t", F, ["B", 3, 3])],
+              [vi(o, t, None) for o, t in outs.items()], inits)
+    return m, {"x": (randn(4, 5) * 4).round(), "t": randn(3, 3, 3)}, {"B": (1, 8)}
+
+
 def case_if():
     """If on a scalar predicate (the batch's mean above a threshold) around a
     residual block: the then branch reads an outer tensor and a constant

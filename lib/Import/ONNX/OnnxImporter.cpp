@@ -199,6 +199,8 @@ LogicalResult OnnxImporter::readTensor(const onnx::TensorProto &t, const std::st
     OnnxValue v;
     v.ints = std::move(ints);
     v.scalar = shape.empty();
+    if (shape.size() >= 2)
+      v.intsShape.assign(shape.begin(), shape.end());
     values[t.name()] = std::move(v);
     return success();
   }

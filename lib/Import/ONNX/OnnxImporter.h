@@ -33,6 +33,9 @@ struct OnnxValue {
   /// Known integers; `scalar` if a 0-d tensor.
   std::optional<SmallVector<Dim>> ints;
   bool scalar = false;
+  /// The shape of known integers read from a tensor of rank 2 or more
+  /// (indices); empty otherwise (0-d if `scalar`, else 1-d).
+  SmallVector<int64_t> intsShape;
   /// A float constant (its data in OnnxImporter::floatConsts).
   bool isFloatConst = false;
 };
@@ -172,6 +175,15 @@ public:
   LogicalResult translateRange(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
   LogicalResult translateSplit(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
   LogicalResult translateGather(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
+  // OnnxGatherScatter.cpp
+  LogicalResult translateGatherElements(OnnxNodeView &, const onnx::NodeProto &,
+                                        ImplicitLocOpBuilder &);
+  LogicalResult translateGatherND(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
+  LogicalResult translateScatterElements(OnnxNodeView &, const onnx::NodeProto &,
+                                         ImplicitLocOpBuilder &);
+  LogicalResult translateScatterND(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
+  LogicalResult translateTile(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
+  LogicalResult translateCumSum(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
   LogicalResult translateConv(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
   LogicalResult translateBatchNorm(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
   LogicalResult translatePool(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);

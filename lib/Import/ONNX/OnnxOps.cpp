@@ -115,7 +115,10 @@ FailureOr<TValue> OnnxImporter::tensorInput(OnnxNodeView &n, const onnx::NodePro
   }
   if (v.ints) {
     Shape shape;
-    if (!v.scalar)
+    if (!v.intsShape.empty())
+      for (int64_t d : v.intsShape)
+        shape.push_back(Dim::of(d));
+    else if (!v.scalar)
       shape.push_back(Dim::of(int64_t(v.ints->size())));
     auto type = typeOf(shape, b.getI64Type());
     if (llvm::all_of(*v.ints, [](const Dim &d) { return d.isStatic(); })) {
@@ -515,6 +518,12 @@ const std::map<std::string, OnnxImporter::Translate> &OnnxImporter::translations
     m["Concat"] = &OnnxImporter::translateConcat;
     m["Slice"] = &OnnxImporter::translateSlice;
     m["Gather"] = &OnnxImporter::translateGather;
+    m["GatherElements"] = &OnnxImporter::translateGatherElements;
+    m["GatherND"] = &OnnxImporter::translateGatherND;
+    m["ScatterElements"] = &OnnxImporter::translateScatterElements;
+    m["ScatterND"] = &OnnxImporter::translateScatterND;
+    m["Tile"] = &OnnxImporter::translateTile;
+    m["CumSum"] = &OnnxImporter::translateCumSum;
     m["Split"] = &OnnxImporter::translateSplit;
     m["Range"] = &OnnxImporter::translateRange;
     m["If"] = &OnnxImporter::translateIf;
