@@ -26,8 +26,8 @@ def save(name, nodes, inputs, outputs, inits=(), opset=17):
 x = h.make_tensor_value_info("x", F, ["B", 4])
 y = h.make_tensor_value_info("y", F, None)
 # Every unsupported op is named, with its nodes, in one message.
-save("unsupported", [h.make_node("NonZero", ["x"], ["nz"], name="nz1"),
-                     h.make_node("NonZero", ["x"], ["nz2"], name="nz2"),
+save("unsupported", [h.make_node("Einsum", ["x"], ["nz"], equation="ij->ji", name="e1"),
+                     h.make_node("Einsum", ["x"], ["nz2"], equation="ij->ji", name="e2"),
                      h.make_node("Det", ["x"], ["dt"], name="det"),
                      h.make_node("Relu", ["x"], ["y"], name="ok")],
      [x], [y], [nh.from_array(np.array(0, np.int64), "ax")])
@@ -129,6 +129,8 @@ NODE_CASES = [
     ("tile_count", [h.make_node("Tile", ["x", "r"], ["y"], name="n")], [x], [i64("r", [2])]),
     ("tile_negative", [h.make_node("Tile", ["x", "r"], ["y"], name="n")], [x], [i64("r", [1, -1])]),
     ("cumsum_axis", [h.make_node("CumSum", ["x", "a"], ["y"], name="n")], [x], [i64("a", 2)]),
+    ("nonzero_scalar", [h.make_node("NonZero", ["s0"], ["y"], name="n")], [h.make_tensor_value_info("s0", F, [])],
+     []),
     ("cumsum_axes", [h.make_node("CumSum", ["x", "a"], ["y"], name="n")], [x], [i64("a", [0, 1])]),
 ]
 for name, nodes, ins, inits in NODE_CASES:

@@ -276,6 +276,35 @@ def case_gather_scatter():
     return m, {"x": (randn(4, 5) * 4).round(), "t": randn(3, 3, 3)}, {"B": (1, 8)}
 
 
+def nonzero_model():
+    """NonZero (a count only the run knows) feeding Transpose, GatherND and
+    a reduction; NonZero of a comparison (bool) and of integers."""
+    nodes = [
+        h.make_node("NonZero", ["x"], ["nz"], name="nzx"),
+        h.make_node("Transpose", ["nz"], ["nzt"], perm=[1, 0]),
+        h.make_node("GatherND", ["x", "nzt"], ["vals"]),
+        h.make_node("ReduceSum", ["vals"], ["total"], keepdims=0),
+        h.make_node("Greater", ["x", "zero"], ["pos"]),
+        h.make_node("NonZero", ["pos"], ["np"], name="nzp"),
+        h.make_node("Cast", ["x"], ["xi"], to=T.INT32),
+        h.make_node("NonZero", ["xi"], ["ni"], name="nzi"),
+    ]
+    outs = {"nz": T.INT64, "vals": F, "total": F, "np": T.INT64, "ni": T.INT64}
+    return model("nonzero", nodes, [vi("x", F, ["B", 3, 2])], [vi(o, t, None) for o, t in outs.items()],
+                 [init("zero", np.array(0.0, np.float32))])
+
+
+def case_nonzero():
+    own = np.random.default_rng(7)  # its own: the counts do not depend on other cases
+    x = np.where(own.random((4, 3, 2)) < 0.4, 0.0, own.standard_normal((4, 3, 2))).astype(np.float32)
+    return nonzero_model(), {"x": x}, {"B": (1, 8)}
+
+
+def case_nonzero_none():
+    """Nothing set: every count is 0."""
+    return nonzero_model(), {"x": np.zeros((2, 3, 2), np.float32)}, {"B": (1, 8)}
+
+
 def case_if():
     """If on a scalar predicate (the batch's mean above a threshold) around a
     residual block: the then branch reads an outer tensor and a constant

@@ -531,6 +531,7 @@ const std::map<std::string, OnnxImporter::Translate> &OnnxImporter::translations
     m["Expand"] = &OnnxImporter::translateExpand;
     m["ConstantOfShape"] = &OnnxImporter::translateConstantOfShape;
     m["Trilu"] = &OnnxImporter::translateTrilu;
+    m["NonZero"] = &OnnxImporter::translateNonZero;
     m["Conv"] = &OnnxImporter::translateConv;
     m["BatchNormalization"] = &OnnxImporter::translateBatchNorm;
     for (const char *op : {"MaxPool", "AveragePool", "GlobalAveragePool"})

@@ -1,12 +1,14 @@
 //===- OnnxTensorOps.cpp - ONNX ops that make tensors and pick from them ---===//
 //
-// Range, TopK, Expand, ConstantOfShape and Trilu: tensors built from sizes
-// known at compile time (possibly symbolic) or picked from an input.
+// Range, TopK, Expand, ConstantOfShape, Trilu and NonZero: tensors built
+// from sizes known at compile time (possibly symbolic) or picked from an
+// input.
 //
 //===----------------------------------------------------------------------===//
 
 #include "OnnxImporter.h"
 
+#include "dync/Dialect/Dyn/DynOps.h"
 #include "dync/Support/TensorBuilder.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -200,6 +202,73 @@ LogicalResult OnnxImporter::translateTrilu(OnnxNodeView &n, const onnx::NodeProt
                 })
                 .getResult(0);
   bind(node, 0, TValue{r, x->shape});
+  return success();
+}
+
+LogicalResult OnnxImporter::translateNonZero(OnnxNodeView &n, const onnx::NodeProto &node,
+                                             ImplicitLocOpBuilder &b) {
+  FailureOr<TValue> x = tensorInput(n, node, 0, b);
+  if (failed(x))
+    return failure();
+  if (x->rank() == 0)
+    return failNode(n, "NonZero of a scalar is not supported");
+  // The positions of the set entries of x, flattened (dyn.rt.select: the
+  // host program counts them), then unraveled into x's coordinates:
+  // out[d, j] = (pos[j] / stride_d) % size_d.
+  TensorBuilder tb(b);
+  int64_t rank = x->rank();
+  Dim numel = productOf(x->shape);
+  Value flat = tb.reshape(x->v, {g.symSize(b, *x, numel)}, typeOf({numel}, x->elt()));
+  Type elt = x->elt();
+  Value mask = tb.map({flat}, typeOf({numel}, b.getI1Type()),
+                      [&](ImplicitLocOpBuilder &ib, ValueRange v) -> Value {
+                        Value zero = arith::ConstantOp::create(ib, ib.getZeroAttr(elt));
+                        if (isa<FloatType>(elt))
+                          return arith::CmpFOp::create(ib, arith::CmpFPredicate::UNE, v[0], zero);
+                        return arith::CmpIOp::create(ib, arith::CmpIPredicate::ne, v[0], zero);
+                      });
+  Value pos = dyn::RtSelectOp::create(
+      b, RankedTensorType::get({ShapedType::kDynamic}, b.getI32Type()), mask);
+  // The count is a size only the run knows: a dim of its own, at most the
+  // number of elements.
+  std::string sym = "nonzero(" + n.name + ")";
+  g.dims[sym] = {0, g.sizeBounds(numel).second};
+  g.dimValues[sym] = tensor::DimOp::create(b, pos, 0);
+  Dim count = Dim::named(sym);
+  SmallVector<Value> sizes, strides(rank);
+  for (int64_t d = 0; d < rank; ++d)
+    sizes.push_back(tb.sizeValue(x->v, d));
+  Value stride = arith::ConstantIndexOp::create(b, 1);
+  for (int64_t d = rank - 1; d >= 0; --d) {
+    strides[d] = stride;
+    stride = arith::MulIOp::create(b, stride, sizes[d]);
+  }
+  Shape shape{Dim::of(rank), count};
+  Value init = tb.empty({b.getIndexAttr(rank), g.symSize(b, anyTensor, count)}, b.getI64Type());
+  MLIRContext *c = b.getContext();
+  auto posMap = AffineMap::get(2, 0, {getAffineDimExpr(1, c)}, c);
+  Value r = linalg::GenericOp::create(
+                b, TypeRange{init.getType()}, ValueRange{pos}, ValueRange{init},
+                ArrayRef<AffineMap>{posMap, AffineMap::getMultiDimIdentityMap(2, c)},
+                ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
+                                              utils::IteratorType::parallel},
+                [&](OpBuilder &nb, Location loc, ValueRange args) {
+                  ImplicitLocOpBuilder ib(loc, nb);
+                  Value d = linalg::IndexOp::create(ib, 0);
+                  Value st = strides[rank - 1], sz = sizes[rank - 1];
+                  for (int64_t k = rank - 2; k >= 0; --k) {
+                    Value isK = arith::CmpIOp::create(ib, arith::CmpIPredicate::eq, d,
+                                                      arith::ConstantIndexOp::create(ib, k));
+                    st = arith::SelectOp::create(ib, isK, strides[k], st);
+                    sz = arith::SelectOp::create(ib, isK, sizes[k], sz);
+                  }
+                  Value p = arith::IndexCastOp::create(ib, ib.getIndexType(), args[0]);
+                  Value coord = arith::RemUIOp::create(ib, arith::DivUIOp::create(ib, p, st), sz);
+                  linalg::YieldOp::create(
+                      ib, Value(arith::IndexCastOp::create(ib, ib.getI64Type(), coord)));
+                })
+                .getResult(0);
+  bind(node, 0, TValue{r, shape});
   return success();
 }
 
