@@ -131,6 +131,8 @@ NODE_CASES = [
     ("cumsum_axis", [h.make_node("CumSum", ["x", "a"], ["y"], name="n")], [x], [i64("a", 2)]),
     ("nonzero_scalar", [h.make_node("NonZero", ["s0"], ["y"], name="n")], [h.make_tensor_value_info("s0", F, [])],
      []),
+    ("and_float", [h.make_node("And", ["x", "x"], ["y"], name="n")], [x], []),
+    ("le_types", [h.make_node("LessOrEqual", ["x", "i"], ["y"], name="n")], [x], [i64("i", [1, 2, 3, 4])]),
     ("cumsum_axes", [h.make_node("CumSum", ["x", "a"], ["y"], name="n")], [x], [i64("a", [0, 1])]),
 ]
 for name, nodes, ins, inits in NODE_CASES:

@@ -305,6 +305,30 @@ def case_nonzero_none():
     return nonzero_model(), {"x": np.zeros((2, 3, 2), np.float32)}, {"B": (1, 8)}
 
 
+def case_logical():
+    """And, Or, Xor (broadcast), LessOrEqual and GreaterOrEqual on floats
+    (with NaN, equal values) and integers."""
+    nodes = [
+        h.make_node("Less", ["x", "y"], ["lt"]),
+        h.make_node("Greater", ["x", "zero"], ["pos"]),
+        h.make_node("And", ["lt", "pos"], ["a"]),
+        h.make_node("Or", ["lt", "pos"], ["o"]),
+        h.make_node("Xor", ["lt", "row"], ["xo"]),
+        h.make_node("LessOrEqual", ["x", "y"], ["le"]),
+        h.make_node("GreaterOrEqual", ["x", "y"], ["ge"]),
+        h.make_node("Cast", ["x"], ["xi"], to=T.INT64),
+        h.make_node("Cast", ["y"], ["yi"], to=T.INT64),
+        h.make_node("LessOrEqual", ["xi", "yi"], ["lei"]),
+    ]
+    outs = {o: T.BOOL for o in ("a", "o", "xo", "le", "ge", "lei")}
+    m = model("logical", nodes, [vi("x", F, ["B", 4]), vi("y", F, ["B", 4])],
+              [vi(o, t, None) for o, t in outs.items()],
+              [init("zero", np.array(0.0, np.float32)), init("row", np.array([True, False, True, False]))])
+    x = np.array([[1, 2, 3, np.nan], [0, -1, 5, 2], [2, 2, -3, 0]], np.float32)
+    y = np.array([[1, 3, 2, 1], [0, np.nan, 5, 1], [3, 2, -4, 0]], np.float32)
+    return m, {"x": x, "y": y}, {"B": (1, 8)}
+
+
 def case_if():
     """If on a scalar predicate (the batch's mean above a threshold) around a
     residual block: the then branch reads an outer tensor and a constant
@@ -473,6 +497,110 @@ def case_torch_cnn():
 
 
 EXTERNAL = {"external"}
+
+def moe_modules():
+    """Mixture-of-experts layers written the way popular libraries write
+    them (HF Mixtral, Qwen2-MoE, Switch Transformer), for export."""
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    class Expert(nn.Module):  # SwiGLU, as Mixtral's block_sparse_moe experts
+        def __init__(self, d, h):
+            super().__init__()
+            self.w1 = nn.Linear(d, h, bias=False)
+            self.w2 = nn.Linear(h, d, bias=False)
+            self.w3 = nn.Linear(d, h, bias=False)
+
+        def forward(self, x):
+            return self.w2(F.silu(self.w1(x)) * self.w3(x))
+
+    class LoopMoE(nn.Module):
+        """Mixtral: softmax router, top-2, renormalized weights, a loop over
+        experts selecting tokens with torch.where, index_add back."""
+        def __init__(self, d=16, h=32, n=4, k=2):
+            super().__init__()
+            self.gate = nn.Linear(d, n, bias=False)
+            self.experts = nn.ModuleList([Expert(d, h) for _ in range(n)])
+            self.k = k
+
+        def forward(self, x):
+            b, s, d = x.shape
+            x = x.view(-1, d)
+            probs = F.softmax(self.gate(x), dim=-1)
+            w, idx = torch.topk(probs, self.k, dim=-1)
+            w = w / w.sum(dim=-1, keepdim=True)
+            out = torch.zeros_like(x)
+            for e, expert in enumerate(self.experts):
+                tok, slot = torch.where(idx == e)
+                out = out.index_add(0, tok, expert(x[tok]) * w[tok, slot, None])
+            return out.view(b, s, d)
+
+    class DenseMoE(nn.Module):
+        """Every expert on every token, weighted by the top-k weights
+        scattered into a dense [tokens, experts] matrix; plus a shared
+        expert scaled by its own sigmoid gate (Qwen2-MoE)."""
+        def __init__(self, d=16, h=32, n=4, k=2):
+            super().__init__()
+            self.gate = nn.Linear(d, n, bias=False)
+            self.experts = nn.ModuleList([Expert(d, h) for _ in range(n)])
+            self.shared = Expert(d, h)
+            self.shared_gate = nn.Linear(d, 1, bias=False)
+            self.k = k
+
+        def forward(self, x):
+            probs = F.softmax(self.gate(x), dim=-1)
+            w, idx = torch.topk(probs, self.k, dim=-1)
+            dense = torch.zeros_like(probs).scatter(1, idx, w)
+            out = torch.sigmoid(self.shared_gate(x)) * self.shared(x)
+            for e, expert in enumerate(self.experts):
+                out = out + dense[:, e:e + 1] * expert(x)
+            return out
+
+    class SwitchMoE(nn.Module):
+        """Switch Transformer: top-1 routing with an expert capacity; a
+        token's place in its expert's queue is a cumulative sum of the
+        one-hot routing, and tokens past the capacity are dropped."""
+        def __init__(self, d=16, h=32, n=4, capacity=3):
+            super().__init__()
+            self.gate = nn.Linear(d, n, bias=False)
+            self.experts = nn.ModuleList(
+                [nn.Sequential(nn.Linear(d, h), nn.ReLU(), nn.Linear(h, d)) for _ in range(n)])
+            self.n, self.capacity = n, capacity
+
+        def forward(self, x):
+            probs = F.softmax(self.gate(x), dim=-1)
+            p, e = probs.max(dim=-1)
+            onehot = (e[:, None] == torch.arange(self.n)[None, :]).to(x.dtype)
+            place = torch.cumsum(onehot, dim=0) * onehot
+            kept = (place > 0) & (place <= self.capacity)
+            out = torch.zeros_like(x)
+            for i, expert in enumerate(self.experts):
+                tok = torch.nonzero(kept[:, i]).squeeze(-1)
+                out = out.index_add(0, tok, expert(x[tok]) * p[tok, None])
+            return out
+
+    return LoopMoE, DenseMoE, SwitchMoE
+
+
+def case_torch_moe_loop():
+    loop, _, _ = moe_modules()
+    return torch_case(loop(), {"x": randn(2, 5, 16)},
+                      {"x": {0: "batch", 1: "seq"}, "y": {0: "batch", 1: "seq"}},
+                      {"x": randn(3, 7, 16)}, dims={"batch": (1, 4), "seq": (1, 16)})
+
+
+def case_torch_moe_dense():
+    _, dense, _ = moe_modules()
+    return torch_case(dense(), {"x": randn(6, 16)}, {"x": {0: "tokens"}, "y": {0: "tokens"}},
+                      {"x": randn(11, 16)}, dims={"tokens": (1, 64)})
+
+
+def case_torch_moe_switch():
+    _, _, switch = moe_modules()
+    return torch_case(switch(), {"x": randn(8, 16)}, {"x": {0: "tokens"}, "y": {0: "tokens"}},
+                      {"x": randn(13, 16)}, dims={"tokens": (1, 64)})
+
 
 CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
 

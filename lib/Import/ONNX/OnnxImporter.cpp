@@ -201,6 +201,7 @@ LogicalResult OnnxImporter::readTensor(const onnx::TensorProto &t, const std::st
     v.scalar = shape.empty();
     if (shape.size() >= 2)
       v.intsShape.assign(shape.begin(), shape.end());
+    v.intsBits = unsigned(size == 1 ? 1 : size * 8);
     values[t.name()] = std::move(v);
     return success();
   }

@@ -36,6 +36,9 @@ struct OnnxValue {
   /// The shape of known integers read from a tensor of rank 2 or more
   /// (indices); empty otherwise (0-d if `scalar`, else 1-d).
   SmallVector<int64_t> intsShape;
+  /// The element width known integers are materialized with: 1 (bool), 32
+  /// or 64 (the width of the initializer they were read from; shapes 64).
+  unsigned intsBits = 64;
   /// A float constant (its data in OnnxImporter::floatConsts).
   bool isFloatConst = false;
 };
@@ -151,6 +154,7 @@ public:
   LogicalResult translateUnary(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
   LogicalResult translateBinary(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
   LogicalResult translateWhere(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
+  LogicalResult translateLogical(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
   LogicalResult translateCast(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
   LogicalResult translateIdentity(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
   LogicalResult translateMatMul(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);

@@ -120,14 +120,15 @@ FailureOr<TValue> OnnxImporter::tensorInput(OnnxNodeView &n, const onnx::NodePro
         shape.push_back(Dim::of(d));
     else if (!v.scalar)
       shape.push_back(Dim::of(int64_t(v.ints->size())));
-    auto type = typeOf(shape, b.getI64Type());
+    auto type = typeOf(shape, b.getIntegerType(v.intsBits));
     if (llvm::all_of(*v.ints, [](const Dim &d) { return d.isStatic(); })) {
-      SmallVector<int64_t> data;
+      SmallVector<APInt> data;
       for (const Dim &d : *v.ints)
-        data.push_back(d.size);
-      Value k = arith::ConstantOp::create(b, DenseElementsAttr::get(type, ArrayRef<int64_t>(data)));
+        data.push_back(APInt(v.intsBits, uint64_t(d.size), /*isSigned=*/true, /*implicitTrunc=*/true));
+      Value k = arith::ConstantOp::create(b, DenseElementsAttr::get(type, data));
       return TValue{k, shape};
     }
+    type = typeOf(shape, b.getI64Type());
     // Sizes known only at run time: the dims' values, gathered.
     SmallVector<Value> elems;
     for (const Dim &d : *v.ints) {
@@ -244,6 +245,44 @@ LogicalResult OnnxImporter::translateBinary(OnnxNodeView &n, const onnx::NodePro
     TensorBuilder tb(b);
     out.v = tb.convert(out.v, elt);
   }
+  return success();
+}
+
+LogicalResult OnnxImporter::translateLogical(OnnxNodeView &n, const onnx::NodeProto &node,
+                                             ImplicitLocOpBuilder &b) {
+  // And, Or, Xor on bools; LessOrEqual, GreaterOrEqual on numbers (ordered:
+  // false where either side is NaN, as ONNX Runtime). Broadcast as any
+  // binary op.
+  const std::string &t = node.op_type();
+  FailureOr<TValue> x = tensorInput(n, node, 0, b), y = tensorInput(n, node, 1, b);
+  if (failed(x) || failed(y))
+    return failure();
+  FailureOr<Shape> shape = g.broadcast(n, {&x->shape, &y->shape});
+  if (failed(shape))
+    return failure();
+  bool logical = t == "And" || t == "Or" || t == "Xor";
+  if (logical && (!x->elt().isInteger(1) || !y->elt().isInteger(1)))
+    return failNode(n, t + " takes bool tensors");
+  if (x->elt() != y->elt())
+    return failNode(n, "both inputs must have the same type");
+  bool isFloat = isa<FloatType>(x->elt());
+  TensorBuilder tb(b);
+  Value r = tb.map({x->v, y->v}, typeOf(*shape, b.getI1Type()),
+                   [&](ImplicitLocOpBuilder &ib, ValueRange v) -> Value {
+                     if (t == "And")
+                       return arith::AndIOp::create(ib, v[0], v[1]);
+                     if (t == "Or")
+                       return arith::OrIOp::create(ib, v[0], v[1]);
+                     if (t == "Xor")
+                       return arith::XOrIOp::create(ib, v[0], v[1]);
+                     bool le = t == "LessOrEqual";
+                     if (isFloat)
+                       return arith::CmpFOp::create(
+                           ib, le ? arith::CmpFPredicate::OLE : arith::CmpFPredicate::OGE, v[0], v[1]);
+                     return arith::CmpIOp::create(
+                         ib, le ? arith::CmpIPredicate::sle : arith::CmpIPredicate::sge, v[0], v[1]);
+                   });
+  bind(node, 0, TValue{r, *shape});
   return success();
 }
 
@@ -531,6 +570,8 @@ const std::map<std::string, OnnxImporter::Translate> &OnnxImporter::translations
     m["Expand"] = &OnnxImporter::translateExpand;
     m["ConstantOfShape"] = &OnnxImporter::translateConstantOfShape;
     m["Trilu"] = &OnnxImporter::translateTrilu;
+    for (const char *op : {"And", "Or", "Xor", "LessOrEqual", "GreaterOrEqual"})
+      m[op] = &OnnxImporter::translateLogical;
     m["NonZero"] = &OnnxImporter::translateNonZero;
     m["Conv"] = &OnnxImporter::translateConv;
     m["BatchNormalization"] = &OnnxImporter::translateBatchNorm;
