@@ -133,6 +133,18 @@ NODE_CASES = [
      []),
     ("and_float", [h.make_node("And", ["x", "x"], ["y"], name="n")], [x], []),
     ("le_types", [h.make_node("LessOrEqual", ["x", "i"], ["y"], name="n")], [x], [i64("i", [1, 2, 3, 4])]),
+    ("gather_elements_float", [h.make_node("GatherElements", ["x", "f"], ["y"], name="n")], [x],
+     [nh.from_array(np.zeros((1, 1), np.float32), "f")]),
+    ("scatter_update_type", [h.make_node("ScatterElements", ["x", "i", "i"], ["y"], name="n")], [x],
+     [i64("i", [[0]])]),
+    ("gathernd_float", [h.make_node("GatherND", ["x", "f"], ["y"], name="n")], [x],
+     [nh.from_array(np.zeros((1, 1), np.float32), "f")]),
+    ("gathernd_dynamic", [h.make_node("GatherND", ["x", "id"], ["y"], name="n")],
+     [x, h.make_tensor_value_info("id", T.INT64, ["B", "K"])], []),
+    ("scatternd_update_type", [h.make_node("ScatterND", ["x", "i", "u"], ["y"], name="n")], [x],
+     [i64("i", [[0]]), i64("u", [[1, 2, 3, 4]])]),
+    ("cumsum_scalar", [h.make_node("CumSum", ["s0", "a"], ["y"], name="n")],
+     [h.make_tensor_value_info("s0", F, [])], [i64("a", 0)]),
     ("cumsum_axes", [h.make_node("CumSum", ["x", "a"], ["y"], name="n")], [x], [i64("a", [0, 1])]),
 ]
 for name, nodes, ins, inits in NODE_CASES:

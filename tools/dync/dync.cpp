@@ -17,6 +17,8 @@
 #include "dync/Pipelines/Pipelines.h"
 #include "dync/Target/CPU/CPUTarget.h"
 
+#include "Phases.h"
+
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
@@ -35,6 +37,7 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include <cctype>
+#include "llvm/Support/Process.h"
 #include "llvm/Support/WithColor.h"
 
 using namespace mlir;
@@ -135,6 +138,14 @@ std::optional<std::pair<std::string, std::pair<int64_t, int64_t>>> parseDim(Stri
     return std::nullopt;
   return std::make_pair(name.str(), std::make_pair(min, max));
 }
+
+cl::opt<bool> quiet("q", cl::desc("No progress lines (a compile on a terminal prints its phases "
+                                   "once it has run for a second)"),
+                    cl::cat(dyncCategory));
+cl::opt<bool> timing("timing",
+                     cl::desc("Print the time of each phase (import, passes, LLVM IR, machine "
+                              "code, link) at the end; --mlir-timing breaks the passes down"),
+                     cl::cat(dyncCategory));
 
 cl::opt<std::string> explain(
     "explain",
@@ -246,6 +257,19 @@ int main(int argc, char **argv) {
   if (emit == Emit::So && outputFile == "-")
     return error("--emit=so needs an output file (-o model.so)");
 
+  // Progress goes to a terminal only; DYNC_PROGRESS_AFTER (seconds, default
+  // 1) moves the threshold, for the tests.
+  double progressAfter = 1.0;
+  if (const char *env = std::getenv("DYNC_PROGRESS_AFTER"))
+    progressAfter = std::atof(env);
+  dync::PhaseLog phases(!quiet && llvm::sys::Process::StandardErrIsDisplayed(), progressAfter);
+  // Every successful return: the --timing table.
+  auto finished = [&]() {
+    if (timing)
+      phases.printTable(llvm::errs());
+    return 0;
+  };
+
   DialectRegistry registry;
   dync::registerAllDialects(registry);
   MLIRContext context(registry);
@@ -322,6 +346,8 @@ int main(int argc, char **argv) {
                  "': expected a .json or .onnx model or a .mlir file");
   }
 
+  phases.done("import");
+
   dync::CpuOptions cpu{cpuName, cpuFeatures, optLevel, ""};
   cpu.memoryBudget = budget.value_or(0);
   {
@@ -336,6 +362,7 @@ int main(int argc, char **argv) {
     if (failed(pm.run(*module)))
       return 1;
   }
+  phases.done("passes");
 
   if (emit == Emit::Header) {
     std::string message;
@@ -344,7 +371,8 @@ int main(int argc, char **argv) {
       return error(message);
     dync::writeStaticHeader(output->os(), *module, embedWeights);
     output->keep();
-    return 0;
+    phases.done("write");
+    return finished();
   }
 
   if (native) {
@@ -363,6 +391,7 @@ int main(int argc, char **argv) {
     auto llvmModule = dync::translateToLLVM(*module, llvmContext, cpu, message);
     if (!llvmModule)
       return error(message);
+    phases.done("LLVM IR");
     if (emit == Emit::So) {
       SmallString<128> object;
       if (llvm::sys::fs::createTemporaryFile("dync", "o", object))
@@ -375,11 +404,13 @@ int main(int argc, char **argv) {
         if (failed(dync::emitNative(*llvmModule, cpu, false, os, message)))
           return error(message);
       }
+      phases.done("machine code");
       LogicalResult linked = dync::linkSharedLibrary(object, outputFile, message);
       llvm::sys::fs::remove(object);
       if (failed(linked))
         return error(message);
-      return 0;
+      phases.done("link");
+      return finished();
     }
     auto output = openOutputFile(outputFile, &message);
     if (!output)
@@ -390,7 +421,8 @@ int main(int argc, char **argv) {
                                      output->os(), message)))
       return error(message);
     output->keep();
-    return 0;
+    phases.done(emit == Emit::Llvm ? "write" : "machine code");
+    return finished();
   }
 
   std::string message;
@@ -404,5 +436,6 @@ int main(int argc, char **argv) {
     output->os() << "\n";
   }
   output->keep();
-  return 0;
+  phases.done("write");
+  return finished();
 }
