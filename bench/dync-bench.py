@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """dync benchmarks (BENCHMARKS.md): ratios from one run on this machine.
 
-    ./dev bench [--reps N] [--workloads W1,W2,W3,W4,W5,O5,C1] [--small]
+    ./dev bench [--reps N] [--workloads W1,W2,W3,W4,W5,O1,O5,C1] [--small]
     PYTHON bench/dync-bench.py BUILD_DIR [same options]
 
 For each workload, compiles the model with dync and times it with
@@ -10,8 +10,9 @@ For each workload, compiles the model with dync and times it with
   - a numpy peer (a loop over experts for MoE); `./dev bench` runs with
     PyPI's numpy, whose wheel bundles OpenBLAS (Debian's uses the reference BLAS),
   - the machine's fp32 matmul rate (numpy 1024^3), which bounds everything;
-and O5: W5's block written in PyTorch, exported to ONNX, compiled by dync
-and run by ONNX Runtime (PyPI) on the same file.
+and O5 / O1: W5's block and W1's MoE FFN written in PyTorch (the MoE as a
+loop over experts with torch.where and index_add), exported to ONNX, compiled
+by dync and run by ONNX Runtime (PyPI) on the same file.
 Reports median ms, ratios, the fraction of the matmul limit reached, and the
 work the network decided to do (from dync-run's statistics). Not a test:
 these machines are shared and noisy.
@@ -302,19 +303,13 @@ torch.onnx.export(Block().eval(), (torch.randn(1, S, d),), path, input_names=["x
 """
 
 
-def o5(build, workdir, reps, small, limit):
-    """W5's transformer block written in PyTorch and exported to ONNX: the
-    same .onnx file compiled by dync and run by ONNX Runtime (2 threads)."""
-    B, S, d, heads, ffn = (1, 64, 256, 4, 1024) if small else (1, 128, 512, 8, 2048)
-    path = os.path.join(workdir, "o5_block.onnx")
-    r = subprocess.run(["/usr/bin/python3", "-c", EXPORT_BLOCK, str(S), str(d), str(heads), str(ffn), path],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        print("O5 skipped: exporting with Debian's python3-torch failed:", r.stderr.strip()[-300:])
-        return
-    so = os.path.join(workdir, "o5_block.so")
-    subprocess.run([os.path.join(build, "bin", "dync"), path, "-o", so, "--dim", f"S={S}"], check=True)
-    x = np.random.default_rng(5).standard_normal((B, S, d), dtype=np.float32)
+def dync_vs_ort(build, workdir, reps, path, x, dims):
+    """Compiles the ONNX file with dync, runs it with dync-run and with ONNX
+    Runtime (2 threads each) on input x; returns (dync ms, ORT ms, relative
+    difference, ORT version), or None without ONNX Runtime."""
+    so = path[:-5] + ".so"
+    subprocess.run([os.path.join(build, "bin", "dync"), path, "-o", so] +
+                   [f"--dim={k}={v}" for k, v in dims.items()], check=True)
     np.save(os.path.join(workdir, "x.npy"), x)
     out = subprocess.run([os.path.join(build, "bin", "dync-run"), so, "--bench", str(reps), "--threads", "2",
                           "--input", f"x={os.path.join(workdir, 'x.npy')}",
@@ -324,16 +319,82 @@ def o5(build, workdir, reps, small, limit):
     try:
         import onnxruntime as ort
     except ImportError:
-        print(f"O5 onnx_block: dync {ms:.2f} ms; ONNX Runtime not installed in this python")
-        return
+        return ms, None, None, None
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 2
     sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
     want = sess.run(["y"], {"x": x})[0]
     ort_ms = median_ms(lambda: sess.run(["y"], {"x": x}), reps)
     err = float(np.abs(np.load(os.path.join(workdir, "y.npy")) - want).max() / max(np.abs(want).max(), 1e-30))
+    return ms, ort_ms, err, ort.__version__
+
+
+def export(script, args, path, name):
+    r = subprocess.run(["/usr/bin/python3", "-c", script] + [str(a) for a in args] + [path],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        print(f"{name} skipped: exporting with Debian's python3-torch failed:", r.stderr.strip()[-300:])
+        return False
+    return True
+
+
+def o5(build, workdir, reps, small, limit):
+    """W5's transformer block written in PyTorch and exported to ONNX: the
+    same .onnx file compiled by dync and run by ONNX Runtime (2 threads)."""
+    B, S, d, heads, ffn = (1, 64, 256, 4, 1024) if small else (1, 128, 512, 8, 2048)
+    path = os.path.join(workdir, "o5_block.onnx")
+    if not export(EXPORT_BLOCK, [S, d, heads, ffn], path, "O5"):
+        return
+    x = np.random.default_rng(5).standard_normal((B, S, d), dtype=np.float32)
+    ms, ort_ms, err, version = dync_vs_ort(build, workdir, reps, path, x, {"S": S})
+    if ort_ms is None:
+        print(f"O5 onnx_block: dync {ms:.2f} ms; ONNX Runtime not installed in this python")
+        return
     flop = 2 * B * S * (4 * d * d + 2 * d * ffn) + 2 * 2 * B * S * S * d
-    print(f"O5 onnx_block (PyTorch -> ONNX) B={B} S={S} d={d} heads={heads} ffn={ffn}, ORT {ort.__version__}")
+    print(f"O5 onnx_block (PyTorch -> ONNX) B={B} S={S} d={d} heads={heads} ffn={ffn}, ORT {version}")
+    print(f"  dync {ms:.2f} ms | onnxruntime {ort_ms:.2f} ms -> dync/ort {ms / ort_ms:.2f}x "
+          f"(outputs agree to {err:.1e} relative)")
+    print(f"  limit {flop / (limit * 1e6):.2f} ms -> dync reaches {100 * flop / (ms * 1e6) / limit:.1f}% of the matmul rate")
+
+
+EXPORT_MOE = r"""
+import sys, torch, torch.nn as nn, torch.nn.functional as F
+d, h, E, k, path = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+torch.manual_seed(0)
+class MoE(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gate = nn.Linear(d, E, bias=False)
+        self.experts = nn.ModuleList([nn.Sequential(nn.Linear(d, h), nn.ReLU(), nn.Linear(h, d))
+                                      for _ in range(E)])
+    def forward(self, x):
+        p = F.softmax(self.gate(x), dim=-1)
+        w, idx = torch.topk(p, k, dim=-1)
+        out = torch.zeros_like(x)
+        for e, expert in enumerate(self.experts):
+            tok, slot = torch.where(idx == e)
+            out = out.index_add(0, tok, expert(x[tok]) * w[tok, slot, None])
+        return out
+torch.onnx.export(MoE().eval(), (torch.randn(16, d),), path, input_names=["x"], output_names=["y"],
+                  dynamic_axes={"x": {0: "T"}, "y": {0: "T"}}, opset_version=17)
+"""
+
+
+def o1(build, workdir, reps, small, limit):
+    """W1's MoE FFN written in PyTorch the usual way (a loop over experts,
+    torch.where, index_add) and exported to ONNX: dync compiles it op by op
+    (it is not raised to dyn.moe yet), against ONNX Runtime on the same file."""
+    T, d, h, E, k = (128, 128, 512, 8, 2) if small else (512, 512, 2048, 8, 2)
+    path = os.path.join(workdir, "o1_moe.onnx")
+    if not export(EXPORT_MOE, [d, h, E, k], path, "O1"):
+        return
+    x = np.random.default_rng(1).standard_normal((T, d), dtype=np.float32)
+    ms, ort_ms, err, version = dync_vs_ort(build, workdir, reps, path, x, {"T": T})
+    if ort_ms is None:
+        print(f"O1 onnx_moe: dync {ms:.2f} ms; ONNX Runtime not installed in this python")
+        return
+    flop = 2 * T * k * 2 * d * h
+    print(f"O1 onnx_moe (PyTorch loop over experts -> ONNX) T={T} d={d} h={h} E={E} top-{k}, ORT {version}")
     print(f"  dync {ms:.2f} ms | onnxruntime {ort_ms:.2f} ms -> dync/ort {ms / ort_ms:.2f}x "
           f"(outputs agree to {err:.1e} relative)")
     print(f"  limit {flop / (limit * 1e6):.2f} ms -> dync reaches {100 * flop / (ms * 1e6) / limit:.1f}% of the matmul rate")
@@ -366,7 +427,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("build")
     p.add_argument("--reps", type=int, default=5)
-    p.add_argument("--workloads", default="W1,W2,W3,W4,W5,O5,C1")
+    p.add_argument("--workloads", default="W1,W2,W3,W4,W5,O1,O5,C1")
     p.add_argument("--small", action="store_true", help="smaller sizes, for a quick look")
     a = p.parse_args()
     limit = sgemm_gflops()
@@ -376,7 +437,7 @@ def main():
               " limit are not meaningful. `./dev bench` runs with PyPI's numpy (OpenBLAS).")
     with tempfile.TemporaryDirectory() as work:
         for wl in a.workloads.split(","):
-            {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "O5": o5, "C1": c1}[wl](
+            {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "O1": o1, "O5": o5, "C1": c1}[wl](
                 a.build, work, a.reps, a.small, limit)
     return 0
 
