@@ -453,6 +453,8 @@ LogicalResult OnnxImporter::importNode(const onnx::NodeProto &node, const std::s
   if (node.output_size() < 1 || node.output(0).empty())
     return failNode(n, "needs an output");
   ImplicitLocOpBuilder b(loc, ob);
+  if (auto raised = raisedMoes.find(node.output(0)); raised != raisedMoes.end())
+    return translateRaisedMoe(n, node, raised->second, b);
   Translate t = translations().at(node.domain().empty() || node.domain() == "ai.onnx"
                                       ? node.op_type()
                                       : node.domain() + "." + node.op_type());
@@ -474,7 +476,8 @@ LogicalResult OnnxImporter::runImpl(OwningOpRef<ModuleOp> &module) {
     return g.fail("opset " + std::to_string(opset) + " is not supported (dync reads opsets 13 to 21; "
                   "re-export with opset_version between 13 and 21)");
   const onnx::GraphProto &graph = model.graph();
-  if (failed(checkSupported(graph)) || failed(readConstants(graph)) || failed(writeWeights()))
+  if (failed(checkSupported(graph)) || failed(readConstants(graph)) || failed(raiseMoes(graph)) ||
+      failed(writeWeights()))
     return failure();
   std::vector<EntryInput> inputs;
   if (failed(importInputs(graph, inputs)))

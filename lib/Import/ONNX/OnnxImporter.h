@@ -51,6 +51,13 @@ struct FloatConst {
 
 class OnnxImporter;
 
+/// One expert of a raised MoE: the names of its transposed MatMul weights
+/// ([out, in]) and biases.
+struct MoeExpert {
+  std::string w1, w2, w3, b1, b2;
+  std::string act; // "silu" or "relu"
+};
+
 /// An ONNX node presented to the op builders: the dync op it maps to and
 /// the attributes its translation set, in dync's terms.
 class OnnxNodeView : public NodeView {
@@ -146,6 +153,29 @@ public:
     return it == aliases.end() ? name : it->second;
   }
 
+  /// An MoE layer exported as a loop over experts, recognized before
+  /// translation (OnnxRaiseMoe.cpp): the value it reads, its routing and
+  /// experts, and the weights-file tensors of dyn.moe's slots.
+  struct RaisedMoe {
+    std::string name = "moe", x, router, routerBias, weightsValue, activation;
+    int64_t numExperts = 0, topK = 0;
+    bool normalize = false, gated = false;
+    std::vector<MoeExpert> experts;
+    std::map<std::string, std::string> weights;
+  };
+  LogicalResult raiseMoes(const onnx::GraphProto &graph);
+  LogicalResult translateRaisedMoe(OnnxNodeView &n, const onnx::NodeProto &node,
+                                   const RaisedMoe &moe, ImplicitLocOpBuilder &b);
+  /// Input values by name as known so far (integer constants, tensors).
+  const std::map<std::string, OnnxValue> &knownValues() const { return values; }
+  const FloatConst *floatConstNamed(const std::string &name) const {
+    auto it = floatConsts.find(canonical(name));
+    return it == floatConsts.end() ? nullptr : &it->second;
+  }
+  /// The value `name` as an IR tensor (materializing constants).
+  FailureOr<TValue> tensorInputNamed(OnnxNodeView &n, const std::string &name,
+                                     ImplicitLocOpBuilder &b);
+
   /// The translation of one ONNX op type (OnnxOps.cpp).
   using Translate = LogicalResult (OnnxImporter::*)(OnnxNodeView &, const onnx::NodeProto &,
                                                     ImplicitLocOpBuilder &);
@@ -230,6 +260,8 @@ private:
   /// equal initializers that way), to the constant's own name.
   std::map<std::string, std::string> aliases;
   std::vector<std::string> weightOrder;
+  /// MoE sums built as dyn.moe, by the value of the last Add of the sum.
+  std::map<std::string, RaisedMoe> raisedMoes;
   std::unique_ptr<safetensors::File> weightsFile;
 };
 

@@ -82,7 +82,11 @@ FailureOr<TValue> OnnxImporter::tensorInput(OnnxNodeView &n, const onnx::NodePro
                                             ImplicitLocOpBuilder &b) {
   if (!hasInput(node, i))
     return failNode(n, "needs input " + std::to_string(i));
-  const std::string &name = node.input(i);
+  return tensorInputNamed(n, node.input(i), b);
+}
+
+FailureOr<TValue> OnnxImporter::tensorInputNamed(OnnxNodeView &n, const std::string &name,
+                                                 ImplicitLocOpBuilder &b) {
   OnnxValue &v = values[name];
   if (v.tensor)
     return *v.tensor;

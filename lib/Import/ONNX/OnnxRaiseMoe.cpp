@@ -1,0 +1,519 @@
+//===- OnnxRaiseMoe.cpp - exported mixture-of-experts loops to dyn.moe ----===//
+//
+// PyTorch writes an MoE layer as a loop over experts (HF Mixtral's
+// block_sparse_moe, most tutorials):
+//
+//   p = softmax(x @ Wr); w, idx = topk(p, k); [w = w / w.sum(-1, keepdim)]
+//   out = zeros_like(x)
+//   for e in range(E):
+//       tok, slot = torch.where(idx == e)
+//       out = out.index_add(0, tok, expert_e(x[tok]) * w[tok, slot, None])
+//
+// and torch.onnx.export unrolls it into, per expert, Equal -> NonZero ->
+// Transpose -> Split -> Squeeze (tok, slot), Gather of x's rows, the expert's
+// MatMuls, the weight picked as Gather(Flatten(Unsqueeze(w)), tok * k + slot),
+// and ScatterElements into zeros added to the running sum. Op by op that is
+// correct but slow (every expert's scatter covers the whole output). This
+// recognizes the whole pattern before translation and has the final sum
+// built as one dyn.moe on x instead, with the experts' weights stacked into
+// the weights file; the op-by-op IR of the loop is then unused and
+// canonicalization removes it.
+//
+// Recognized: a MatMul router (optionally with a bias) under a Softmax on
+// the last axis, TopK (largest, last axis, constant k), the weights as TopK
+// gives them or divided by their sum; every expert 0..E-1 exactly once;
+// experts either SwiGLU (w2(silu(w1 x) * w3 x), Mixtral) or w2(act(w1 x +
+// b1)) + b2 with act ReLU or SiLU, all experts alike. Anything else -- a
+// missing expert, a contribution not weighted by its own routing weight,
+// rows gathered from another tensor than the router's input -- is left as
+// it is and compiles op by op.
+//
+//===----------------------------------------------------------------------===//
+
+#include "OnnxImporter.h"
+
+#include <cstring>
+#include <set>
+
+using namespace mlir;
+
+namespace dync::import {
+
+namespace {
+
+/// The nodes of a graph by the values they produce.
+class Producers {
+public:
+  explicit Producers(const onnx::GraphProto &graph) {
+    for (const onnx::NodeProto &n : graph.node()) {
+      for (int i = 0; i < n.output_size(); ++i)
+        producer[n.output(i)] = {&n, i};
+      for (const std::string &in : n.input())
+        ++uses[in];
+    }
+  }
+
+  /// The node producing `value` if it is an `op` node (and `value` its
+  /// output `index`).
+  const onnx::NodeProto *def(const std::string &value, StringRef op, int index = 0) const {
+    auto it = producer.find(value);
+    if (it == producer.end() || it->second.second != index || it->second.first->op_type() != op)
+      return nullptr;
+    return it->second.first;
+  }
+
+  /// `value` with any of `ops` (single-input views: Reshape, Expand...)
+  /// stripped from it.
+  std::string strip(std::string value, std::initializer_list<StringRef> ops) const {
+    for (bool more = true; more;) {
+      more = false;
+      for (StringRef op : ops)
+        if (const onnx::NodeProto *n = def(value, op)) {
+          value = n->input(0);
+          more = true;
+        }
+    }
+    return value;
+  }
+
+  int numUses(const std::string &value) const {
+    auto it = uses.find(value);
+    return it == uses.end() ? 0 : it->second;
+  }
+
+  std::map<std::string, std::pair<const onnx::NodeProto *, int>> producer;
+  std::map<std::string, int> uses;
+};
+
+} // namespace
+
+class MoeMatcher {
+public:
+  MoeMatcher(OnnxImporter &im, const Producers &p) : im(im), p(p) {}
+
+  /// The MoE whose sum is `add`'s output, if the whole pattern is there.
+  std::optional<OnnxImporter::RaisedMoe> match(const onnx::NodeProto &add);
+
+private:
+  /// An integer constant's value, if `name` is a scalar or one-element one.
+  std::optional<int64_t> intConst(const std::string &name) const;
+  bool isZeros(const std::string &value) const;
+  /// A 2-D float constant multiplied from the right: its transposed copy.
+  std::string weight(const std::string &name) const { return im.transposedWeight(name); }
+  /// A 1-D float constant, its name.
+  std::string bias(const std::string &name, int64_t size) const;
+  /// `value` = in · W [+ b], a MatMul (and an Add of a bias) or a Gemm:
+  /// sets its input, W as [out, in] (the transposed copy of a MatMul's) and b.
+  bool dense(const std::string &value, std::string &in, std::string &w, std::string &b);
+  /// dense() whose input must be g.
+  bool linear(const std::string &value, const std::string &g, std::string &w, std::string &b) {
+    std::string in;
+    return dense(value, in, w, b) && in == g;
+  }
+  /// `value` = act(v): SiLU as v * Sigmoid(v), or Relu; sets v.
+  bool activation(const std::string &value, std::string &v, std::string &act);
+  bool expertMlp(const std::string &value, const std::string &g, MoeExpert &e);
+  /// (tok, slot) of NonZero(Equal(idx, e)); sets the expert e.
+  bool tokensOf(const std::string &tok, const std::string &slot, int64_t &expert);
+  /// `value` = the routing weight of (tok, slot): Gather(Flatten(Unsqueeze(wn)),
+  /// tok * k + slot) through Reshapes.
+  bool weightOf(const std::string &value, const std::string &tok, const std::string &slot);
+  bool router(const std::string &wn);
+
+  OnnxImporter &im;
+  const Producers &p;
+  OnnxImporter::RaisedMoe moe;
+  std::string topkValues, topkIndices, xf;
+};
+
+std::optional<int64_t> MoeMatcher::intConst(const std::string &name) const {
+  auto it = im.knownValues().find(name);
+  if (it == im.knownValues().end() || !it->second.ints || it->second.ints->size() != 1 ||
+      !it->second.ints->front().isStatic())
+    return std::nullopt;
+  return it->second.ints->front().size;
+}
+
+bool MoeMatcher::isZeros(const std::string &value) const {
+  const onnx::NodeProto *c = p.def(value, "ConstantOfShape");
+  if (!c)
+    return false;
+  if (const onnx::AttributeProto *v = im.attr(*c, "value")) {
+    const onnx::TensorProto &t = v->t();
+    if (t.data_type() != onnx::TensorProto::FLOAT)
+      return false;
+    float f = t.float_data_size() ? t.float_data(0) : 0.f;
+    if (t.has_raw_data() && t.raw_data().size() >= 4)
+      std::memcpy(&f, t.raw_data().data(), 4);
+    if (f != 0.f)
+      return false;
+  }
+  return true;
+}
+
+std::string MoeMatcher::bias(const std::string &name, int64_t size) const {
+  const FloatConst *c = im.floatConstNamed(name);
+  return c && c->shape.size() == 1 && c->shape[0] == size ? im.canonical(name) : std::string();
+}
+
+bool MoeMatcher::dense(const std::string &value, std::string &in, std::string &w,
+                       std::string &b) {
+  b.clear();
+  if (const onnx::NodeProto *gemm = p.def(value, "Gemm")) {
+    if (gemm->input_size() < 2 || im.intAttr(*gemm, "transA", 0) != 0 ||
+        im.floatAttr(*gemm, "alpha", 1.f) != 1.f || im.floatAttr(*gemm, "beta", 1.f) != 1.f)
+      return false;
+    bool transB = im.intAttr(*gemm, "transB", 0) != 0;
+    w = transB ? (im.floatConstNamed(gemm->input(1)) ? im.canonical(gemm->input(1)) : "")
+               : weight(gemm->input(1));
+    if (w.empty() || im.floatConstNamed(w)->shape.size() != 2)
+      return false;
+    in = gemm->input(0);
+    if (gemm->input_size() > 2 && !gemm->input(2).empty() &&
+        (b = bias(gemm->input(2), im.floatConstNamed(w)->shape[0])).empty())
+      return false;
+    return true;
+  }
+  std::string mm = value;
+  if (const onnx::NodeProto *add = p.def(value, "Add")) {
+    for (int i = 0; i < 2; ++i)
+      if (p.def(add->input(i), "MatMul")) {
+        mm = add->input(i);
+        b = add->input(1 - i);
+      }
+    if (b.empty())
+      return false;
+  }
+  const onnx::NodeProto *m = p.def(mm, "MatMul");
+  if (!m)
+    return false;
+  w = weight(m->input(1));
+  if (w.empty())
+    return false;
+  in = m->input(0);
+  if (!b.empty() && (b = bias(b, im.floatConstNamed(w)->shape[0])).empty())
+    return false;
+  return true;
+}
+
+bool MoeMatcher::activation(const std::string &value, std::string &v, std::string &act) {
+  if (const onnx::NodeProto *r = p.def(value, "Relu")) {
+    v = r->input(0);
+    act = "relu";
+    return true;
+  }
+  if (const onnx::NodeProto *m = p.def(value, "Mul"))
+    for (int i = 0; i < 2; ++i)
+      if (const onnx::NodeProto *s = p.def(m->input(1 - i), "Sigmoid"))
+        if (s->input(0) == m->input(i)) {
+          v = m->input(i);
+          act = "silu";
+          return true;
+        }
+  return false;
+}
+
+bool MoeMatcher::expertMlp(const std::string &value, const std::string &g, MoeExpert &e) {
+  // w2(hidden) [+ b2]
+  std::string hidden;
+  if (!dense(value, hidden, e.w2, e.b2))
+    return false;
+  // SwiGLU: silu(g W1) * (g W3), no biases.
+  if (const onnx::NodeProto *m = p.def(hidden, "Mul"); m && e.b2.empty()) {
+    for (int i = 0; i < 2; ++i) {
+      std::string v, act, b1, b3;
+      if (activation(m->input(i), v, act) && act == "silu" && linear(v, g, e.w1, b1) &&
+          b1.empty() && linear(m->input(1 - i), g, e.w3, b3) && b3.empty()) {
+        e.act = "silu";
+        return true;
+      }
+    }
+  }
+  std::string v;
+  if (!activation(hidden, v, e.act))
+    return false;
+  e.w3.clear();
+  return linear(v, g, e.w1, e.b1);
+}
+
+bool MoeMatcher::tokensOf(const std::string &tok, const std::string &slot, int64_t &expert) {
+  const onnx::NodeProto *st = p.def(tok, "Squeeze");
+  const onnx::NodeProto *ss = p.def(slot, "Squeeze");
+  if (!st || !ss)
+    return false;
+  const onnx::NodeProto *split = p.def(st->input(0), "Split", 0);
+  if (!split || split->output_size() != 2 || split->output(1) != ss->input(0) ||
+      im.intAttr(*split, "axis", 0) != 1)
+    return false;
+  const onnx::NodeProto *tr = p.def(split->input(0), "Transpose");
+  if (!tr)
+    return false;
+  auto perm = im.intsAttr(*tr, "perm");
+  if (!perm || *perm != SmallVector<int64_t>{1, 0})
+    return false;
+  const onnx::NodeProto *nz = p.def(tr->input(0), "NonZero");
+  const onnx::NodeProto *eq = nz ? p.def(nz->input(0), "Equal") : nullptr;
+  if (!eq)
+    return false;
+  for (int i = 0; i < 2; ++i)
+    if (eq->input(i) == topkIndices)
+      if (auto e = intConst(eq->input(1 - i))) {
+        expert = *e;
+        return true;
+      }
+  return false;
+}
+
+bool MoeMatcher::weightOf(const std::string &value, const std::string &tok,
+                          const std::string &slot) {
+  const onnx::NodeProto *ga = p.def(p.strip(value, {"Reshape"}), "Gather");
+  if (!ga || im.intAttr(*ga, "axis", 0) != 0)
+    return false;
+  const onnx::NodeProto *fl = p.def(ga->input(0), "Flatten");
+  const onnx::NodeProto *un = fl ? p.def(fl->input(0), "Unsqueeze") : nullptr;
+  if (!fl || im.intAttr(*fl, "axis", 1) != 2 || !un || un->input(0) != moe.weightsValue)
+    return false;
+  // The index: slot + tok * k.
+  const onnx::NodeProto *sum = p.def(ga->input(1), "Add");
+  if (!sum)
+    return false;
+  for (int i = 0; i < 2; ++i) {
+    if (sum->input(i) != slot)
+      continue;
+    const onnx::NodeProto *mul = p.def(sum->input(1 - i), "Mul");
+    if (!mul)
+      return false;
+    for (int j = 0; j < 2; ++j) {
+      if (mul->input(j) != tok)
+        continue;
+      const std::string &k = mul->input(1 - j);
+      if (auto c = intConst(k))
+        return *c == moe.topK;
+      // k read from the shape: Gather(Shape(unsqueezed weights), 1).
+      const onnx::NodeProto *dim = p.def(k, "Gather");
+      const onnx::NodeProto *shape = dim ? p.def(dim->input(0), "Shape") : nullptr;
+      return shape && (shape->input(0) == un->output(0) || shape->input(0) == un->input(0)) &&
+             intConst(dim->input(1)) == 1 && !im.attr(*shape, "start");
+    }
+  }
+  return false;
+}
+
+bool MoeMatcher::router(const std::string &wn) {
+  std::string values = wn;
+  moe.normalize = false;
+  if (const onnx::NodeProto *div = p.def(wn, "Div")) {
+    const onnx::NodeProto *rs = p.def(div->input(1), "ReduceSum");
+    if (!rs || rs->input(0) != div->input(0) || im.intAttr(*rs, "keepdims", 1) != 1)
+      return false;
+    std::optional<int64_t> axis =
+        rs->input_size() > 1 ? intConst(rs->input(1)) : std::nullopt;
+    if (auto axes = im.intsAttr(*rs, "axes"); axes && axes->size() == 1)
+      axis = axes->front();
+    if (!axis || (*axis != -1 && *axis != 1))
+      return false;
+    values = div->input(0);
+    moe.normalize = true;
+  }
+  const onnx::NodeProto *topk = p.def(values, "TopK", 0);
+  if (!topk || topk->output_size() != 2 || im.intAttr(*topk, "largest", 1) != 1)
+    return false;
+  int64_t axis = im.intAttr(*topk, "axis", -1);
+  auto k = intConst(topk->input(1));
+  const onnx::NodeProto *sm = p.def(topk->input(0), "Softmax");
+  if (!k || !sm || (axis != -1 && axis != 1))
+    return false;
+  int64_t smAxis = im.intAttr(*sm, "axis", -1);
+  if (smAxis != -1 && smAxis != 1)
+    return false;
+  std::string routerBias;
+  if (!dense(sm->input(0), xf, moe.router, routerBias))
+    return false;
+  // Named after the module holding the router: "/layers.0/moe/gate/MatMul"
+  // gives "/layers.0/moe" (its statistics are "/layers.0/moe.expert_tokens[e]").
+  if (auto it = p.producer.find(sm->input(0)); it != p.producer.end()) {
+    StringRef scope = StringRef(it->second.first->name()).rsplit('/').first.rsplit('/').first;
+    moe.name = scope.empty() ? "moe" : scope.str();
+  }
+  moe.numExperts = im.floatConstNamed(moe.router)->shape[0];
+  moe.routerBias = routerBias;
+  if (*k < 1 || *k > moe.numExperts)
+    return false;
+  moe.topK = *k;
+  topkValues = topk->output(0);
+  topkIndices = topk->output(1);
+  moe.x = xf;
+  return true;
+}
+
+std::optional<OnnxImporter::RaisedMoe> MoeMatcher::match(const onnx::NodeProto &last) {
+  // The running sum, from the last Add back to the zeros it starts from:
+  // each step adds ScatterElements(zeros, rows, contribution, axis 0).
+  std::vector<const onnx::NodeProto *> scatters;
+  const onnx::NodeProto *add = &last;
+  std::string start;
+  while (add) {
+    const onnx::NodeProto *sc = nullptr;
+    std::string acc;
+    for (int i = 0; i < 2 && !sc; ++i)
+      if ((sc = p.def(add->input(i), "ScatterElements")))
+        acc = add->input(1 - i);
+    if (!sc || sc->input_size() != 3 || im.intAttr(*sc, "axis", 0) != 0 ||
+        im.attr(*sc, "reduction") || !isZeros(sc->input(0)))
+      return std::nullopt;
+    scatters.push_back(sc);
+    add = p.def(acc, "Add");
+    start = acc;
+  }
+  if (!isZeros(start) || scatters.size() < 2)
+    return std::nullopt;
+
+  // The router, from the first contribution's routing weight.
+  struct Step {
+    std::string tok, slot, contribution;
+  };
+  std::vector<Step> steps;
+  for (const onnx::NodeProto *sc : scatters) {
+    Step s;
+    s.tok = p.strip(sc->input(1), {"Expand", "Unsqueeze"});
+    s.contribution = p.strip(sc->input(2), {"Expand"});
+    const onnx::NodeProto *sq = p.def(s.tok, "Squeeze");
+    const onnx::NodeProto *split = sq ? p.def(sq->input(0), "Split", 0) : nullptr;
+    if (!split || split->output_size() != 2)
+      return std::nullopt;
+    // The slot is the Squeeze of the Split's second output.
+    for (const auto &[value, def] : p.producer)
+      if (def.first->op_type() == "Squeeze" && def.first->input(0) == split->output(1))
+        s.slot = value;
+    if (s.slot.empty())
+      return std::nullopt;
+    steps.push_back(s);
+  }
+  std::set<int64_t> seen;
+  bool routed = false;
+  for (const Step &s : steps) {
+    const onnx::NodeProto *mul = p.def(s.contribution, "Mul");
+    if (!mul)
+      return std::nullopt;
+    bool matched = false;
+    for (int i = 0; i < 2 && !matched; ++i) {
+      const std::string &mlp = mul->input(i), &w = mul->input(1 - i);
+      // The routing weights (TopK's values, maybe normalized) are what the
+      // weight gather reads; find the router from them once.
+      if (!routed) {
+        const onnx::NodeProto *ga = p.def(p.strip(w, {"Reshape"}), "Gather");
+        const onnx::NodeProto *fl = ga ? p.def(ga->input(0), "Flatten") : nullptr;
+        const onnx::NodeProto *un = fl ? p.def(fl->input(0), "Unsqueeze") : nullptr;
+        if (!un || !router(un->input(0)))
+          continue;
+        moe.weightsValue = un->input(0);
+        routed = true;
+      }
+      int64_t expert;
+      if (!weightOf(w, s.tok, s.slot) || !tokensOf(s.tok, s.slot, expert))
+        continue;
+      const onnx::NodeProto *rows = nullptr;
+      // The expert's input: x's rows at tok, Gather(x, tok, axis 0).
+      MoeExpert e;
+      for (const auto &[value, def] : p.producer)
+        if (def.first->op_type() == "Gather" && def.first->input_size() == 2 &&
+            def.first->input(0) == xf && def.first->input(1) == s.tok &&
+            im.intAttr(*def.first, "axis", 0) == 0)
+          rows = def.first;
+      if (!rows || !expertMlp(mlp, rows->output(0), e))
+        continue;
+      if (expert < 0 || expert >= moe.numExperts || !seen.insert(expert).second)
+        return std::nullopt;
+      if (moe.experts.empty())
+        moe.experts.assign(size_t(moe.numExperts), MoeExpert{});
+      moe.experts[size_t(expert)] = e;
+      matched = true;
+    }
+    if (!matched)
+      return std::nullopt;
+  }
+  if (int64_t(seen.size()) != moe.numExperts)
+    return std::nullopt;
+  // All experts alike: the same activation, gating, biases and shapes.
+  const MoeExpert &e0 = moe.experts.front();
+  for (const MoeExpert &e : moe.experts)
+    if (e.act != e0.act || e.w3.empty() != e0.w3.empty() || e.b1.empty() != e0.b1.empty() ||
+        e.b2.empty() != e0.b2.empty() ||
+        im.floatConstNamed(e.w1)->shape != im.floatConstNamed(e0.w1)->shape ||
+        im.floatConstNamed(e.w2)->shape != im.floatConstNamed(e0.w2)->shape)
+      return std::nullopt;
+  moe.gated = !e0.w3.empty();
+  moe.activation = e0.act;
+  return moe;
+}
+
+LogicalResult OnnxImporter::raiseMoes(const onnx::GraphProto &graph) {
+  Producers p(graph);
+  for (const onnx::NodeProto &node : graph.node()) {
+    if (node.op_type() != "Add" || node.output_size() != 1)
+      continue;
+    // The last step of a sum only: not one that a further step adds to.
+    bool inner = false;
+    for (const auto &[value, def] : p.producer)
+      if (def.first->op_type() == "Add" &&
+          (def.first->input(0) == node.output(0) || def.first->input(1) == node.output(0)))
+        inner = true;
+    if (inner)
+      continue;
+    MoeMatcher m(*this, p);
+    std::optional<RaisedMoe> moe = m.match(node);
+    if (!moe)
+      continue;
+    // The experts' weights, stacked as dyn.moe takes them.
+    std::string prefix = node.output(0) + ".moe.";
+    auto stack = [&](const std::string &slot, auto member) {
+      std::vector<int64_t> shape;
+      std::vector<float> data;
+      for (const MoeExpert &e : moe->experts) {
+        const FloatConst &c = floatConsts.at(e.*member);
+        shape = c.shape;
+        data.insert(data.end(), c.data.begin(), c.data.end());
+      }
+      shape.insert(shape.begin(), int64_t(moe->experts.size()));
+      floatConsts[prefix + slot] = FloatConst{shape, std::move(data)};
+      moe->weights[slot] = prefix + slot;
+    };
+    stack("w1", &MoeExpert::w1);
+    stack("w2", &MoeExpert::w2);
+    if (moe->gated)
+      stack("w3", &MoeExpert::w3);
+    if (!moe->experts.front().b1.empty())
+      stack("b1", &MoeExpert::b1);
+    if (!moe->experts.front().b2.empty())
+      stack("b2", &MoeExpert::b2);
+    moe->weights["router"] = moe->router;
+    if (!moe->routerBias.empty())
+      moe->weights["router_bias"] = moe->routerBias;
+    raisedMoes[node.output(0)] = std::move(*moe);
+  }
+  return success();
+}
+
+LogicalResult OnnxImporter::translateRaisedMoe(OnnxNodeView &n, const onnx::NodeProto &node,
+                                               const RaisedMoe &moe, ImplicitLocOpBuilder &b) {
+  // Diagnostics and statistics name the MoE after its module; the location
+  // keeps the node's place in the graph.
+  if (auto named = dyn_cast<NameLoc>(n.loc))
+    n.loc = NameLoc::get(StringAttr::get(b.getContext(), moe.name), named.getChildLoc());
+  b.setLoc(n.loc);
+  FailureOr<TValue> x = tensorInputNamed(n, moe.x, b);
+  if (failed(x))
+    return failure();
+  n.op = "moe";
+  n.name = moe.name;
+  n.attrs["num_experts"] = moe.numExperts;
+  n.attrs["top_k"] = moe.topK;
+  n.attrs["normalize"] = moe.normalize;
+  n.attrs["activation"] = moe.activation;
+  n.attrs["gated"] = moe.gated;
+  n.weights = moe.weights;
+  n.inputs = {*x};
+  return emit(n, node, b);
+}
+
+} // namespace dync::import

@@ -1,0 +1,82 @@
+#!/usr/bin/python3
+"""Writes MoE layers exported from PyTorch (torch.onnx.export, opset 17) for
+the raising tests: the loops over experts libraries write, and near misses
+that must not become dyn.moe.
+
+    moe_exports.py OUTDIR
+
+Each model has input x [T, 16] (T dynamic) and output y; x.npy is an input.
+"""
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+out = sys.argv[1]
+os.makedirs(out, exist_ok=True)
+D, H, E = 16, 32, 4
+
+
+class SwiGLU(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w1, self.w2, self.w3 = nn.Linear(D, H, bias=False), nn.Linear(H, D, bias=False), nn.Linear(D, H, bias=False)
+
+    def forward(self, x):
+        return self.w2(F.silu(self.w1(x)) * self.w3(x))
+
+
+def ffn():
+    return nn.Sequential(nn.Linear(D, H), nn.ReLU(), nn.Linear(H, D))
+
+
+class Loop(nn.Module):
+    """The loop over experts; `variant` makes it a near miss."""
+    def __init__(self, expert, k=2, normalize=True, variant=""):
+        super().__init__()
+        self.gate = nn.Linear(D, E, bias=False)
+        self.experts = nn.ModuleList([expert() for _ in range(E)])
+        self.k, self.normalize, self.variant = k, normalize, variant
+
+    def forward(self, x):
+        p = F.softmax(self.gate(x), dim=-1)
+        w, idx = torch.topk(p, self.k, dim=-1)
+        if self.normalize:
+            w = w / w.sum(dim=-1, keepdim=True)
+        other = x * 2.0
+        out = torch.zeros_like(x)
+        experts = list(enumerate(self.experts))
+        if self.variant == "missing_expert":
+            experts = experts[:-1]
+        for e, expert in experts:
+            tok, slot = torch.where(idx == e)
+            rows = other[tok] if self.variant == "other_rows" else x[tok]
+            y = expert(rows)
+            if self.variant != "unweighted":
+                y = y * w[tok, slot, None]
+            if self.variant == "same_expert" and e == 1:
+                tok, slot = torch.where(idx == 0)
+            out = out.index_add(0, tok, y)
+        return out
+
+
+models = {
+    "swiglu": Loop(SwiGLU),
+    "relu_bias": Loop(ffn, normalize=False),
+    "top1": Loop(ffn, k=1, normalize=False),
+    "near_unweighted": Loop(SwiGLU, variant="unweighted"),
+    "near_missing_expert": Loop(SwiGLU, variant="missing_expert"),
+    "near_other_rows": Loop(SwiGLU, variant="other_rows"),
+}
+torch.manual_seed(0)
+x = torch.randn(9, D)
+np.save(os.path.join(out, "x.npy"), x.numpy())
+for name, m in models.items():
+    m.eval()
+    with torch.no_grad():
+        torch.onnx.export(m, (torch.randn(5, D),), os.path.join(out, name + ".onnx"), input_names=["x"],
+                          output_names=["y"], dynamic_axes={"x": {0: "T"}, "y": {0: "T"}}, opset_version=17)
+        np.save(os.path.join(out, name + ".torch.npy"), m(x).numpy())
