@@ -434,6 +434,11 @@ std::optional<OnnxImporter::RaisedMoe> MoeMatcher::match(const onnx::NodeProto &
   }
   if (int64_t(seen.size()) != moe.numExperts)
     return std::nullopt;
+  // The sum starts from zeros of x's shape (torch.zeros_like(x)).
+  const onnx::NodeProto *zeros = p.def(start, "ConstantOfShape");
+  const onnx::NodeProto *shape = p.def(zeros->input(0), "Shape");
+  if (!shape || shape->input(0) != xf || im.attr(*shape, "start") || im.attr(*shape, "end"))
+    return std::nullopt;
   // All experts alike: the same activation, gating, biases and shapes.
   const MoeExpert &e0 = moe.experts.front();
   for (const MoeExpert &e : moe.experts)
