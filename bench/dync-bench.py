@@ -329,6 +329,17 @@ def dync_vs_ort(build, workdir, reps, path, x, dims):
     return ms, ort_ms, err, ort.__version__
 
 
+def report_vs_ort(title, ms, ort_ms, err, version, flop, limit):
+    if ort_ms is None:
+        print(f"{title}: dync {ms:.2f} ms; ONNX Runtime not installed in this python")
+        return
+    print(f"{title}, ORT {version}")
+    print(f"  dync {ms:.2f} ms | onnxruntime {ort_ms:.2f} ms -> dync/ort {ms / ort_ms:.2f}x "
+          f"(outputs agree to {err:.1e} relative)")
+    print(f"  limit {flop / (limit * 1e6):.2f} ms -> dync reaches {100 * flop / (ms * 1e6) / limit:.1f}% "
+          "of the matmul rate")
+
+
 def export(script, args, path, name):
     r = subprocess.run(["/usr/bin/python3", "-c", script] + [str(a) for a in args] + [path],
                        capture_output=True, text=True)
@@ -347,14 +358,9 @@ def o5(build, workdir, reps, small, limit):
         return
     x = np.random.default_rng(5).standard_normal((B, S, d), dtype=np.float32)
     ms, ort_ms, err, version = dync_vs_ort(build, workdir, reps, path, x, {"S": S})
-    if ort_ms is None:
-        print(f"O5 onnx_block: dync {ms:.2f} ms; ONNX Runtime not installed in this python")
-        return
     flop = 2 * B * S * (4 * d * d + 2 * d * ffn) + 2 * 2 * B * S * S * d
-    print(f"O5 onnx_block (PyTorch -> ONNX) B={B} S={S} d={d} heads={heads} ffn={ffn}, ORT {version}")
-    print(f"  dync {ms:.2f} ms | onnxruntime {ort_ms:.2f} ms -> dync/ort {ms / ort_ms:.2f}x "
-          f"(outputs agree to {err:.1e} relative)")
-    print(f"  limit {flop / (limit * 1e6):.2f} ms -> dync reaches {100 * flop / (ms * 1e6) / limit:.1f}% of the matmul rate")
+    report_vs_ort(f"O5 onnx_block (PyTorch -> ONNX) B={B} S={S} d={d} heads={heads} ffn={ffn}",
+                  ms, ort_ms, err, version, flop, limit)
 
 
 EXPORT_MOE = r"""
@@ -382,22 +388,16 @@ torch.onnx.export(MoE().eval(), (torch.randn(16, d),), path, input_names=["x"], 
 
 def o1(build, workdir, reps, small, limit):
     """W1's MoE FFN written in PyTorch the usual way (a loop over experts,
-    torch.where, index_add) and exported to ONNX: dync compiles it op by op
-    (it is not raised to dyn.moe yet), against ONNX Runtime on the same file."""
+    torch.where, index_add) and exported to ONNX: dync raises the loop to
+    dyn.moe; against ONNX Runtime on the same file."""
     T, d, h, E, k = (128, 128, 512, 8, 2) if small else (512, 512, 2048, 8, 2)
     path = os.path.join(workdir, "o1_moe.onnx")
     if not export(EXPORT_MOE, [d, h, E, k], path, "O1"):
         return
     x = np.random.default_rng(1).standard_normal((T, d), dtype=np.float32)
     ms, ort_ms, err, version = dync_vs_ort(build, workdir, reps, path, x, {"T": T})
-    if ort_ms is None:
-        print(f"O1 onnx_moe: dync {ms:.2f} ms; ONNX Runtime not installed in this python")
-        return
-    flop = 2 * T * k * 2 * d * h
-    print(f"O1 onnx_moe (PyTorch loop over experts -> ONNX) T={T} d={d} h={h} E={E} top-{k}, ORT {version}")
-    print(f"  dync {ms:.2f} ms | onnxruntime {ort_ms:.2f} ms -> dync/ort {ms / ort_ms:.2f}x "
-          f"(outputs agree to {err:.1e} relative)")
-    print(f"  limit {flop / (limit * 1e6):.2f} ms -> dync reaches {100 * flop / (ms * 1e6) / limit:.1f}% of the matmul rate")
+    report_vs_ort(f"O1 onnx_moe (PyTorch loop over experts -> ONNX) T={T} d={d} h={h} E={E} top-{k}",
+                  ms, ort_ms, err, version, 2 * T * k * 2 * d * h, limit)
 
 
 def c1(build, workdir, reps, small, limit):

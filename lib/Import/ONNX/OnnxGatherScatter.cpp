@@ -91,6 +91,26 @@ SmallVector<Value> dimValues(TensorBuilder &tb, Value v) {
 
 } // namespace
 
+/// A scatter's data, indices and updates, with integer indices and updates
+/// of the data's type; or failure naming the node.
+struct ScatterOperands {
+  TValue data, indices, updates;
+};
+static FailureOr<ScatterOperands> scatterOperands(OnnxImporter &im, OnnxNodeView &n,
+                                                  const onnx::NodeProto &node,
+                                                  ImplicitLocOpBuilder &b) {
+  FailureOr<TValue> data = im.tensorInput(n, node, 0, b);
+  FailureOr<TValue> indices = im.tensorInput(n, node, 1, b);
+  FailureOr<TValue> updates = im.tensorInput(n, node, 2, b);
+  if (failed(data) || failed(indices) || failed(updates))
+    return failure();
+  if (!isa<IntegerType>(indices->elt()) || updates->elt() != data->elt()) {
+    (void)im.failNode(n, "indices must be integers and updates of the data's type");
+    return failure();
+  }
+  return ScatterOperands{*data, *indices, *updates};
+}
+
 static FailureOr<Reduction> reductionOf(OnnxImporter &im, OnnxNodeView &n, const onnx::NodeProto &node) {
   std::string s = "none";
   if (const onnx::AttributeProto *a = im.attr(node, "reduction"))
@@ -155,15 +175,12 @@ LogicalResult OnnxImporter::translateGatherElements(OnnxNodeView &n, const onnx:
 
 LogicalResult OnnxImporter::translateScatterElements(OnnxNodeView &n, const onnx::NodeProto &node,
                                                      ImplicitLocOpBuilder &b) {
-  FailureOr<TValue> data = tensorInput(n, node, 0, b);
-  FailureOr<TValue> indices = tensorInput(n, node, 1, b);
-  FailureOr<TValue> updates = tensorInput(n, node, 2, b);
-  if (failed(data) || failed(indices) || failed(updates))
+  FailureOr<ScatterOperands> ops = scatterOperands(*this, n, node, b);
+  if (failed(ops))
     return failure();
+  TValue *data = &ops->data, *indices = &ops->indices, *updates = &ops->updates;
   if (data->rank() != indices->rank() || indices->rank() != updates->rank() || data->rank() == 0)
     return failNode(n, "data, indices and updates must have the same rank, at least 1");
-  if (!isa<IntegerType>(indices->elt()) || updates->elt() != data->elt())
-    return failNode(n, "indices must be integers and updates of the data's type");
   FailureOr<int64_t> axis = axisOf(*this, n, intAttr(node, "axis", 0), data->rank());
   FailureOr<Reduction> red = reductionOf(*this, n, node);
   if (failed(axis) || failed(red))
@@ -297,13 +314,10 @@ LogicalResult OnnxImporter::translateGatherND(OnnxNodeView &n, const onnx::NodeP
 
 LogicalResult OnnxImporter::translateScatterND(OnnxNodeView &n, const onnx::NodeProto &node,
                                                ImplicitLocOpBuilder &b) {
-  FailureOr<TValue> data = tensorInput(n, node, 0, b);
-  FailureOr<TValue> indices = tensorInput(n, node, 1, b);
-  FailureOr<TValue> updates = tensorInput(n, node, 2, b);
-  if (failed(data) || failed(indices) || failed(updates))
+  FailureOr<ScatterOperands> ops = scatterOperands(*this, n, node, b);
+  if (failed(ops))
     return failure();
-  if (!isa<IntegerType>(indices->elt()) || updates->elt() != data->elt())
-    return failNode(n, "indices must be integers and updates of the data's type");
+  TValue *data = &ops->data, *indices = &ops->indices, *updates = &ops->updates;
   FailureOr<int64_t> depth = indexDepth(*this, n, *data, *indices);
   FailureOr<Reduction> red = reductionOf(*this, n, node);
   if (failed(depth) || failed(red))
