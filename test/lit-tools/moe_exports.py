@@ -63,7 +63,32 @@ class Loop(nn.Module):
         return out
 
 
+class Dense(nn.Module):
+    """Every expert on every token, weighted by the top-k weights scattered
+    into [tokens, experts] (Qwen2-MoE's reference form); optionally plus a
+    shared expert scaled by its own sigmoid gate."""
+    def __init__(self, shared=False, variant=""):
+        super().__init__()
+        self.gate = nn.Linear(D, E, bias=False)
+        self.experts = nn.ModuleList([SwiGLU() for _ in range(E)])
+        self.shared = SwiGLU() if shared else None
+        self.shared_gate = nn.Linear(D, 1, bias=False)
+        self.variant = variant
+
+    def forward(self, x):
+        w, idx = torch.topk(F.softmax(self.gate(x), dim=-1), 2, dim=-1)
+        dense = torch.zeros(x.shape[0], E).scatter(1, idx, w)
+        out = torch.sigmoid(self.shared_gate(x)) * self.shared(x) if self.shared else torch.zeros_like(x)
+        for e, expert in enumerate(self.experts):
+            col = 0 if self.variant == "wrong_column" and e == 1 else e
+            out = out + dense[:, col:col + 1] * expert(x)
+        return out
+
+
 models = {
+    "dense": Dense(),
+    "dense_shared": Dense(shared=True),
+    "near_dense_wrong_column": Dense(variant="wrong_column"),
     "swiglu": Loop(SwiGLU),
     "relu_bias": Loop(ffn, normalize=False),
     "top1": Loop(ffn, k=1, normalize=False),

@@ -158,6 +158,8 @@ public:
   /// experts, and the weights-file tensors of dyn.moe's slots.
   struct RaisedMoe {
     std::string name = "moe", x, router, routerBias, weightsValue, activation;
+    /// The dense formulation's term the experts are added to (none: zeros).
+    std::string base;
     int64_t numExperts = 0, topK = 0;
     bool normalize = false, gated = false;
     std::vector<MoeExpert> experts;

@@ -19,6 +19,10 @@
 // the weights file; the op-by-op IR of the loop is then unused and
 // canonicalization removes it.
 //
+// The dense formulation is recognized too: every expert on every token,
+// weighted by the top-k weights scattered into [tokens, experts], summed
+// (onto a base term such as a gated shared expert, which stays as it is).
+//
 // Recognized: a MatMul router (optionally with a bias) under a Softmax on
 // the last axis, TopK (largest, last axis, constant k), the weights as TopK
 // gives them or divided by their sum; every expert 0..E-1 exactly once;
@@ -93,6 +97,10 @@ public:
 
   /// The MoE whose sum is `add`'s output, if the whole pattern is there.
   std::optional<OnnxImporter::RaisedMoe> match(const onnx::NodeProto &add);
+  /// The dense formulation: every expert on every token, weighted by the
+  /// top-k weights scattered into a [tokens, experts] matrix, added to a
+  /// base (a shared expert's term, or anything).
+  std::optional<OnnxImporter::RaisedMoe> matchDense(const onnx::NodeProto &add);
 
 private:
   /// An integer constant's value, if `name` is a scalar or one-element one.
@@ -119,6 +127,8 @@ private:
   /// tok * k + slot) through Reshapes.
   bool weightOf(const std::string &value, const std::string &tok, const std::string &slot);
   bool router(const std::string &wn);
+  /// Every expert of the same form; sets gated and activation.
+  bool alike();
 
   OnnxImporter &im;
   const Producers &p;
@@ -439,6 +449,12 @@ std::optional<OnnxImporter::RaisedMoe> MoeMatcher::match(const onnx::NodeProto &
   const onnx::NodeProto *shape = p.def(zeros->input(0), "Shape");
   if (!shape || shape->input(0) != xf || im.attr(*shape, "start") || im.attr(*shape, "end"))
     return std::nullopt;
+  if (!alike())
+    return std::nullopt;
+  return moe;
+}
+
+bool MoeMatcher::alike() {
   // All experts alike: the same activation, gating, biases and shapes.
   const MoeExpert &e0 = moe.experts.front();
   for (const MoeExpert &e : moe.experts)
@@ -446,9 +462,69 @@ std::optional<OnnxImporter::RaisedMoe> MoeMatcher::match(const onnx::NodeProto &
         e.b2.empty() != e0.b2.empty() ||
         im.floatConstNamed(e.w1)->shape != im.floatConstNamed(e0.w1)->shape ||
         im.floatConstNamed(e.w2)->shape != im.floatConstNamed(e0.w2)->shape)
-      return std::nullopt;
+      return false;
   moe.gated = !e0.w3.empty();
   moe.activation = e0.act;
+  return true;
+}
+
+std::optional<OnnxImporter::RaisedMoe> MoeMatcher::matchDense(const onnx::NodeProto &last) {
+  // out = base + sum over e of dense[:, e:e+1] * expert_e(x), one Add each.
+  std::string scattered;
+  std::set<int64_t> seen;
+  const onnx::NodeProto *add = &last;
+  std::string base;
+  while (add) {
+    bool stepped = false;
+    for (int i = 0; i < 2 && !stepped; ++i) {
+      const onnx::NodeProto *mul = p.def(add->input(i), "Mul");
+      if (!mul)
+        continue;
+      for (int j = 0; j < 2 && !stepped; ++j) {
+        const onnx::NodeProto *sl = p.def(mul->input(j), "Slice");
+        if (!sl || sl->input_size() < 4 || (sl->input_size() > 4 && intConst(sl->input(4)) != 1))
+          continue;
+        auto st = intConst(sl->input(1)), en = intConst(sl->input(2)), ax = intConst(sl->input(3));
+        if (!st || !en || *en != *st + 1 || !ax || (*ax != 1 && *ax != -1))
+          continue;
+        const onnx::NodeProto *sc = p.def(sl->input(0), "ScatterElements");
+        if (!sc || sc->input_size() != 3 || (im.intAttr(*sc, "axis", 0) != 1 &&
+                                             im.intAttr(*sc, "axis", 0) != -1) ||
+            im.attr(*sc, "reduction") || !isZeros(sc->input(0)))
+          continue;
+        if (scattered.empty()) {
+          if (!router(sc->input(2)) || sc->input(1) != topkIndices)
+            return std::nullopt;
+          scattered = sc->output(0);
+        }
+        if (sc->output(0) != scattered)
+          return std::nullopt;
+        MoeExpert e;
+        if (!expertMlp(mul->input(1 - j), xf, e))
+          return std::nullopt;
+        if (*st < 0 || *st >= moe.numExperts || !seen.insert(*st).second)
+          return std::nullopt;
+        if (moe.experts.empty())
+          moe.experts.assign(size_t(moe.numExperts), MoeExpert{});
+        moe.experts[size_t(*st)] = e;
+        base = add->input(1 - i);
+        stepped = true;
+      }
+    }
+    if (!stepped)
+      return std::nullopt;
+    if (int64_t(seen.size()) == moe.numExperts)
+      break;
+    add = p.def(base, "Add");
+  }
+  if (int64_t(seen.size()) != moe.numExperts)
+    return std::nullopt;
+  // (The scattered matrix's zeros may be spelled zeros_like(p) or
+  // zeros(T, E); a valid scatter of top-k indices fills the same entries.)
+  if (!alike())
+    return std::nullopt;
+  if (!isZeros(base))
+    moe.base = base;
   return moe;
 }
 
@@ -465,8 +541,9 @@ LogicalResult OnnxImporter::raiseMoes(const onnx::GraphProto &graph) {
         inner = true;
     if (inner)
       continue;
-    MoeMatcher m(*this, p);
-    std::optional<RaisedMoe> moe = m.match(node);
+    std::optional<RaisedMoe> moe = MoeMatcher(*this, p).match(node);
+    if (!moe)
+      moe = MoeMatcher(*this, p).matchDense(node);
     if (!moe)
       continue;
     // The experts' weights, stacked as dyn.moe takes them.
@@ -518,7 +595,17 @@ LogicalResult OnnxImporter::translateRaisedMoe(OnnxNodeView &n, const onnx::Node
   n.attrs["gated"] = moe.gated;
   n.weights = moe.weights;
   n.inputs = {*x};
-  return emit(n, node, b);
+  if (failed(emit(n, node, b)))
+    return failure();
+  if (moe.base.empty())
+    return success();
+  // The dense formulation's base (a shared expert's term) plus the experts.
+  FailureOr<TValue> base = tensorInputNamed(n, moe.base, b);
+  if (failed(base))
+    return failure();
+  OnnxNodeView sum = n.part("add");
+  sum.inputs = {*base, *values[node.output(0)].tensor};
+  return emit(sum, node, b);
 }
 
 } // namespace dync::import
