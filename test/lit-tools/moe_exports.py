@@ -85,7 +85,19 @@ class Dense(nn.Module):
         return out
 
 
+class Residual(nn.Module):
+    """x + moe(layer_norm(x)): the sum is added to again."""
+    def __init__(self):
+        super().__init__()
+        self.norm = nn.LayerNorm(D)
+        self.moe = Loop(SwiGLU)
+
+    def forward(self, x):
+        return x + self.moe(self.norm(x))
+
+
 models = {
+    "residual": Residual(),
     "dense": Dense(),
     "dense_shared": Dense(shared=True),
     "near_dense_wrong_column": Dense(variant="wrong_column"),

@@ -45,13 +45,21 @@ namespace dync::import {
 
 namespace {
 
+/// Input `i` of `node`, or "" (no value) if it has fewer inputs: the graph
+/// is matched before any node's arity is checked.
+const std::string &inputOf(const onnx::NodeProto &node, int i) {
+  static const std::string none;
+  return i >= 0 && i < node.input_size() ? node.input(i) : none;
+}
+
 /// The nodes of a graph by the values they produce.
 class Producers {
 public:
   explicit Producers(const onnx::GraphProto &graph) {
     for (const onnx::NodeProto &n : graph.node()) {
       for (int i = 0; i < n.output_size(); ++i)
-        producer[n.output(i)] = {&n, i};
+        if (!n.output(i).empty()) // "" is an omitted optional output
+          producer[n.output(i)] = {&n, i};
       for (const std::string &in : n.input())
         ++uses[in];
     }
@@ -73,7 +81,7 @@ public:
       more = false;
       for (StringRef op : ops)
         if (const onnx::NodeProto *n = def(value, op)) {
-          value = n->input(0);
+          value = inputOf(*n, 0);
           more = true;
         }
     }
@@ -174,22 +182,22 @@ bool MoeMatcher::dense(const std::string &value, std::string &in, std::string &w
         im.floatAttr(*gemm, "alpha", 1.f) != 1.f || im.floatAttr(*gemm, "beta", 1.f) != 1.f)
       return false;
     bool transB = im.intAttr(*gemm, "transB", 0) != 0;
-    w = transB ? (im.floatConstNamed(gemm->input(1)) ? im.canonical(gemm->input(1)) : "")
-               : weight(gemm->input(1));
+    w = transB ? (im.floatConstNamed(inputOf(*gemm, 1)) ? im.canonical(inputOf(*gemm, 1)) : "")
+               : weight(inputOf(*gemm, 1));
     if (w.empty() || im.floatConstNamed(w)->shape.size() != 2)
       return false;
-    in = gemm->input(0);
-    if (gemm->input_size() > 2 && !gemm->input(2).empty() &&
-        (b = bias(gemm->input(2), im.floatConstNamed(w)->shape[0])).empty())
+    in = inputOf(*gemm, 0);
+    if (gemm->input_size() > 2 && !inputOf(*gemm, 2).empty() &&
+        (b = bias(inputOf(*gemm, 2), im.floatConstNamed(w)->shape[0])).empty())
       return false;
     return true;
   }
   std::string mm = value;
   if (const onnx::NodeProto *add = p.def(value, "Add")) {
     for (int i = 0; i < 2; ++i)
-      if (p.def(add->input(i), "MatMul")) {
-        mm = add->input(i);
-        b = add->input(1 - i);
+      if (p.def(inputOf(*add, i), "MatMul")) {
+        mm = inputOf(*add, i);
+        b = inputOf(*add, 1 - i);
       }
     if (b.empty())
       return false;
@@ -197,10 +205,10 @@ bool MoeMatcher::dense(const std::string &value, std::string &in, std::string &w
   const onnx::NodeProto *m = p.def(mm, "MatMul");
   if (!m)
     return false;
-  w = weight(m->input(1));
+  w = weight(inputOf(*m, 1));
   if (w.empty())
     return false;
-  in = m->input(0);
+  in = inputOf(*m, 0);
   if (!b.empty() && (b = bias(b, im.floatConstNamed(w)->shape[0])).empty())
     return false;
   return true;
@@ -208,15 +216,15 @@ bool MoeMatcher::dense(const std::string &value, std::string &in, std::string &w
 
 bool MoeMatcher::activation(const std::string &value, std::string &v, std::string &act) {
   if (const onnx::NodeProto *r = p.def(value, "Relu")) {
-    v = r->input(0);
+    v = inputOf(*r, 0);
     act = "relu";
     return true;
   }
   if (const onnx::NodeProto *m = p.def(value, "Mul"))
     for (int i = 0; i < 2; ++i)
-      if (const onnx::NodeProto *s = p.def(m->input(1 - i), "Sigmoid"))
-        if (s->input(0) == m->input(i)) {
-          v = m->input(i);
+      if (const onnx::NodeProto *s = p.def(inputOf(*m, 1 - i), "Sigmoid"))
+        if (inputOf(*s, 0) == inputOf(*m, i)) {
+          v = inputOf(*m, i);
           act = "silu";
           return true;
         }
@@ -232,8 +240,8 @@ bool MoeMatcher::expertMlp(const std::string &value, const std::string &g, MoeEx
   if (const onnx::NodeProto *m = p.def(hidden, "Mul"); m && e.b2.empty()) {
     for (int i = 0; i < 2; ++i) {
       std::string v, act, b1, b3;
-      if (activation(m->input(i), v, act) && act == "silu" && linear(v, g, e.w1, b1) &&
-          b1.empty() && linear(m->input(1 - i), g, e.w3, b3) && b3.empty()) {
+      if (activation(inputOf(*m, i), v, act) && act == "silu" && linear(v, g, e.w1, b1) &&
+          b1.empty() && linear(inputOf(*m, 1 - i), g, e.w3, b3) && b3.empty()) {
         e.act = "silu";
         return true;
       }
@@ -251,23 +259,23 @@ bool MoeMatcher::tokensOf(const std::string &tok, const std::string &slot, int64
   const onnx::NodeProto *ss = p.def(slot, "Squeeze");
   if (!st || !ss)
     return false;
-  const onnx::NodeProto *split = p.def(st->input(0), "Split", 0);
-  if (!split || split->output_size() != 2 || split->output(1) != ss->input(0) ||
+  const onnx::NodeProto *split = p.def(inputOf(*st, 0), "Split", 0);
+  if (!split || split->output_size() != 2 || split->output(1) != inputOf(*ss, 0) ||
       im.intAttr(*split, "axis", 0) != 1)
     return false;
-  const onnx::NodeProto *tr = p.def(split->input(0), "Transpose");
+  const onnx::NodeProto *tr = p.def(inputOf(*split, 0), "Transpose");
   if (!tr)
     return false;
   auto perm = im.intsAttr(*tr, "perm");
   if (!perm || *perm != SmallVector<int64_t>{1, 0})
     return false;
-  const onnx::NodeProto *nz = p.def(tr->input(0), "NonZero");
-  const onnx::NodeProto *eq = nz ? p.def(nz->input(0), "Equal") : nullptr;
+  const onnx::NodeProto *nz = p.def(inputOf(*tr, 0), "NonZero");
+  const onnx::NodeProto *eq = nz ? p.def(inputOf(*nz, 0), "Equal") : nullptr;
   if (!eq)
     return false;
   for (int i = 0; i < 2; ++i)
-    if (eq->input(i) == topkIndices)
-      if (auto e = intConst(eq->input(1 - i))) {
+    if (inputOf(*eq, i) == topkIndices)
+      if (auto e = intConst(inputOf(*eq, 1 - i))) {
         expert = *e;
         return true;
       }
@@ -279,31 +287,31 @@ bool MoeMatcher::weightOf(const std::string &value, const std::string &tok,
   const onnx::NodeProto *ga = p.def(p.strip(value, {"Reshape"}), "Gather");
   if (!ga || im.intAttr(*ga, "axis", 0) != 0)
     return false;
-  const onnx::NodeProto *fl = p.def(ga->input(0), "Flatten");
-  const onnx::NodeProto *un = fl ? p.def(fl->input(0), "Unsqueeze") : nullptr;
-  if (!fl || im.intAttr(*fl, "axis", 1) != 2 || !un || un->input(0) != moe.weightsValue)
+  const onnx::NodeProto *fl = p.def(inputOf(*ga, 0), "Flatten");
+  const onnx::NodeProto *un = fl ? p.def(inputOf(*fl, 0), "Unsqueeze") : nullptr;
+  if (!fl || im.intAttr(*fl, "axis", 1) != 2 || !un || inputOf(*un, 0) != moe.weightsValue)
     return false;
   // The index: slot + tok * k.
-  const onnx::NodeProto *sum = p.def(ga->input(1), "Add");
+  const onnx::NodeProto *sum = p.def(inputOf(*ga, 1), "Add");
   if (!sum)
     return false;
   for (int i = 0; i < 2; ++i) {
-    if (sum->input(i) != slot)
+    if (inputOf(*sum, i) != slot)
       continue;
-    const onnx::NodeProto *mul = p.def(sum->input(1 - i), "Mul");
+    const onnx::NodeProto *mul = p.def(inputOf(*sum, 1 - i), "Mul");
     if (!mul)
       return false;
     for (int j = 0; j < 2; ++j) {
-      if (mul->input(j) != tok)
+      if (inputOf(*mul, j) != tok)
         continue;
-      const std::string &k = mul->input(1 - j);
+      const std::string &k = inputOf(*mul, 1 - j);
       if (auto c = intConst(k))
         return *c == moe.topK;
       // k read from the shape: Gather(Shape(unsqueezed weights), 1).
       const onnx::NodeProto *dim = p.def(k, "Gather");
-      const onnx::NodeProto *shape = dim ? p.def(dim->input(0), "Shape") : nullptr;
-      return shape && (shape->input(0) == un->output(0) || shape->input(0) == un->input(0)) &&
-             intConst(dim->input(1)) == 1 && !im.attr(*shape, "start");
+      const onnx::NodeProto *shape = dim ? p.def(inputOf(*dim, 0), "Shape") : nullptr;
+      return shape && (inputOf(*shape, 0) == un->output(0) || inputOf(*shape, 0) == inputOf(*un, 0)) &&
+             intConst(inputOf(*dim, 1)) == 1 && !im.attr(*shape, "start");
     }
   }
   return false;
@@ -313,35 +321,35 @@ bool MoeMatcher::router(const std::string &wn) {
   std::string values = wn;
   moe.normalize = false;
   if (const onnx::NodeProto *div = p.def(wn, "Div")) {
-    const onnx::NodeProto *rs = p.def(div->input(1), "ReduceSum");
-    if (!rs || rs->input(0) != div->input(0) || im.intAttr(*rs, "keepdims", 1) != 1)
+    const onnx::NodeProto *rs = p.def(inputOf(*div, 1), "ReduceSum");
+    if (!rs || inputOf(*rs, 0) != inputOf(*div, 0) || im.intAttr(*rs, "keepdims", 1) != 1)
       return false;
     std::optional<int64_t> axis =
-        rs->input_size() > 1 ? intConst(rs->input(1)) : std::nullopt;
+        rs->input_size() > 1 ? intConst(inputOf(*rs, 1)) : std::nullopt;
     if (auto axes = im.intsAttr(*rs, "axes"); axes && axes->size() == 1)
       axis = axes->front();
     if (!axis || (*axis != -1 && *axis != 1))
       return false;
-    values = div->input(0);
+    values = inputOf(*div, 0);
     moe.normalize = true;
   }
   const onnx::NodeProto *topk = p.def(values, "TopK", 0);
   if (!topk || topk->output_size() != 2 || im.intAttr(*topk, "largest", 1) != 1)
     return false;
   int64_t axis = im.intAttr(*topk, "axis", -1);
-  auto k = intConst(topk->input(1));
-  const onnx::NodeProto *sm = p.def(topk->input(0), "Softmax");
+  auto k = intConst(inputOf(*topk, 1));
+  const onnx::NodeProto *sm = p.def(inputOf(*topk, 0), "Softmax");
   if (!k || !sm || (axis != -1 && axis != 1))
     return false;
   int64_t smAxis = im.intAttr(*sm, "axis", -1);
   if (smAxis != -1 && smAxis != 1)
     return false;
   std::string routerBias;
-  if (!dense(sm->input(0), xf, moe.router, routerBias))
+  if (!dense(inputOf(*sm, 0), xf, moe.router, routerBias))
     return false;
   // Named after the module holding the router: "/layers.0/moe/gate/MatMul"
   // gives "/layers.0/moe" (its statistics are "/layers.0/moe.expert_tokens[e]").
-  if (auto it = p.producer.find(sm->input(0)); it != p.producer.end()) {
+  if (auto it = p.producer.find(inputOf(*sm, 0)); it != p.producer.end()) {
     StringRef scope = StringRef(it->second.first->name()).rsplit('/').first.rsplit('/').first;
     moe.name = scope.empty() ? "moe" : scope.str();
   }
@@ -366,10 +374,10 @@ std::optional<OnnxImporter::RaisedMoe> MoeMatcher::match(const onnx::NodeProto &
     const onnx::NodeProto *sc = nullptr;
     std::string acc;
     for (int i = 0; i < 2 && !sc; ++i)
-      if ((sc = p.def(add->input(i), "ScatterElements")))
-        acc = add->input(1 - i);
+      if ((sc = p.def(inputOf(*add, i), "ScatterElements")))
+        acc = inputOf(*add, 1 - i);
     if (!sc || sc->input_size() != 3 || im.intAttr(*sc, "axis", 0) != 0 ||
-        im.attr(*sc, "reduction") || !isZeros(sc->input(0)))
+        im.attr(*sc, "reduction") || !isZeros(inputOf(*sc, 0)))
       return std::nullopt;
     scatters.push_back(sc);
     add = p.def(acc, "Add");
@@ -385,15 +393,15 @@ std::optional<OnnxImporter::RaisedMoe> MoeMatcher::match(const onnx::NodeProto &
   std::vector<Step> steps;
   for (const onnx::NodeProto *sc : scatters) {
     Step s;
-    s.tok = p.strip(sc->input(1), {"Expand", "Unsqueeze"});
-    s.contribution = p.strip(sc->input(2), {"Expand"});
+    s.tok = p.strip(inputOf(*sc, 1), {"Expand", "Unsqueeze"});
+    s.contribution = p.strip(inputOf(*sc, 2), {"Expand"});
     const onnx::NodeProto *sq = p.def(s.tok, "Squeeze");
-    const onnx::NodeProto *split = sq ? p.def(sq->input(0), "Split", 0) : nullptr;
+    const onnx::NodeProto *split = sq ? p.def(inputOf(*sq, 0), "Split", 0) : nullptr;
     if (!split || split->output_size() != 2)
       return std::nullopt;
     // The slot is the Squeeze of the Split's second output.
     for (const auto &[value, def] : p.producer)
-      if (def.first->op_type() == "Squeeze" && def.first->input(0) == split->output(1))
+      if (def.first->op_type() == "Squeeze" && inputOf(*def.first, 0) == split->output(1))
         s.slot = value;
     if (s.slot.empty())
       return std::nullopt;
@@ -407,16 +415,16 @@ std::optional<OnnxImporter::RaisedMoe> MoeMatcher::match(const onnx::NodeProto &
       return std::nullopt;
     bool matched = false;
     for (int i = 0; i < 2 && !matched; ++i) {
-      const std::string &mlp = mul->input(i), &w = mul->input(1 - i);
+      const std::string &mlp = inputOf(*mul, i), &w = inputOf(*mul, 1 - i);
       // The routing weights (TopK's values, maybe normalized) are what the
       // weight gather reads; find the router from them once.
       if (!routed) {
         const onnx::NodeProto *ga = p.def(p.strip(w, {"Reshape"}), "Gather");
-        const onnx::NodeProto *fl = ga ? p.def(ga->input(0), "Flatten") : nullptr;
-        const onnx::NodeProto *un = fl ? p.def(fl->input(0), "Unsqueeze") : nullptr;
-        if (!un || !router(un->input(0)))
+        const onnx::NodeProto *fl = ga ? p.def(inputOf(*ga, 0), "Flatten") : nullptr;
+        const onnx::NodeProto *un = fl ? p.def(inputOf(*fl, 0), "Unsqueeze") : nullptr;
+        if (!un || !router(inputOf(*un, 0)))
           continue;
-        moe.weightsValue = un->input(0);
+        moe.weightsValue = inputOf(*un, 0);
         routed = true;
       }
       int64_t expert;
@@ -427,7 +435,7 @@ std::optional<OnnxImporter::RaisedMoe> MoeMatcher::match(const onnx::NodeProto &
       MoeExpert e;
       for (const auto &[value, def] : p.producer)
         if (def.first->op_type() == "Gather" && def.first->input_size() == 2 &&
-            def.first->input(0) == xf && def.first->input(1) == s.tok &&
+            inputOf(*def.first, 0) == xf && inputOf(*def.first, 1) == s.tok &&
             im.intAttr(*def.first, "axis", 0) == 0)
           rows = def.first;
       if (!rows || !expertMlp(mlp, rows->output(0), e))
@@ -446,8 +454,8 @@ std::optional<OnnxImporter::RaisedMoe> MoeMatcher::match(const onnx::NodeProto &
     return std::nullopt;
   // The sum starts from zeros of x's shape (torch.zeros_like(x)).
   const onnx::NodeProto *zeros = p.def(start, "ConstantOfShape");
-  const onnx::NodeProto *shape = p.def(zeros->input(0), "Shape");
-  if (!shape || shape->input(0) != xf || im.attr(*shape, "start") || im.attr(*shape, "end"))
+  const onnx::NodeProto *shape = p.def(inputOf(*zeros, 0), "Shape");
+  if (!shape || inputOf(*shape, 0) != xf || im.attr(*shape, "start") || im.attr(*shape, "end"))
     return std::nullopt;
   if (!alike())
     return std::nullopt;
@@ -477,37 +485,37 @@ std::optional<OnnxImporter::RaisedMoe> MoeMatcher::matchDense(const onnx::NodePr
   while (add) {
     bool stepped = false;
     for (int i = 0; i < 2 && !stepped; ++i) {
-      const onnx::NodeProto *mul = p.def(add->input(i), "Mul");
+      const onnx::NodeProto *mul = p.def(inputOf(*add, i), "Mul");
       if (!mul)
         continue;
       for (int j = 0; j < 2 && !stepped; ++j) {
-        const onnx::NodeProto *sl = p.def(mul->input(j), "Slice");
-        if (!sl || sl->input_size() < 4 || (sl->input_size() > 4 && intConst(sl->input(4)) != 1))
+        const onnx::NodeProto *sl = p.def(inputOf(*mul, j), "Slice");
+        if (!sl || sl->input_size() < 4 || (sl->input_size() > 4 && intConst(inputOf(*sl, 4)) != 1))
           continue;
-        auto st = intConst(sl->input(1)), en = intConst(sl->input(2)), ax = intConst(sl->input(3));
+        auto st = intConst(inputOf(*sl, 1)), en = intConst(inputOf(*sl, 2)), ax = intConst(inputOf(*sl, 3));
         if (!st || !en || *en != *st + 1 || !ax || (*ax != 1 && *ax != -1))
           continue;
-        const onnx::NodeProto *sc = p.def(sl->input(0), "ScatterElements");
+        const onnx::NodeProto *sc = p.def(inputOf(*sl, 0), "ScatterElements");
         if (!sc || sc->input_size() != 3 || (im.intAttr(*sc, "axis", 0) != 1 &&
                                              im.intAttr(*sc, "axis", 0) != -1) ||
-            im.attr(*sc, "reduction") || !isZeros(sc->input(0)))
+            im.attr(*sc, "reduction") || !isZeros(inputOf(*sc, 0)))
           continue;
         if (scattered.empty()) {
-          if (!router(sc->input(2)) || sc->input(1) != topkIndices)
+          if (!router(inputOf(*sc, 2)) || inputOf(*sc, 1) != topkIndices)
             return std::nullopt;
           scattered = sc->output(0);
         }
         if (sc->output(0) != scattered)
           return std::nullopt;
         MoeExpert e;
-        if (!expertMlp(mul->input(1 - j), xf, e))
+        if (!expertMlp(inputOf(*mul, 1 - j), xf, e))
           return std::nullopt;
         if (*st < 0 || *st >= moe.numExperts || !seen.insert(*st).second)
           return std::nullopt;
         if (moe.experts.empty())
           moe.experts.assign(size_t(moe.numExperts), MoeExpert{});
         moe.experts[size_t(*st)] = e;
-        base = add->input(1 - i);
+        base = inputOf(*add, 1 - i);
         stepped = true;
       }
     }
@@ -531,15 +539,9 @@ std::optional<OnnxImporter::RaisedMoe> MoeMatcher::matchDense(const onnx::NodePr
 LogicalResult OnnxImporter::raiseMoes(const onnx::GraphProto &graph) {
   Producers p(graph);
   for (const onnx::NodeProto &node : graph.node()) {
+    // Tried at every Add: a step before the last covers fewer than all the
+    // experts and does not match.
     if (node.op_type() != "Add" || node.output_size() != 1)
-      continue;
-    // The last step of a sum only: not one that a further step adds to.
-    bool inner = false;
-    for (const auto &[value, def] : p.producer)
-      if (def.first->op_type() == "Add" &&
-          (def.first->input(0) == node.output(0) || def.first->input(1) == node.output(0)))
-        inner = true;
-    if (inner)
       continue;
     std::optional<RaisedMoe> moe = MoeMatcher(*this, p).match(node);
     if (!moe)
