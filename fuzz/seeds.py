@@ -9,8 +9,10 @@ import glob
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 
@@ -44,9 +46,16 @@ subprocess.run([sys.executable, os.path.join(src, "test", "lit-tools", "onnx_bad
                 os.path.join(out, "onnx_import")], check=True)
 sys.path.insert(0, os.path.join(src, "test", "lit-tools"))
 import onnx_check  # noqa: E402
-for name in ("mlp", "elementwise", "shapes", "conv"):
+for name in ("mlp", "elementwise", "shapes", "conv", "gather_scatter", "nonzero", "logical"):
     m, _, _ = onnx_check.CASES[name]()
     open(os.path.join(out, "onnx_import", name + ".onnx"), "wb").write(m.SerializeToString())
+# MoE layers exported from PyTorch, which the importer raises to dyn.moe (and
+# a near miss it must leave alone).
+with tempfile.TemporaryDirectory() as moe:
+    subprocess.run([sys.executable, os.path.join(src, "test", "lit-tools", "moe_exports.py"), moe],
+                   check=True, capture_output=True)
+    for name in ("swiglu", "relu_bias", "dense_shared", "near_unweighted"):
+        shutil.copy(os.path.join(moe, name + ".onnx"), os.path.join(out, "onnx_import", "moe_" + name + ".onnx"))
 # Manifests of compiled models, each with some input bytes after a NUL.
 for f in ("static_mlp", "skip_mlp"):
     so = os.path.join(ex, f + ".so")
