@@ -1,6 +1,7 @@
 """Every example model compiles and runs from Python, and matches the
 independent numpy reference."""
 import json
+import subprocess
 
 import numpy as np
 import pytest
@@ -47,3 +48,18 @@ def test_positional_call_and_single_output(examples, compiled):
     assert isinstance(y, np.ndarray)
     np.testing.assert_array_equal(y, m(**inputs))
     assert_matches(y, reference(examples / "static_mlp.json", inputs)[model_json["outputs"][0]])
+
+
+def test_compile_mlir(examples, tmp_path):
+    """A .mlir file (dync's dyn-level IR, as `dync --emit=mlir` writes it)
+    compiles like the model it came from."""
+    mlir = tmp_path / "static_mlp.mlir"
+    subprocess.run([str(dync._compile.compiler_path()), str(examples / "static_mlp.json"),
+                    "--emit=mlir", "-o", str(mlir)], check=True)
+    m = dync.load(dync.compile(mlir, tmp_path / "from_mlir.so"))
+    model_json = json.loads((examples / "static_mlp.json").read_text())
+    inputs = example_inputs(model_json, {"B": 4}, seed=2)
+    want = reference(examples / "static_mlp.json", inputs)
+    got = m.run(inputs)
+    for name in want:
+        assert_matches(got[name], want[name])
