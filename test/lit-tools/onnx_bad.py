@@ -220,3 +220,42 @@ save("relu_no_output", [h.make_node("Relu", ["x"], [], name="n")], [x], [y])
 save("shape_mul_overflow", [h.make_node("Mul", ["big", "big"], ["s"]),
                             h.make_node("Reshape", ["x", "s"], ["y"], name="n")], [x], [y],
      [i64("big", [1 << 40, 1 << 40])])
+
+
+def contrib_moe(name, attrs=None, fc1=(4, 12, 4), fc2=(4, 4, 12), router=(4, 4), router_from="x",
+                extra=(), bias=None, b1=None):
+    """com.microsoft.MoE with one thing wrong; x is [B, 4], 4 experts."""
+    ins = ["x", "logits", "w1", "b1" if b1 else "", "w2", ""] + list(extra)
+    inits = [nh.from_array(np.ones(router, np.float32), "wr"), nh.from_array(np.ones(fc1, np.float32), "w1"),
+             nh.from_array(np.ones(fc2, np.float32), "w2")]
+    nodes = [h.make_node("MatMul", [router_from, "wr"], ["mm" if bias else "logits"])]
+    if bias:
+        nodes.append(h.make_node("Add", ["mm", "rb"], ["logits"]))
+    if bias:
+        inits.append(nh.from_array(np.ones(bias, np.float32), "rb"))
+    if b1:
+        inits.append(nh.from_array(np.ones(b1, np.float32), "b1"))
+    for e in extra:
+        inits.append(nh.from_array(np.ones(fc1, np.float32), e))
+    a = {"k": 2, "activation_type": "relu"}
+    a.update(attrs or {})
+    nodes.append(h.make_node("MoE", ins, ["y"], domain="com.microsoft", name="n", **a))
+    g = h.make_graph(nodes, name, [x, h.make_tensor_value_info("x2", F, ["B", 4])], [y], inits)
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17), h.make_opsetid("com.microsoft", 1)])
+    m.ir_version = 8
+    with open(os.path.join(d, name + ".onnx"), "wb") as f:
+        f.write(m.SerializeToString())
+
+
+contrib_moe("moe_gelu", {"activation_type": "gelu"})
+contrib_moe("moe_identity", {"activation_type": "identity"})
+contrib_moe("moe_sparse_mixer", {"use_sparse_mixer": 1})
+contrib_moe("moe_swiglu_fusion", {"swiglu_fusion": 1})
+contrib_moe("moe_fc3", extra=["", "w3"])
+contrib_moe("moe_router_input", router_from="x2")
+contrib_moe("moe_router_bias", bias=(1, 4))
+contrib_moe("moe_k", {"k": 5})
+contrib_moe("moe_fc1_shape", fc1=(4, 12, 5))
+contrib_moe("moe_inner", fc2=(4, 4, 10))
+contrib_moe("moe_b1", b1=(4, 7))
+contrib_moe("moe_fc1_rank", fc1=(48, 4))

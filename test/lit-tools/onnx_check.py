@@ -329,6 +329,36 @@ def case_logical():
     return m, {"x": x, "y": y}, {"B": (1, 8)}
 
 
+def contrib_moe(act, normalize, biases, k=2):
+    """ONNX Runtime's com.microsoft.MoE, routed by x @ Wr, as ORT's model
+    builders write Mixtral-like layers."""
+    E, d, inter, T = 4, 8, 12, ["T"]
+    w1, w2 = randn(E, inter, d) * 0.3, randn(E, d, inter) * 0.3
+    inits = [init("wr", randn(d, E)), init("w1", w1), init("w2", w2)]
+    ins = ["x", "logits", "w1", "b1" if biases else "", "w2", "b2" if biases else ""]
+    if biases:
+        inits += [init("b1", randn(E, inter) * 0.1), init("b2", randn(E, d) * 0.1)]
+    nodes = [h.make_node("MatMul", ["x", "wr"], ["logits"], name="router"),
+             h.make_node("MoE", ins, ["y"], domain="com.microsoft", name="experts", k=k,
+                         activation_type=act, normalize_routing_weights=int(normalize))]
+    g = h.make_graph(nodes, "contrib_moe", [vi("x", F, T + [d])], [vi("y", F, None)], inits)
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17), h.make_opsetid("com.microsoft", 1)])
+    m.ir_version = 8
+    return m, {"x": randn(7, d)}, {"T": (1, 32)}
+
+
+def case_contrib_moe():
+    return contrib_moe("relu", normalize=False, biases=True)
+
+
+def case_contrib_moe_silu():
+    return contrib_moe("silu", normalize=True, biases=False)
+
+
+def case_contrib_moe_top1():
+    return contrib_moe("relu", normalize=True, biases=True, k=1)
+
+
 def case_if():
     """If on a scalar predicate (the batch's mean above a threshold) around a
     residual block: the then branch reads an outer tensor and a constant

@@ -166,6 +166,11 @@ public:
     std::map<std::string, std::string> weights;
   };
   LogicalResult raiseMoes(const onnx::GraphProto &graph);
+  /// com.microsoft.MoE as a RaisedMoe (OnnxContribMoe.cpp); "" on success,
+  /// else why it cannot be.
+  std::string prepareContribMoe(const onnx::NodeProto &node, RaisedMoe &moe);
+  LogicalResult translateContribMoe(OnnxNodeView &, const onnx::NodeProto &,
+                                    ImplicitLocOpBuilder &);
   LogicalResult translateRaisedMoe(OnnxNodeView &n, const onnx::NodeProto &node,
                                    const RaisedMoe &moe, ImplicitLocOpBuilder &b);
   /// Input values by name as known so far (integer constants, tensors).
@@ -264,6 +269,8 @@ private:
   std::vector<std::string> weightOrder;
   /// MoE sums built as dyn.moe, by the value of the last Add of the sum.
   std::map<std::string, RaisedMoe> raisedMoes;
+  /// Why a com.microsoft.MoE node (by its output) cannot be built.
+  std::map<std::string, std::string> contribMoeErrors;
   std::unique_ptr<safetensors::File> weightsFile;
 };
 

@@ -577,6 +577,7 @@ const std::map<std::string, OnnxImporter::Translate> &OnnxImporter::translations
     for (const char *op : {"And", "Or", "Xor", "LessOrEqual", "GreaterOrEqual"})
       m[op] = &OnnxImporter::translateLogical;
     m["NonZero"] = &OnnxImporter::translateNonZero;
+    m["com.microsoft.MoE"] = &OnnxImporter::translateContribMoe;
     m["Conv"] = &OnnxImporter::translateConv;
     m["BatchNormalization"] = &OnnxImporter::translateBatchNorm;
     for (const char *op : {"MaxPool", "AveragePool", "GlobalAveragePool"})

@@ -539,6 +539,14 @@ std::optional<OnnxImporter::RaisedMoe> MoeMatcher::matchDense(const onnx::NodePr
 LogicalResult OnnxImporter::raiseMoes(const onnx::GraphProto &graph) {
   Producers p(graph);
   for (const onnx::NodeProto &node : graph.node()) {
+    if (node.domain() == "com.microsoft" && node.op_type() == "MoE" && node.output_size() > 0) {
+      RaisedMoe moe;
+      if (std::string why = prepareContribMoe(node, moe); why.empty())
+        raisedMoes[node.output(0)] = std::move(moe);
+      else
+        contribMoeErrors[node.output(0)] = why;
+      continue;
+    }
     // Tried at every Add: a step before the last covers fewer than all the
     // experts and does not match.
     if (node.op_type() != "Add" || node.output_size() != 1)
