@@ -232,7 +232,10 @@ bool write(const std::string &path, const std::vector<OutTensor> &tensors,
     sizes.push_back(bytes);
     offset += bytes;
   }
-  std::string text = header.dump();
+  // A name that is not UTF-8 (a fuzzed or broken model's) is written with
+  // U+FFFD in its place, never thrown over: looking the tensor up by its
+  // name then fails with a message.
+  std::string text = header.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   text.append((8 - text.size() % 8) % 8, ' ');
   std::FILE *f = std::fopen(path.c_str(), "wb");
   if (!f) {

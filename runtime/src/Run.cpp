@@ -212,6 +212,15 @@ extern "C" dync_status_t *dync_session_run(dync_session_t *session,
       expected *= out.shape[d];
       elems *= out.shape[d];
     }
+    if (!aligned && elems > 0) {
+      // A broken model (a fuzzed manifest over another entry): no data.
+      if (!status)
+        status = fail(DYNC_STATUS_INTERNAL, "the model returned no data for output '%s'",
+                      r.name.c_str());
+      out.data = out.allocation = nullptr;
+      at += 3 + 2 * r.rank;
+      continue;
+    }
     int64_t esize = dync_dtype_size(r.dtype);
     char *base = static_cast<char *>(aligned) + offset * esize;
     // An output that is a caller's input or a weight is not ours to hand
