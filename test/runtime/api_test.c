@@ -245,6 +245,21 @@ int main(int argc, char **argv) {
   dync_session_release(ps);
   dync_model_release(withParam);
 
+  /* An entry that returns no data for a non-empty output (a broken model). */
+  dync_model_t *noData = NULL;
+  expectCode("no-data model",
+             loadManifest("{\"abi_version\": 2, \"results\": [{\"name\": \"y\", \"dtype\": "
+                          "\"f32\", \"rank\": 0}]}", NULL, &noData),
+             DYNC_STATUS_OK, NULL);
+  dync_session_t *nds = NULL;
+  expectCode("no-data session", dync_session_create(noData, &nds), DYNC_STATUS_OK, NULL);
+  dync_tensor_t ndOut;
+  memset(&ndOut, 0, sizeof ndOut);
+  expectCode("no data for an output", dync_session_run(nds, NULL, 0, &ndOut, 1),
+             DYNC_STATUS_INTERNAL, "the model returned no data for output 'y'");
+  dync_session_release(nds);
+  dync_model_release(noData);
+
   /* Inputs with a negative dim. */
   badIn[0] = tensor(x, -1, 4);
   badIn[1] = tensor(y, 3, 4);
