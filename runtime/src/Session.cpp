@@ -21,9 +21,14 @@ dync_status_t *dync_session_create(const dync_model_t *model, dync_session_t **o
   s->model = model;
   s->stats.assign(model->statNames.size(), 0);
   s->threads = std::min(availableProcessors(), kMaxThreads);
-  for (size_t i : model->paramArgs)
-    s->params[i] = {static_cast<float>(model->args[i].defaultValue),
-                    static_cast<int32_t>(model->args[i].defaultValue)};
+  // Each parameter's default in its own type only (the manifest checks
+  // that an i32 default fits; an f32 one need not fit an int).
+  for (size_t i : model->paramArgs) {
+    const Arg &a = model->args[i];
+    s->params[i] = a.dtype == DYNC_I32
+                       ? std::make_pair(0.f, static_cast<int32_t>(a.defaultValue))
+                       : std::make_pair(static_cast<float>(a.defaultValue), int32_t(0));
+  }
   *outSession = s;
   return nullptr;
 }
