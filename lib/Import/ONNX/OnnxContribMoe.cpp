@@ -25,15 +25,6 @@ using namespace mlir;
 
 namespace dync::import {
 
-namespace {
-
-const std::string &inputAt(const onnx::NodeProto &node, int i) {
-  static const std::string none;
-  return i >= 0 && i < node.input_size() ? node.input(i) : none;
-}
-
-} // namespace
-
 std::string OnnxImporter::prepareContribMoe(const onnx::NodeProto &node, RaisedMoe &moe) {
   const int64_t k = intAttr(node, "k", 1);
   std::string act = "relu";
@@ -48,35 +39,35 @@ std::string OnnxImporter::prepareContribMoe(const onnx::NodeProto &node, RaisedM
     return "use_sparse_mixer is not supported";
   if (intAttr(node, "swiglu_fusion", 0) != 0)
     return "swiglu_fusion (interleaved SwiGLU experts) is not supported";
-  if (!inputAt(node, 6).empty() || !inputAt(node, 7).empty())
+  if (!inputOf(node, 6).empty() || !inputOf(node, 7).empty())
     return "fc3_experts_weights (gated experts) is not supported yet: ONNX Runtime's CPU kernel, "
            "the reference dync checks this op against, does not implement it";
-  const FloatConst *fc1 = floatConstNamed(inputAt(node, 2));
-  const FloatConst *fc2 = floatConstNamed(inputAt(node, 4));
+  const FloatConst *fc1 = floatConstNamed(inputOf(node, 2));
+  const FloatConst *fc2 = floatConstNamed(inputOf(node, 4));
   if (!fc1 || !fc2 || fc1->shape.size() != 3 || fc2->shape.size() != 3)
     return "fc1_experts_weights and fc2_experts_weights must be constant [E, ., .] tensors";
   // The router: router_probs = x · W (+ b) with a constant W [d, E].
   const onnx::NodeProto *mm = nullptr;
-  std::string logits = inputAt(node, 1), routerBias;
+  std::string logits = inputOf(node, 1), routerBias;
   for (const onnx::NodeProto &n : model.graph().node()) {
     if (n.output_size() < 1 || n.output(0) != logits)
       continue;
     if (n.op_type() == "Add")
       for (const onnx::NodeProto &m : model.graph().node())
         for (int i = 0; i < 2; ++i)
-          if (m.op_type() == "MatMul" && m.output_size() == 1 && m.output(0) == inputAt(n, i) &&
-              floatConstNamed(inputAt(n, 1 - i))) {
+          if (m.op_type() == "MatMul" && m.output_size() == 1 && m.output(0) == inputOf(n, i) &&
+              floatConstNamed(inputOf(n, 1 - i))) {
             mm = &m;
-            routerBias = canonical(inputAt(n, 1 - i));
+            routerBias = canonical(inputOf(n, 1 - i));
           }
     if (n.op_type() == "MatMul")
       mm = &n;
   }
   // The router matrix, transposed to [E, d] (readConstants made that copy
   // unless the matrix is small enough to be inlined).
-  const FloatConst *wr = mm ? floatConstNamed(inputAt(*mm, 1)) : nullptr;
-  moe.router = mm ? transposedWeight(inputAt(*mm, 1)) : "";
-  if (!mm || inputAt(*mm, 0) != inputAt(node, 0) ||
+  const FloatConst *wr = mm ? floatConstNamed(inputOf(*mm, 1)) : nullptr;
+  moe.router = mm ? transposedWeight(inputOf(*mm, 1)) : "";
+  if (!mm || inputOf(*mm, 0) != inputOf(node, 0) ||
       (moe.router.empty() && (!wr || wr->shape.size() != 2)))
     return "router_probs must be the MoE's input times a constant matrix (a MatMul, maybe plus "
            "a bias), so that dync can route inside dyn.moe";
@@ -87,7 +78,7 @@ std::string OnnxImporter::prepareContribMoe(const onnx::NodeProto &node, RaisedM
     for (int64_t i = 0; i < r; ++i)
       for (int64_t j = 0; j < c; ++j)
         t.data[j * r + i] = wr->data[i * c + j];
-    moe.router = canonical(inputAt(*mm, 1)) + ".T";
+    moe.router = canonical(inputOf(*mm, 1)) + ".T";
     floatConsts[moe.router] = std::move(t);
   }
   moe.numExperts = floatConsts.at(moe.router).shape[0];
@@ -115,9 +106,9 @@ std::string OnnxImporter::prepareContribMoe(const onnx::NodeProto &node, RaisedM
     return "";
   };
   std::string w1, w2;
-  if (std::string err = expertWeights(inputAt(node, 2), true, w1); !err.empty())
+  if (std::string err = expertWeights(inputOf(node, 2), true, w1); !err.empty())
     return err;
-  if (std::string err = expertWeights(inputAt(node, 4), false, w2); !err.empty())
+  if (std::string err = expertWeights(inputOf(node, 4), false, w2); !err.empty())
     return err;
   int64_t inter = floatConsts.at(w1).shape[1];
   if (floatConsts.at(w2).shape != std::vector<int64_t>{e, d, inter})
@@ -125,14 +116,14 @@ std::string OnnxImporter::prepareContribMoe(const onnx::NodeProto &node, RaisedM
   moe.weights["w1"] = w1;
   moe.weights["w2"] = w2;
   auto bias = [&](int i, const char *slot, std::vector<int64_t> shape) -> std::string {
-    if (inputAt(node, i).empty())
+    if (inputOf(node, i).empty())
       return "";
-    const FloatConst *b = floatConstNamed(inputAt(node, i));
+    const FloatConst *b = floatConstNamed(inputOf(node, i));
     if (!b || b->shape != shape)
       return std::string(slot == std::string("b1") ? "fc1" : "fc2") +
              "_experts_bias must be a constant of shape [E, " +
              std::to_string(shape[1]) + "]";
-    moe.weights[slot] = canonical(inputAt(node, i));
+    moe.weights[slot] = canonical(inputOf(node, i));
     return "";
   };
   if (std::string err = bias(3, "b1", {e, inter}); !err.empty())
@@ -142,7 +133,7 @@ std::string OnnxImporter::prepareContribMoe(const onnx::NodeProto &node, RaisedM
   moe.weights["router"] = moe.router;
   if (!moe.routerBias.empty())
     moe.weights["router_bias"] = moe.routerBias;
-  moe.x = inputAt(node, 0);
+  moe.x = inputOf(node, 0);
   moe.topK = k;
   moe.normalize = intAttr(node, "normalize_routing_weights", 0) != 0;
   moe.activation = act;

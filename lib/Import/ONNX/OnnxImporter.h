@@ -51,6 +51,13 @@ struct FloatConst {
 
 class OnnxImporter;
 
+/// Input `i` of `node`, or "" (no value) if it has fewer inputs: for code
+/// that reads a graph before every node's arity is checked (the raising).
+inline const std::string &inputOf(const onnx::NodeProto &node, int i) {
+  static const std::string none;
+  return i >= 0 && i < node.input_size() ? node.input(i) : none;
+}
+
 /// One expert of a raised MoE: the names of its transposed MatMul weights
 /// ([out, in]) and biases.
 struct MoeExpert {

@@ -45,13 +45,6 @@ namespace dync::import {
 
 namespace {
 
-/// Input `i` of `node`, or "" (no value) if it has fewer inputs: the graph
-/// is matched before any node's arity is checked.
-const std::string &inputOf(const onnx::NodeProto &node, int i) {
-  static const std::string none;
-  return i >= 0 && i < node.input_size() ? node.input(i) : none;
-}
-
 /// The nodes of a graph by the values they produce.
 class Producers {
 public:
@@ -60,8 +53,6 @@ public:
       for (int i = 0; i < n.output_size(); ++i)
         if (!n.output(i).empty()) // "" is an omitted optional output
           producer[n.output(i)] = {&n, i};
-      for (const std::string &in : n.input())
-        ++uses[in];
     }
   }
 
@@ -88,13 +79,8 @@ public:
     return value;
   }
 
-  int numUses(const std::string &value) const {
-    auto it = uses.find(value);
-    return it == uses.end() ? 0 : it->second;
-  }
 
   std::map<std::string, std::pair<const onnx::NodeProto *, int>> producer;
-  std::map<std::string, int> uses;
 };
 
 } // namespace
@@ -141,7 +127,7 @@ private:
   OnnxImporter &im;
   const Producers &p;
   OnnxImporter::RaisedMoe moe;
-  std::string topkValues, topkIndices, xf;
+  std::string topkIndices, xf;
 };
 
 std::optional<int64_t> MoeMatcher::intConst(const std::string &name) const {
@@ -358,7 +344,6 @@ bool MoeMatcher::router(const std::string &wn) {
   if (*k < 1 || *k > moe.numExperts)
     return false;
   moe.topK = *k;
-  topkValues = topk->output(0);
   topkIndices = topk->output(1);
   moe.x = xf;
   return true;
