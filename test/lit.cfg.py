@@ -83,3 +83,36 @@ config.substitutions.append(
     ("%onnx_check", "/usr/bin/python3 " + os.path.join(config.dync_src_root, "test", "lit-tools", "onnx_check.py")
      + " --dync " + os.path.join(config.dync_tools_dir, "dync")
      + " --dync-run " + os.path.join(config.dync_tools_dir, "dync-run")))
+
+# The CUDA target's tests need the toolkit's ptxas and fatbinary (found as
+# `dync --target=cuda` finds them), and, to execute, a driver with a device.
+def _cuda_tool(name):
+    for root in [os.environ.get("CUDA_HOME"), os.environ.get("CUDA_PATH"), "/usr/local/cuda"]:
+        if root and os.access(os.path.join(root, "bin", name), os.X_OK):
+            return os.path.join(root, "bin", name)
+    return shutil.which(name)
+
+
+if _cuda_tool("ptxas") and _cuda_tool("fatbinary"):
+    config.available_features.add("cuda-toolkit")
+    config.substitutions.append(("%ptxas", _cuda_tool("ptxas")))
+
+
+def _cuda_devices():
+    import ctypes
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+        count = ctypes.c_int(0)
+        if cuda.cuInit(0) != 0 or cuda.cuDeviceGetCount(ctypes.byref(count)) != 0:
+            return 0
+        return count.value
+    except OSError:
+        return 0
+
+
+if _cuda_devices() > 0:
+    config.available_features.add("cuda-device")
+config.substitutions.append(
+    ("%cuda_check", "/usr/bin/python3 " + os.path.join(config.dync_src_root, "test", "lit-tools", "cuda_check.py")))
+config.substitutions.append(
+    ("%fake_cuda_src", os.path.join(config.dync_src_root, "test", "lit-tools", "fake_cuda.c")))

@@ -4,6 +4,7 @@
 #define DYNC_INITALLDIALECTS_H
 
 #include "dync/Dialect/Dyn/DynDialect.h"
+#include "dync/Target/CUDA/CUDATarget.h"
 #include "mlir/Dialect/Arith/IR/ValueBoundsOpInterfaceImpl.h"
 #include "mlir/Dialect/Linalg/IR/ValueBoundsOpInterfaceImpl.h"
 #include "mlir/Dialect/SCF/IR/ValueBoundsOpInterfaceImpl.h"
@@ -25,6 +26,8 @@ inline void registerAllDialects(mlir::DialectRegistry &registry) {
   mlir::linalg::registerValueBoundsOpInterfaceExternalModels(registry);
   mlir::scf::registerValueBoundsOpInterfaceExternalModels(registry);
   mlir::tensor::registerValueBoundsOpInterfaceExternalModels(registry);
+  // The CUDA target: PTX serialization and the GPU translations to LLVM IR.
+  registerCudaTargetInterfaces(registry);
 }
 
 } // namespace dync

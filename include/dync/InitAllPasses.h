@@ -15,6 +15,7 @@ inline void registerAllPasses() {
   registerDyncConversionPasses();
   registerDyncCodegenPasses();
   registerDyncCPUPasses();
+  registerDyncCUDAPasses();
   registerPipelines();
 }
 

@@ -19,6 +19,15 @@ CpuOptions CpuPipelineOptions::toCpuOptions() const {
   return options;
 }
 
+CudaOptions CudaPipelineOptions::toCudaOptions() const {
+  CudaOptions options;
+  if (!archs.empty())
+    options.archs.assign(archs.begin(), archs.end());
+  options.toolkit = toolkit;
+  options.threadsPerBlock = threads;
+  return options;
+}
+
 void buildCanonicalizePipeline(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -48,6 +57,22 @@ void buildCpuPipeline(OpPassManager &pm, Stage stop, const CpuOptions &options) 
   buildCpuLoweringPipeline(pm, options);
 }
 
+void buildCudaPipeline(OpPassManager &pm, Stage stop, const CudaOptions &options) {
+  if (stop == Stage::Imported)
+    return;
+  if (stop == Stage::Canonical)
+    return buildCanonicalizePipeline(pm);
+  buildPartitionPipeline(pm);
+  if (stop == Stage::Partitioned)
+    return;
+  buildCpuCodegenPipeline(pm, "cuda");
+  if (stop == Stage::Codegen)
+    return;
+  if (stop == Stage::Kernels)
+    return buildCudaKernelPipeline(pm, options);
+  buildCudaLoweringPipeline(pm, options);
+}
+
 void registerPipelines() {
   PassPipelineRegistration<>(
       "dync-canonicalize", "imported IR to dyn-level IR, canonicalized (--emit=mlir)",
@@ -67,6 +92,27 @@ void registerPipelines() {
       "the code generation stage to the LLVM dialect for a CPU (--emit=lowered)",
       [](OpPassManager &pm, const CpuPipelineOptions &o) {
         buildCpuLoweringPipeline(pm, o.toCpuOptions());
+      });
+  PassPipelineRegistration<CudaPipelineOptions>(
+      "dync-cuda-kernels",
+      "the code generation stage to GPU kernels in PTX, the host program on memrefs "
+      "(--target=cuda --emit=ptx)",
+      [](OpPassManager &pm, const CudaPipelineOptions &o) {
+        buildCudaKernelPipeline(pm, o.toCudaOptions());
+      });
+  PassPipelineRegistration<CudaPipelineOptions>(
+      "dync-cuda-lower",
+      "the code generation stage to the LLVM dialect for CUDA: a fatbin and a host "
+      "program that launches it (--target=cuda --emit=lowered)",
+      [](OpPassManager &pm, const CudaPipelineOptions &o) {
+        buildCudaLoweringPipeline(pm, o.toCudaOptions());
+      });
+  PassPipelineRegistration<CudaPipelineOptions>(
+      "dync-cuda",
+      "imported IR to the LLVM dialect for CUDA: every stage of `dync --target=cuda -o "
+      "model.so` before translation",
+      [](OpPassManager &pm, const CudaPipelineOptions &o) {
+        buildCudaPipeline(pm, Stage::Lowered, o.toCudaOptions());
       });
   PassPipelineRegistration<CpuPipelineOptions>(
       "dync-cpu",

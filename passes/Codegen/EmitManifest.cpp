@@ -29,9 +29,11 @@ namespace {
 /// run statistics array as an entry argument.
 constexpr int kModelAbiVersion = 2;
 
-std::string buildManifest(ModuleOp module) {
+std::string buildManifest(ModuleOp module, StringRef target) {
   nlohmann::json m;
   m["abi_version"] = kModelAbiVersion;
+  if (target != "cpu")
+    m["target"] = target.str();
   if (auto name = module->getAttrOfType<StringAttr>(mlir::dyn::attrs::kModel))
     m["model"] = name.getValue().str();
   if (auto weights = module->getAttrOfType<StringAttr>(mlir::dyn::attrs::kWeightsPath))
@@ -108,6 +110,8 @@ std::string buildManifest(ModuleOp module) {
 }
 
 struct EmitManifestPass : dync::impl::DynEmitManifestBase<EmitManifestPass> {
+  using Base::Base;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     // The manifest describes tensors and scalars; IR that is already
@@ -127,7 +131,8 @@ struct EmitManifestPass : dync::impl::DynEmitManifestBase<EmitManifestPass> {
           return signalPassFailure();
         }
     }
-    module->setAttr(kManifestAttr, StringAttr::get(module.getContext(), buildManifest(module)));
+    module->setAttr(kManifestAttr, StringAttr::get(module.getContext(),
+                                                  buildManifest(module, target)));
   }
 };
 

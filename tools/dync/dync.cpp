@@ -44,7 +44,8 @@ using namespace mlir;
 namespace cl = llvm::cl;
 
 namespace {
-enum class Emit { Imported, Mlir, Partitioned, Codegen, Lowered, Llvm, Asm, Obj, Header, So };
+enum class Emit { Imported, Mlir, Partitioned, Codegen, Ptx, Lowered, Llvm, Asm, Obj, Header, So };
+enum class Target { Cpu, Cuda };
 
 cl::OptionCategory dyncCategory("dync options");
 
@@ -60,9 +61,10 @@ cl::opt<Emit> emit(
         clEnumValN(Emit::Mlir, "mlir", "dyn-level IR, canonicalized (default)"),
         clEnumValN(Emit::Partitioned, "partitioned", "static subgraphs + a host program holding all control"),
         clEnumValN(Emit::Codegen, "codegen", "dyn ops spelled with upstream ops, the entry readied for the target"),
+        clEnumValN(Emit::Ptx, "ptx", "PTX of the GPU kernels (--target=cuda)"),
         clEnumValN(Emit::Lowered, "lowered", "the LLVM dialect, before translation"),
         clEnumValN(Emit::Llvm, "llvm", "LLVM IR"),
-        clEnumValN(Emit::Asm, "asm", "assembly for the target CPU"),
+        clEnumValN(Emit::Asm, "asm", "assembly for the target CPU (the host program's, for CUDA)"),
         clEnumValN(Emit::Obj, "obj", "an object file"),
         clEnumValN(Emit::Header, "header", "C header for a statically linked model (with --emit=obj)"),
         clEnumValN(Emit::So, "so", "a shared library that dync-run and libdyncrt load")),
@@ -74,6 +76,7 @@ StringRef emitName(Emit e) {
   case Emit::Mlir: return "mlir";
   case Emit::Partitioned: return "partitioned";
   case Emit::Codegen: return "codegen";
+  case Emit::Ptx: return "ptx";
   case Emit::Lowered: return "lowered";
   case Emit::Llvm: return "llvm";
   case Emit::Asm: return "asm";
@@ -83,6 +86,22 @@ StringRef emitName(Emit e) {
   }
   return "?";
 }
+
+cl::opt<Target> target(
+    "target", cl::desc("What the model runs on"), cl::init(Target::Cpu),
+    cl::values(clEnumValN(Target::Cpu, "cpu", "this machine's CPU, or --cpu/--mattr's (default)"),
+               clEnumValN(Target::Cuda, "cuda",
+                          "NVIDIA GPUs: kernels in a fatbin, the host program on the CPU")),
+    cl::cat(dyncCategory));
+cl::list<std::string> cudaArchs("cuda-arch",
+                                cl::desc("GPU architectures to build cubins for, oldest first "
+                                         "(default sm_80,sm_90)"),
+                                cl::CommaSeparated, cl::value_desc("sm_NN,..."),
+                                cl::cat(dyncCategory));
+cl::opt<std::string> cudaToolkit("cuda-toolkit",
+                                 cl::desc("The CUDA toolkit's directory (default: $CUDA_HOME, "
+                                          "$CUDA_PATH, /usr/local/cuda, PATH)"),
+                                 cl::value_desc("dir"), cl::cat(dyncCategory));
 
 cl::opt<std::string> cpuName("cpu", cl::desc("Target CPU (default: the host's)"),
                              cl::cat(dyncCategory));
@@ -164,6 +183,7 @@ dync::Stage stageFor(Emit e, bool explaining) {
   case Emit::Partitioned: return dync::Stage::Partitioned;
   case Emit::Codegen:
   case Emit::Header: return dync::Stage::Codegen;
+  case Emit::Ptx: return dync::Stage::Kernels;
   default: return dync::Stage::Lowered;
   }
 }
@@ -234,7 +254,21 @@ int main(int argc, char **argv) {
       emit = Emit::Llvm;
     else if (ext == ".s")
       emit = Emit::Asm;
+    else if (ext == ".ptx")
+      emit = Emit::Ptx;
   }
+  bool cuda = target == Target::Cuda;
+  if (emit == Emit::Ptx && !cuda)
+    return error("--emit=ptx needs --target=cuda");
+  if (cuda && emit == Emit::Header)
+    return error("--emit=header is for the CPU target: a CUDA model is loaded as a library "
+                 "(--emit=so)");
+  if (!cuda && (cudaArchs.getNumOccurrences() || cudaToolkit.getNumOccurrences()))
+    return error("--cuda-arch and --cuda-toolkit apply to --target=cuda");
+  for (const std::string &arch : cudaArchs)
+    if (!dync::isValidCudaArch(arch))
+      return error("invalid --cuda-arch '" + arch + "': expected sm_NN with NN at least 75 "
+                   "(sm_80, sm_90...)");
   if (optLevel > 3)
     return error("-O takes 0, 1, 2 or 3");
   // Written from the LLVM module: translation follows the pipeline.
@@ -350,6 +384,18 @@ int main(int argc, char **argv) {
 
   dync::CpuOptions cpu{cpuName, cpuFeatures, optLevel, ""};
   cpu.memoryBudget = budget.value_or(0);
+  dync::CudaOptions gpu;
+  if (!cudaArchs.empty())
+    gpu.archs.assign(cudaArchs.begin(), cudaArchs.end());
+  gpu.toolkit = cudaToolkit;
+  gpu.host = cpu;
+  if (cuda && (emit == Emit::Ptx || stageFor(emit, explaining) == dync::Stage::Lowered)) {
+    // Before the passes: a missing toolkit is the user's to fix, not a
+    // pipeline failure.
+    std::string message;
+    if (dync::findCudaTool("ptxas", gpu.toolkit, message).empty())
+      return error(message);
+  }
   {
     PassManager pm(&context);
     if (failed(applyPassManagerCLOptions(pm)))
@@ -358,11 +404,26 @@ int main(int argc, char **argv) {
     applyDefaultTimingManagerCLOptions(tm);
     TimingScope timing = tm.getRootScope();
     pm.enableTiming(timing);
-    dync::buildCpuPipeline(pm, stageFor(emit, explaining), cpu);
+    if (cuda)
+      dync::buildCudaPipeline(pm, stageFor(emit, explaining), gpu);
+    else
+      dync::buildCpuPipeline(pm, stageFor(emit, explaining), cpu);
     if (failed(pm.run(*module)))
       return 1;
   }
   phases.done("passes");
+
+  if (emit == Emit::Ptx) {
+    std::string message;
+    auto output = openOutputFile(outputFile, &message);
+    if (!output)
+      return error(message);
+    if (failed(dync::writePtx(*module, output->os(), message)))
+      return error(message);
+    output->keep();
+    phases.done("write");
+    return finished();
+  }
 
   if (emit == Emit::Header) {
     std::string message;
@@ -385,10 +446,12 @@ int main(int argc, char **argv) {
         return error("cannot read weights '" + path.getValue() + "': " +
                      buffer.getError().message());
       cpu.embeddedWeights = (*buffer)->getBuffer().str();
+      gpu.host.embeddedWeights = cpu.embeddedWeights;
     }
     llvm::LLVMContext llvmContext;
     std::string message;
-    auto llvmModule = dync::translateToLLVM(*module, llvmContext, cpu, message);
+    auto llvmModule = cuda ? dync::translateCudaToLLVM(*module, llvmContext, gpu, message)
+                           : dync::translateToLLVM(*module, llvmContext, cpu, message);
     if (!llvmModule)
       return error(message);
     phases.done("LLVM IR");

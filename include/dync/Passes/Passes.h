@@ -2,7 +2,7 @@
 //
 // The passes by phase, in data-flow order: partitioning, the conversion of
 // dyn ops to upstream ops, code generation shared by targets, and the CPU
-// target's own passes.
+// and CUDA targets' own passes.
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,6 +10,7 @@
 #define DYNC_PASSES_PASSES_H
 
 #include "dync/Passes/CPU/Passes.h"
+#include "dync/Passes/CUDA/Passes.h"
 #include "dync/Passes/Codegen/Passes.h"
 #include "dync/Passes/Conversion/Passes.h"
 #include "dync/Passes/Partition/Passes.h"

@@ -8,6 +8,9 @@
 //   imported --dyn-partition--> partitioned --dync-cpu-codegen--> codegen
 //            --dync-cpu-lower--> lowered (LLVM dialect)
 //   imported --dync-cpu--> lowered (all of the above)
+//   codegen --dync-cuda-kernels--> kernels (PTX in a gpu.binary)
+//   codegen --dync-cuda-lower--> lowered (host program, fatbin)
+//   imported --dync-cuda--> lowered (the CUDA target's every stage)
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,6 +18,7 @@
 #define DYNC_PIPELINES_PIPELINES_H
 
 #include "dync/Target/CPU/CPUTarget.h"
+#include "dync/Target/CUDA/CUDATarget.h"
 
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
@@ -32,6 +36,9 @@ enum class Stage {
   /// The dyn ops spelled with upstream ops on tensors, the entry readied and
   /// described (`dyn.manifest`): what a target lowers.
   Codegen,
+  /// CUDA only: the kernels lowered to NVVM and serialized to PTX
+  /// (`--emit=ptx`), the host program still on memrefs.
+  Kernels,
   /// The LLVM dialect, ready for translation.
   Lowered,
 };
@@ -48,6 +55,19 @@ struct CpuPipelineOptions : mlir::PassPipelineOptions<CpuPipelineOptions> {
   CpuOptions toCpuOptions() const;
 };
 
+/// Options of the CUDA pipelines, as `dync-opt` takes them
+/// (`--dync-cuda="cuda-arch=sm_80,sm_90 threads=256"`).
+struct CudaPipelineOptions : mlir::PassPipelineOptions<CudaPipelineOptions> {
+  ListOption<std::string> archs{*this, "cuda-arch",
+                                llvm::cl::desc("GPU architectures (default sm_80,sm_90)")};
+  Option<std::string> toolkit{*this, "cuda-toolkit",
+                              llvm::cl::desc("CUDA toolkit root (default: found)")};
+  Option<int64_t> threads{*this, "threads", llvm::cl::desc("Threads per block"),
+                          llvm::cl::init(256)};
+
+  CudaOptions toCudaOptions() const;
+};
+
 /// Imported IR to the `mlir` stage: canonicalization and CSE.
 void buildCanonicalizePipeline(mlir::OpPassManager &pm);
 
@@ -58,6 +78,10 @@ void buildPartitionPipeline(mlir::OpPassManager &pm);
 /// Imported IR to `stop` for the CPU target: the passes of every stage up to
 /// and including it.
 void buildCpuPipeline(mlir::OpPassManager &pm, Stage stop, const CpuOptions &options);
+
+/// Imported IR to `stop` for the CUDA target (any stage but `Lowered`'s CPU
+/// form; `Kernels` is CUDA's own).
+void buildCudaPipeline(mlir::OpPassManager &pm, Stage stop, const CudaOptions &options);
 
 /// Registers the pipelines with the global registry.
 void registerPipelines();

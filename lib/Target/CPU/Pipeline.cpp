@@ -27,13 +27,15 @@ using namespace mlir;
 
 namespace dync {
 
-void buildCpuCodegenPipeline(OpPassManager &pm) {
+void buildCpuCodegenPipeline(OpPassManager &pm, StringRef target) {
   pm.addPass(createDynThreadExternals());
   pm.addPass(createDynTimeSubgraphs());
   pm.addPass(createConvertDynToLinalg());
   pm.addPass(createDynLowerStatistics());
   pm.addPass(createDynCheckCpuSupport());
-  pm.addPass(createDynEmitManifest());
+  DynEmitManifestOptions manifest;
+  manifest.target = target.str();
+  pm.addPass(createDynEmitManifest(manifest));
   pm.addPass(createDynPrepareEntry());
 }
 

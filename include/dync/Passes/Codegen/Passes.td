@@ -123,8 +123,13 @@ def DynEmitManifest : Pass<"dyn-emit-manifest", "::mlir::ModuleOp"> {
     run statistics (`dyn.stats`) and the weights file. It runs on the host
     program after dyn-thread-externals and convert-dyn-to-linalg, and before
     dyn-prepare-entry drops the parameter definitions it reads. The target
-    embeds the string as `dync_manifest`.
+    embeds the string as `dync_manifest`. A model for another target than the
+    CPU says so (`"target": "cuda"`): the runtime runs it on that device.
   }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"cpu\"",
+           "The target the model is compiled for (cpu or cuda)">,
+  ];
 }
 
 def DynPrepareEntry : Pass<"dyn-prepare-entry", "::mlir::ModuleOp"> {

@@ -55,8 +55,9 @@ DynVectorizeMatmulsOptions matmulKernelFor(const CpuOptions &options);
 /// Partitioned IR to the `codegen` stage: weights and params threaded into
 /// the entry, subgraphs timed, dyn ops spelled with upstream ops (run
 /// statistics allocated), CPU support checked, the manifest recorded
-/// (`dyn.manifest`), and the entry readied for a C interface.
-void buildCpuCodegenPipeline(mlir::OpPassManager &pm);
+/// (`dyn.manifest`, which names `target` unless it is the CPU), and the
+/// entry readied for a C interface. The CUDA target shares this stage.
+void buildCpuCodegenPipeline(mlir::OpPassManager &pm, llvm::StringRef target = "cpu");
 
 /// The `codegen` stage to the LLVM dialect: bufferization with function
 /// boundaries and a static memory plan, micro-kernels and vectorization,

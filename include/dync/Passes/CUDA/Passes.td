@@ -1,0 +1,58 @@
+//===- Passes.td - CUDA passes --------------------------------------------*- tablegen -*-===//
+//
+// CUDA-specific code generation: parallel loops mapped to the GPU's grid, and
+// the kernels gathered into the one module that becomes the model's fatbin.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DYNC_PASSES_CUDA_PASSES_TD
+#define DYNC_PASSES_CUDA_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def DynMapParallelLoopsToGpu : Pass<"dyn-map-parallel-loops-to-gpu", "::mlir::func::FuncOp"> {
+  let summary = "Tiles outermost parallel loops into blocks of threads and maps them to the grid";
+  let description = [{
+    Every outermost `scf.parallel` without reductions (what
+    `convert-linalg-to-parallel-loops` makes of a linalg op on buffers) is
+    tiled with upstream `tileParallelLoop` into a loop over tiles and a loop
+    inside a tile, and both get the `mapping` attribute that
+    `convert-parallel-loops-to-gpu` turns into a `gpu.launch`:
+
+    - a tile is `threads` threads: the innermost (contiguous) dimension gets
+      32 of them (`threads` when the loop has one dimension) and the next
+      `threads / 32`, so that neighbouring threads touch neighbouring
+      elements; a static dimension smaller than its share gets its extent;
+    - inside a tile the innermost dimension goes to `threadIdx.x`, the next
+      to `threadIdx.y`, the others (tile 1) run sequentially;
+    - over tiles the innermost dimension goes to `blockIdx.x`, the next two
+      to `blockIdx.y` and `blockIdx.z`, any further ones run sequentially in
+      each thread.
+
+    Tiles have constant sizes (`no-min-max-bounds`): threads past the end of
+    a dimension skip the body. Loops with reductions (`scf.reduce` with
+    operands) and loops nested in another parallel loop are left alone (they
+    run where their parent does). Bodies stay as they are: a reduction
+    dimension of a linalg op is a sequential loop in each thread.
+  }];
+  let options = [
+    Option<"threads", "threads", "unsigned", /*default=*/"256",
+           "Threads per block (a multiple of 32)">,
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect"];
+}
+
+def DynGatherKernels : Pass<"dyn-gather-kernels", "::mlir::ModuleOp"> {
+  let summary = "Moves every outlined kernel into one GPU module with PTX-valid names";
+  let description = [{
+    `gpu-kernel-outlining` makes a `gpu.module` per kernel; each would become
+    its own binary, loaded by its own constructor. This pass moves every
+    `gpu.func` into one module, `@dync_kernels`, so that the model carries one
+    fatbin, and renames each kernel `<function>_k<N>` with the characters PTX
+    does not accept in an identifier (the `.` of `forward.sg0`) replaced by
+    `_`. Every `gpu.launch_func` follows its kernel.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
+#endif // DYNC_PASSES_CUDA_PASSES_TD

@@ -1,0 +1,115 @@
+//===- Pipeline.cpp - the CUDA target's pass pipelines --------------------===//
+//
+// The code generation stage to kernels in PTX, then to the LLVM dialect with
+// a fatbin. Bufferization and the memory plan are the CPU's; what differs is
+// where the parallel loops go: each becomes a `gpu.launch` over blocks of
+// threads, outlined into one kernel module. Host code (the control of the
+// partitioned program, the scans that compute decisions) stays on the CPU.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dync/Target/CUDA/CUDATarget.h"
+
+#include "dync/Passes/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Transforms/Passes.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+
+using namespace mlir;
+
+namespace dync {
+
+/// The toolkit root that holds `tool` (bin/<tool>), or empty.
+static std::string toolkitRoot(StringRef toolkit) {
+  std::string error;
+  std::string ptxas = findCudaTool("ptxas", toolkit, error);
+  if (ptxas.empty())
+    return "";
+  return llvm::sys::path::parent_path(llvm::sys::path::parent_path(ptxas)).str();
+}
+
+void buildCudaKernelPipeline(OpPassManager &pm, const CudaOptions &options) {
+  pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
+  pm.addNestedPass<func::FuncOp>(createDynFuseElementwise());
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.allowReturnAllocsFromLoops = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  bufferization::BufferDeallocationPipelineOptions dealloc;
+  bufferization::buildBufferDeallocationPipeline(pm, dealloc);
+  pm.addPass(createConvertBufferizationToMemRefPass());
+  // The plan's slots come from libdyncrt, which gives a CUDA model's run
+  // memory that host and device both address.
+  pm.addPass(createDynPlanBuffers());
+  if (options.host.memoryBudget > 0) {
+    DynCheckMemoryBudgetOptions budget;
+    budget.maxBytes = options.host.memoryBudget;
+    pm.addPass(createDynCheckMemoryBudget(budget));
+  }
+  // Polynomials in arith ops: kernels need no libdevice for exp, tanh, erf.
+  pm.addNestedPass<func::FuncOp>(createDynApproximateMath());
+  arith::ArithEmulateUnsupportedFloatsOptions bf16InF32;
+  bf16InF32.sourceTypeStrs = {"bf16"};
+  pm.addNestedPass<func::FuncOp>(arith::createArithEmulateUnsupportedFloats(bf16InF32));
+  pm.addNestedPass<func::FuncOp>(createDynExpandBF16());
+  pm.addPass(createConvertLinalgToParallelLoopsPass());
+  DynMapParallelLoopsToGpuOptions map;
+  map.threads = static_cast<unsigned>(options.threadsPerBlock);
+  pm.addNestedPass<func::FuncOp>(createDynMapParallelLoopsToGpu(map));
+  pm.addPass(createConvertParallelLoopToGpuPass());
+  // Subviews and tile arithmetic as plain index math, in kernels and host.
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createDynGatherKernels());
+
+  GpuNVVMAttachTargetOptions target;
+  target.chip = options.archs.empty() ? "sm_80" : options.archs.front();
+  target.features = "+ptx80";
+  target.optLevel = 3;
+  target.moduleMatcher = "dync_kernels";
+  pm.addPass(createGpuNVVMAttachTarget(target));
+  OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+  kernels.addPass(createSCFToControlFlowPass());
+  kernels.addPass(createConvertGpuOpsToNVVMOps());
+  kernels.addPass(createCanonicalizerPass());
+  kernels.addPass(createReconcileUnrealizedCastsPass());
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = "isa"; // PTX; createAssembleKernelsPass makes the fatbin
+  binary.toolkitPath = toolkitRoot(options.toolkit);
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+}
+
+void buildCudaLoweringPipeline(OpPassManager &pm, const CudaOptions &options) {
+  buildCudaKernelPipeline(pm, options);
+  pm.addPass(createAssembleKernelsPass(options));
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  FinalizeMemRefToLLVMConversionPassOptions memrefToLLVM;
+  memrefToLLVM.useGenericFunctions = true;
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefToLLVM));
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  // Launches become mgpuStreamCreate / mgpuLaunchKernel /
+  // mgpuStreamSynchronize calls into libdyncrt.
+  pm.addPass(createGpuToLLVMConversionPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
+}
+
+} // namespace dync

@@ -1,0 +1,5 @@
+module {
+  func.func @forward(%a: tensor<4xf32> {dyn.name = "x"}) -> (tensor<4xf32> {dyn.name = "y"}) {
+    return %a : tensor<4xf32>
+  }
+}
