@@ -5,7 +5,8 @@
 // Signature.cpp (the inputs, outputs, dims and parameters it describes),
 // Session.cpp (per-run settings and statistics), Run.cpp (validation, the
 // entry's arguments, the outputs), ModelSupport.cpp (what compiled code
-// calls: allocation, workspace, parallel loops, copies, the clock).
+// calls: allocation, workspace, parallel loops, copies, the clock), Cuda.cpp
+// (the CUDA driver and the mgpu* calls of CUDA models).
 //
 //===----------------------------------------------------------------------===//
 
@@ -71,11 +72,21 @@ struct RunContext {
   int64_t parallelLoops = 0;
   /// Allocations the model made during the run (freed if it is abandoned).
   std::unordered_set<void *> allocations;
+  /// A CUDA model's run: its buffers are managed memory (Cuda.h).
+  bool cuda = false;
+  /// Where a run that cannot go on returns, and why (out of memory unless
+  /// said otherwise: a failing CUDA driver call sets its own).
   std::jmp_buf outOfMemory;
+  dync_status_code_t failure = DYNC_STATUS_OUT_OF_MEMORY;
+  std::string failureMessage;
 };
 
 /// The run in progress on this thread, or null.
 RunContext *&currentRun();
+
+/// Frees a buffer the model's code allocated during `run` (managed memory
+/// in a CUDA run).
+void freeModelBuffer(void *p, const RunContext *run);
 
 /// Points a model's `dync_parallel_hook` at the runtime's thread pool.
 void installParallelHook(void **hook);
@@ -93,6 +104,9 @@ struct dync_model_t {
   std::string weightsFile;
   std::unique_ptr<dync::safetensors::File> weights;
   std::vector<std::unique_ptr<char[]>> alignedCopies;
+  /// Compiled with --target=cuda: the weights live in managed memory.
+  bool cuda = false;
+  std::vector<void *> deviceCopies;
 
   ~dync_model_t();
 };

@@ -44,6 +44,12 @@ dync_status_t *dync::rt::readManifest(dync_model_t &model, const char *text,
                 "'%s' was compiled for model ABI version %lld, but this runtime "
                 "reads version %d: compile it again with this dync",
                 modelPath, static_cast<long long>(abi), DYNC_MODEL_ABI_VERSION);
+  std::string target = jsonString(manifest, "target");
+  if (target != "" && target != "cpu" && target != "cuda")
+    return fail(DYNC_STATUS_INCOMPATIBLE,
+                "'%s' was compiled for target '%s', which this runtime cannot run", modelPath,
+                target.c_str());
+  model.cuda = target == "cuda";
 
   if (auto dims = manifest.find("dims"); dims != manifest.end() && dims->is_object())
     for (auto &[name, d] : dims->items())

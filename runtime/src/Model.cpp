@@ -1,5 +1,6 @@
 //===- Model.cpp - loading a compiled model and binding its weights -------===//
 
+#include "Cuda.h"
 #include "Internal.h"
 
 #include <cstring>
@@ -49,6 +50,8 @@ void makeRuntimeGlobal() {
 dync_model_t::~dync_model_t() {
   // The weights may be mapped from a library's embedded bytes: release them
   // before the library.
+  for (void *p : deviceCopies)
+    dync::rt::cuda::freeManaged(p);
   weights.reset();
   if (library)
     dlclose(library);
@@ -107,6 +110,18 @@ dync_status_t *dync::rt::bindWeights(dync_model_t &model, const char *modelPath,
       std::memcpy(copy, data, size);
       data = reinterpret_cast<const uint8_t *>(copy);
     }
+    if (model.cuda) {
+      // Kernels read weights from memory the device addresses: one copy,
+      // made here, kept for the model's life.
+      void *copy = dync::rt::cuda::allocManaged(size);
+      if (!copy)
+        return fail(DYNC_STATUS_OUT_OF_MEMORY,
+                    "cannot copy weight '%s' (%zu bytes) to CUDA managed memory", a.name.c_str(),
+                    size);
+      model.deviceCopies.push_back(copy);
+      std::memcpy(copy, data, size);
+      data = static_cast<const uint8_t *>(copy);
+    }
     a.data = data;
   }
   return nullptr;
@@ -142,6 +157,20 @@ dync_status_t *dync_model_load(const char *modelPath, const char *weightsPath,
       static_cast<const uint64_t *>(dlsym(model->library, "dync_embedded_weights_size"));
   if (dync_status_t *st = readManifest(*model, manifestText, modelPath))
     return st;
+  // Loading the library ran its constructor, which loaded its kernels (or
+  // said why it could not).
+  std::string kernelError = model->cuda ? dync::rt::cuda::takeModuleLoadError() : "";
+  if (model->cuda) {
+    if (dync_status_t *st = dync::rt::cuda::ensureDevice()) {
+      dync_status_t *named = fail(DYNC_STATUS_UNAVAILABLE, "cannot run model '%s': %s", modelPath,
+                                  dync_status_message(st));
+      dync_status_free(st);
+      return named;
+    }
+    if (!kernelError.empty())
+      return fail(DYNC_STATUS_UNAVAILABLE, "cannot run model '%s': %s", modelPath,
+                  kernelError.c_str());
+  }
   if (dync_status_t *st = bindWeights(*model, modelPath, weightsPath, embedded,
                                       embeddedSize ? *embeddedSize : 0))
     return st;
@@ -163,6 +192,10 @@ dync_status_t *dync_model_load_static(const dync_static_model_t *linked,
   model->entry = linked->entry;
   if (dync_status_t *st = readManifest(*model, linked->manifest, "(linked model)"))
     return st;
+  if (model->cuda)
+    return fail(DYNC_STATUS_UNIMPLEMENTED,
+                "the linked model was compiled for CUDA; link a CPU model statically, or load "
+                "a CUDA model's library with dync_model_load");
   if (dync_status_t *st = bindWeights(*model, "(linked model)", weightsPath,
                                       linked->embedded_weights, linked->embedded_weights_size))
     return st;
@@ -172,6 +205,10 @@ dync_status_t *dync_model_load_static(const dync_static_model_t *linked,
 }
 
 void dync_model_release(dync_model_t *model) { delete model; }
+
+const char *dync_model_device(const dync_model_t *model) {
+  return !model ? nullptr : model->cuda ? "cuda" : "cpu";
+}
 
 int32_t dync_model_num_inputs(const dync_model_t *model) {
   return model ? static_cast<int32_t>(model->inputArgs.size()) : 0;

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Cuda.h"
 #include "Internal.h"
 
 #include <algorithm>
@@ -17,6 +18,13 @@ using namespace dync::rt;
 RunContext *&dync::rt::currentRun() {
   thread_local RunContext *run = nullptr;
   return run;
+}
+
+void dync::rt::freeModelBuffer(void *p, const RunContext *run) {
+  if (run && run->cuda)
+    dync::rt::cuda::freeManaged(p);
+  else
+    std::free(p);
 }
 
 //===----------------------------------------------------------------------===//
@@ -42,11 +50,11 @@ int64_t allocationsBeforeFailure() {
 void *checked(void *p, size_t bytes) {
   static std::atomic<int64_t> made{0};
   int64_t limit = allocationsBeforeFailure();
+  RunContext *run = currentRun();
   if (p && limit >= 0 && made.fetch_add(1) >= limit) {
-    std::free(p);
+    freeModelBuffer(p, run);
     p = nullptr;
   }
-  RunContext *run = currentRun();
   if (p) {
     if (run)
       run->allocations.insert(p);
@@ -64,18 +72,26 @@ void *checked(void *p, size_t bytes) {
 extern "C" {
 
 DYNC_API void *_mlir_memref_to_llvm_alloc(size_t bytes) {
+  RunContext *run = currentRun();
+  if (run && run->cuda)
+    return checked(dync::rt::cuda::allocManaged(bytes), bytes);
   return checked(std::malloc(std::max<size_t>(bytes, 1)), bytes);
 }
 
 DYNC_API void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t bytes) {
+  RunContext *run = currentRun();
+  // Managed memory is aligned to at least 256 bytes.
+  if (run && run->cuda && alignment <= 256)
+    return checked(dync::rt::cuda::allocManaged(bytes), bytes);
   size_t size = (std::max<size_t>(bytes, 1) + alignment - 1) / alignment * alignment;
   return checked(std::aligned_alloc(alignment, size), bytes);
 }
 
 DYNC_API void _mlir_memref_to_llvm_free(void *p) {
-  if (RunContext *run = currentRun())
+  RunContext *run = currentRun();
+  if (run)
     run->allocations.erase(p);
-  std::free(p);
+  freeModelBuffer(p, run);
 }
 
 } // extern "C"
@@ -113,16 +129,28 @@ namespace {
 /// The calling thread's workspace: one buffer per slot of the compiled
 /// models' memory plans (dyn-plan-buffers), grown on demand and kept, so
 /// that warm runs allocate no temporaries. Freed when the thread exits.
+/// CUDA runs have their own, in managed memory.
 struct Workspace {
+  bool managed = false;
   std::vector<std::pair<void *, int64_t>> slots;
   ~Workspace() { release(); }
+  void *allocate(int64_t bytes) {
+    return managed ? dync::rt::cuda::allocManaged(bytes) : std::aligned_alloc(64, bytes);
+  }
+  void free(void *p) {
+    if (managed)
+      dync::rt::cuda::freeManaged(p);
+    else
+      std::free(p);
+  }
   void release() {
     for (auto &[p, capacity] : slots)
-      std::free(p);
+      free(p);
     slots.clear();
   }
 };
-thread_local Workspace workspace;
+thread_local Workspace hostWorkspace;
+thread_local Workspace deviceWorkspace{true, {}};
 
 /// A rank-1 memref descriptor, as MLIR's C interface passes it.
 struct MemRef1D {
@@ -141,6 +169,8 @@ struct UnrankedMemRef {
 /// (64-byte aligned; contents undefined), as compiled models request them.
 extern "C" DYNC_API void _mlir_ciface_dync_workspace(MemRef1D *out, int64_t slot,
                                                      int64_t bytes) {
+  RunContext *run = currentRun();
+  Workspace &workspace = run && run->cuda ? deviceWorkspace : hostWorkspace;
   if (slot >= static_cast<int64_t>(workspace.slots.size()))
     workspace.slots.resize(slot + 1, {nullptr, 0});
   auto &[p, capacity] = workspace.slots[slot];
@@ -148,12 +178,12 @@ extern "C" DYNC_API void _mlir_ciface_dync_workspace(MemRef1D *out, int64_t slot
     // Room to grow by half again: sizes follow the batch, which varies.
     int64_t want = std::max<int64_t>(bytes, capacity + capacity / 2);
     want = (want + 63) / 64 * 64;
-    std::free(p);
-    p = std::aligned_alloc(64, want);
+    workspace.free(p);
+    p = workspace.allocate(want);
     capacity = p ? want : 0;
     if (!p) {
       // Not the run's to free: the workspace outlives runs.
-      if (RunContext *run = currentRun())
+      if (run)
         std::longjmp(run->outOfMemory, 1);
       std::fprintf(stderr, "libdyncrt: out of memory (%lld bytes of workspace)\n",
                    static_cast<long long>(want));
@@ -163,7 +193,10 @@ extern "C" DYNC_API void _mlir_ciface_dync_workspace(MemRef1D *out, int64_t slot
   *out = MemRef1D{p, p, 0, bytes, 1};
 }
 
-extern "C" DYNC_API void dync_thread_workspace_release(void) { workspace.release(); }
+extern "C" DYNC_API void dync_thread_workspace_release(void) {
+  hostWorkspace.release();
+  deviceWorkspace.release();
+}
 
 /// The monotonic clock compiled models read to time their subgraphs.
 extern "C" DYNC_API int64_t dync_clock_ns(void) {

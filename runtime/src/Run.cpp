@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Cuda.h"
 #include "Internal.h"
 
 #include <algorithm>
@@ -131,6 +132,30 @@ extern "C" dync_status_t *dync_session_run(dync_session_t *session,
   if (dync_status_t *st = checkInputs(*model, inputs, nInputs))
     return st;
 
+  // A CUDA model's kernels address managed memory only: its inputs and
+  // statistics are copied there for the run (weights were at load).
+  bool device = model->cuda;
+  if (device)
+    if (dync_status_t *st = cuda::ensureDevice())
+      return st;
+  std::vector<void *> staged;
+  auto stage = [&](const void *data, size_t bytes) -> void * {
+    void *copy = cuda::allocManaged(bytes);
+    if (copy) {
+      std::memcpy(copy, data, bytes);
+      staged.push_back(copy);
+    }
+    return copy;
+  };
+  struct Unstage {
+    std::vector<void *> &buffers;
+    ~Unstage() {
+      for (void *p : buffers)
+        cuda::freeManaged(p);
+    }
+  } unstage{staged};
+  int64_t *stats = session->stats.data();
+
   // The entry's arguments.
   std::vector<std::vector<int64_t>> descriptors;
   descriptors.reserve(model->args.size());
@@ -144,7 +169,10 @@ extern "C" dync_status_t *dync_session_run(dync_session_t *session,
     switch (a.kind) {
     case ArgKind::Stats: {
       int64_t n = static_cast<int64_t>(session->stats.size());
-      descriptors.push_back(descriptor(session->stats.data(), &n, 1));
+      if (device && !(stats = static_cast<int64_t *>(
+                          stage(session->stats.data(), n * sizeof(int64_t)))))
+        return fail(DYNC_STATUS_OUT_OF_MEMORY, "out of CUDA managed memory for the statistics");
+      descriptors.push_back(descriptor(stats, &n, 1));
       break;
     }
     case ArgKind::Param: {
@@ -158,10 +186,21 @@ extern "C" dync_status_t *dync_session_run(dync_session_t *session,
     case ArgKind::Weight:
       descriptors.push_back(descriptor(a.data, a.shape.data(), a.shape.size()));
       break;
-    case ArgKind::Input:
-      descriptors.push_back(descriptor(inputs[input].data, inputs[input].shape, a.shape.size()));
+    case ArgKind::Input: {
+      const void *data = inputs[input].data;
+      if (device) {
+        int64_t bytes = dync_dtype_size(a.dtype);
+        for (size_t d = 0; d < a.shape.size(); ++d)
+          bytes *= inputs[input].shape[d];
+        if (!(data = stage(data, bytes)))
+          return fail(DYNC_STATUS_OUT_OF_MEMORY,
+                      "out of CUDA managed memory for input '%s' (%lld bytes)", a.name.c_str(),
+                      static_cast<long long>(bytes));
+      }
+      descriptors.push_back(descriptor(data, inputs[input].shape, a.shape.size()));
       ++input;
       break;
+    }
     }
     argPtrs.push_back(descriptors.back().data());
   }
@@ -174,6 +213,7 @@ extern "C" dync_status_t *dync_session_run(dync_session_t *session,
     session->pool.reset(new (std::nothrow) ThreadPool(session->threads));
   RunContext run;
   run.pool = session->pool.get();
+  run.cuda = device;
   RunContext *outer = currentRun();
   currentRun() = &run;
   bool completed = callEntry(model->entry, argPtrs.data(), results.data(), run);
@@ -182,10 +222,14 @@ extern "C" dync_status_t *dync_session_run(dync_session_t *session,
   if (!completed) {
     // The model's code ran out of memory: free what the run allocated.
     for (void *p : run.allocations)
-      std::free(p);
+      freeModelBuffer(p, &run);
     std::fill(session->stats.begin(), session->stats.end(), 0);
+    if (!run.failureMessage.empty())
+      return fail(run.failure, "%s", run.failureMessage.c_str());
     return fail(DYNC_STATUS_OUT_OF_MEMORY, "the model ran out of memory during the run");
   }
+  if (device && stats != session->stats.data())
+    std::memcpy(session->stats.data(), stats, session->stats.size() * sizeof(int64_t));
 
   // Outputs: contiguous row-major results are handed over as they are;
   // anything else is copied into a fresh buffer. Outputs can be views of one
@@ -232,7 +276,9 @@ extern "C" dync_status_t *dync_session_run(dync_session_t *session,
       borrowed |= owned == allocated;
     }
     borrowed |= std::find(handedOut.begin(), handedOut.end(), allocated) != handedOut.end();
-    if (contiguous && !borrowed) {
+    // A CUDA model's buffers are managed memory, which the caller frees
+    // with dync_tensor_free (free): copy them out too.
+    if (contiguous && !borrowed && !device) {
       out.data = base;
       out.allocation = allocated;
       handedOut.push_back(allocated);
@@ -254,7 +300,7 @@ extern "C" dync_status_t *dync_session_run(dync_session_t *session,
   copiedFrom.erase(std::unique(copiedFrom.begin(), copiedFrom.end()), copiedFrom.end());
   for (void *p : copiedFrom)
     if (std::find(handedOut.begin(), handedOut.end(), p) == handedOut.end())
-      std::free(p);
+      freeModelBuffer(p, &run);
   if (status)
     for (int32_t i = 0; i < nOutputs; ++i)
       dync_tensor_free(&outputs[i]);

@@ -47,6 +47,8 @@ UNREACHABLE = {
     "' is not available here": "a constant used only as a matmul weight is not read as a tensor",
     "' is not produced in the branch": "a branch output that is not defined is caught as a name the branch reads",
     "' has no value dync can use here": "every defined ONNX value is a tensor, known integers or a constant",
+    "dyn-gather-kernels: launch of an unknown kernel":
+        "gpu.launch_func's verifier requires its kernel to exist",
     "the second operand's axis 0 is the live batch":
         "needs an operand whose last dim is the live batch, which no op makes",
 }

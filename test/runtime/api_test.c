@@ -74,6 +74,13 @@ int main(int argc, char **argv) {
              DYNC_STATUS_INCOMPATIBLE,
              "was compiled for model ABI version 1, but this runtime reads version 2: "
              "compile it again with this dync");
+  expectCode("another target", loadManifest("{\"abi_version\": 2, \"target\": \"tpu\"}", NULL, &model),
+             DYNC_STATUS_INCOMPATIBLE, "was compiled for target 'tpu', which this runtime cannot run");
+  expectCode("cuda linked statically",
+             loadManifest("{\"abi_version\": 2, \"target\": \"cuda\"}", NULL, &model),
+             DYNC_STATUS_UNIMPLEMENTED,
+             "the linked model was compiled for CUDA; link a CPU model statically, or load a "
+             "CUDA model's library with dync_model_load");
   expectCode("param default out of range",
              loadManifest("{\"abi_version\": 2, \"args\": [{\"kind\": \"param\", \"name\": \"k\", "
                           "\"dtype\": \"i32\", \"shape\": [], \"default\": 2.2e69}]}",
@@ -106,6 +113,8 @@ int main(int argc, char **argv) {
   expect("load", dync_model_load(argv[1], NULL, &model), NULL);
   if (!model)
     return 1;
+  printf("device %s (null model: %s)\n", dync_model_device(model),
+         dync_model_device(NULL) ? "?" : "NULL");
   printf("inputs %d: %s %s; outputs %d: %s\n", dync_model_num_inputs(model),
          dync_model_input_name(model, 0), dync_model_input_name(model, 1),
          dync_model_num_outputs(model), dync_model_output_name(model, 0));

@@ -3,6 +3,7 @@
 //   dync-run MODEL.so [--weights FILE] --input NAME=FILE.npy ...
 //            [--output NAME=FILE.npy ...] [--param NAME=VALUE ...]
 //            [--stats] [--stats-json FILE] [--bench N] [--threads N]
+//            [--device cpu|cuda]
 //
 // Uses only libdyncrt's C API (no LLVM, no MLIR).
 //
@@ -31,7 +32,7 @@ int usage() {
                "usage: dync-run MODEL.so [--weights FILE.safetensors]\n"
                "                --input NAME=FILE.npy ... [--output NAME=FILE.npy ...]\n"
                "                [--param NAME=VALUE ...] [--stats] [--stats-json FILE]\n"
-               "                [--bench N] [--threads N]\n");
+               "                [--bench N] [--threads N] [--device cpu|cuda]\n");
   return 2;
 }
 
@@ -77,6 +78,8 @@ int main(int argc, char **argv) {
   std::vector<std::pair<std::string, double>> params;
   long bench = 0;
   long threads = 0;
+  // What the model must run on; empty: what it was compiled for.
+  std::string device;
   bool stats = false;
   std::string statsJson;
   for (int i = 1; i < argc; ++i) {
@@ -106,6 +109,11 @@ int main(int argc, char **argv) {
       if (value.empty() || *end)
         return error("--param " + name + ": '" + value + "' is not a number");
       params.emplace_back(name, d);
+    } else if (a == "--device" || a.rfind("--device=", 0) == 0) {
+      if (a == "--device" ? !next(device) : (device = a.substr(9), false))
+        return error("--device needs cpu or cuda");
+      if (device != "cpu" && device != "cuda")
+        return error("--device takes cpu or cuda, got '" + device + "'");
     } else if (a == "--stats") {
       stats = true;
     } else if (a == "--stats-json") {
@@ -136,6 +144,13 @@ int main(int argc, char **argv) {
                                          &model)) {
     int rc = error(dync_status_message(s));
     dync_status_free(s);
+    return rc;
+  }
+  if (!device.empty() && device != dync_model_device(model)) {
+    int rc = error("'" + modelPath + "' is compiled for " + dync_model_device(model) +
+                   ", not for --device " + device + " (compile it with dync --target=" + device +
+                   ")");
+    dync_model_release(model);
     return rc;
   }
   dync_session_t *session = nullptr;

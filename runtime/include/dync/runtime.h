@@ -139,6 +139,11 @@ DYNC_API dync_status_t *dync_model_load_static(const dync_static_model_t *model,
                                                dync_model_t **out_model);
 
 DYNC_API int32_t dync_model_num_inputs(const dync_model_t *model);
+/** What the model runs on: "cpu", or "cuda" for a model compiled with
+ *  `dync --target=cuda` (its runs launch kernels on CUDA device 0; loading
+ *  it fails with DYNC_STATUS_UNAVAILABLE without a driver or a device).
+ *  NULL for a NULL model. */
+DYNC_API const char *dync_model_device(const dync_model_t *model);
 DYNC_API const char *dync_model_input_name(const dync_model_t *model, int32_t i);
 DYNC_API int32_t dync_model_num_outputs(const dync_model_t *model);
 DYNC_API const char *dync_model_output_name(const dync_model_t *model, int32_t i);

@@ -1,0 +1,293 @@
+//===- Cuda.cpp - the CUDA driver, loaded on demand, and mgpu* -------------===//
+//
+// The entry points MLIR's gpu-to-llvm lowering calls (mgpuModuleLoad,
+// mgpuLaunchKernel, ...; upstream's libmlir_cuda_runtime is not shipped with
+// MLIR here) on the driver API, which is looked up with dlopen/dlsym. A
+// failing driver call during a run ends the run with the driver's message
+// (the same return path as an allocation failure, Run.cpp).
+//
+//===----------------------------------------------------------------------===//
+
+#include "Cuda.h"
+#include "Internal.h"
+
+#include <csetjmp>
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
+#include <map>
+#include <mutex>
+#include <type_traits>
+#include <utility>
+#include <string>
+
+using namespace dync::rt;
+
+namespace {
+
+// The driver API's types and the few constants used, as cuda.h spells them
+// (the runtime builds without the CUDA toolkit).
+using CUresult = int;
+using CUdevice = int;
+using CUdeviceptr = unsigned long long;
+using CUcontext = void *;
+using CUmodule = void *;
+using CUfunction = void *;
+using CUstream = void *;
+constexpr CUresult CUDA_SUCCESS = 0;
+constexpr unsigned CU_MEM_ATTACH_GLOBAL = 1;
+constexpr unsigned CU_STREAM_NON_BLOCKING = 1;
+
+struct Driver {
+  CUresult (*cuInit)(unsigned);
+  CUresult (*cuDeviceGetCount)(int *);
+  CUresult (*cuDeviceGet)(CUdevice *, int);
+  CUresult (*cuDevicePrimaryCtxRetain)(CUcontext *, CUdevice);
+  CUresult (*cuCtxSetCurrent)(CUcontext);
+  CUresult (*cuMemAllocManaged)(CUdeviceptr *, size_t, unsigned);
+  CUresult (*cuMemFree)(CUdeviceptr);
+  CUresult (*cuModuleLoadData)(CUmodule *, const void *);
+  CUresult (*cuModuleUnload)(CUmodule);
+  CUresult (*cuModuleGetFunction)(CUfunction *, CUmodule, const char *);
+  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned,
+                             unsigned, unsigned, CUstream, void **, void **);
+  CUresult (*cuStreamCreate)(CUstream *, unsigned);
+  CUresult (*cuStreamDestroy)(CUstream);
+  CUresult (*cuStreamSynchronize)(CUstream);
+  CUresult (*cuGetErrorString)(CUresult, const char **);
+  CUcontext context = nullptr;
+  /// Why the device is unusable, or empty.
+  std::string unavailable;
+};
+
+std::string describe(const Driver &d, CUresult rc) {
+  const char *text = nullptr;
+  if (d.cuGetErrorString && d.cuGetErrorString(rc, &text) != CUDA_SUCCESS)
+    text = nullptr;
+  // What the driver cannot say about itself.
+  if (!text)
+    text = rc == 34    ? "CUDA_ERROR_STUB_LIBRARY: the toolkit's stub libcuda, not a driver"
+           : rc == 35  ? "CUDA_ERROR_INSUFFICIENT_DRIVER: the driver is older than the runtime needs"
+           : rc == 100 ? "CUDA_ERROR_NO_DEVICE"
+           : rc == 209 ? "CUDA_ERROR_NO_BINARY_FOR_GPU"
+                       : nullptr;
+  return text ? std::string(text) + " (CUresult " + std::to_string(rc) + ")"
+              : "CUresult " + std::to_string(rc);
+}
+
+/// The process's driver, loaded once.
+Driver &driver() {
+  static Driver d;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    const char *path = std::getenv("DYNC_CUDA_DRIVER");
+    if (!path || !*path)
+      path = "libcuda.so.1";
+    void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+      d.unavailable = std::string("no CUDA driver (") + path + " cannot be loaded: " + dlerror() +
+                      "); the model was compiled with --target=cuda";
+      return;
+    }
+    bool complete = true;
+    auto sym = [&](auto &fn, const char *name) {
+      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(lib, name));
+      complete &= fn != nullptr;
+    };
+    sym(d.cuInit, "cuInit");
+    sym(d.cuDeviceGetCount, "cuDeviceGetCount");
+    sym(d.cuDeviceGet, "cuDeviceGet");
+    sym(d.cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain");
+    sym(d.cuCtxSetCurrent, "cuCtxSetCurrent");
+    sym(d.cuMemAllocManaged, "cuMemAllocManaged");
+    sym(d.cuMemFree, "cuMemFree_v2");
+    sym(d.cuModuleLoadData, "cuModuleLoadData");
+    sym(d.cuModuleUnload, "cuModuleUnload");
+    sym(d.cuModuleGetFunction, "cuModuleGetFunction");
+    sym(d.cuLaunchKernel, "cuLaunchKernel");
+    sym(d.cuStreamCreate, "cuStreamCreate");
+    sym(d.cuStreamDestroy, "cuStreamDestroy_v2");
+    sym(d.cuStreamSynchronize, "cuStreamSynchronize");
+    sym(d.cuGetErrorString, "cuGetErrorString");
+    if (!complete) {
+      d.unavailable = std::string("the CUDA driver ") + path +
+                      " lacks entry points libdyncrt needs (a driver older than CUDA 11?)";
+      return;
+    }
+    if (CUresult rc = d.cuInit(0); rc != CUDA_SUCCESS) {
+      d.unavailable = rc == 100 ? "no CUDA device (the driver reports none)"
+                                : "the CUDA driver did not initialize: " + describe(d, rc);
+      return;
+    }
+    int count = 0;
+    if (CUresult rc = d.cuDeviceGetCount(&count); rc != CUDA_SUCCESS || count == 0) {
+      d.unavailable = rc != CUDA_SUCCESS ? "cannot count CUDA devices: " + describe(d, rc)
+                                         : "no CUDA device (the driver reports none)";
+      return;
+    }
+    CUdevice dev;
+    if (CUresult rc = d.cuDeviceGet(&dev, 0); rc != CUDA_SUCCESS) {
+      d.unavailable = "cannot open CUDA device 0: " + describe(d, rc);
+      return;
+    }
+    if (CUresult rc = d.cuDevicePrimaryCtxRetain(&d.context, dev); rc != CUDA_SUCCESS)
+      d.unavailable = "cannot create a context on CUDA device 0: " + describe(d, rc);
+  });
+  return d;
+}
+
+/// The driver, its context current on this thread; null if unusable.
+Driver *ready() {
+  Driver &d = driver();
+  if (!d.unavailable.empty())
+    return nullptr;
+  thread_local bool current = false;
+  if (!current) {
+    if (d.cuCtxSetCurrent(d.context) != CUDA_SUCCESS)
+      return nullptr;
+    current = true;
+  }
+  return &d;
+}
+
+/// Ends the run on this thread with `message` (the driver failed under it).
+/// Off a run (a model's constructor) there is nothing to end.
+[[noreturn]] void failRun(const std::string &message) {
+  RunContext *run = currentRun();
+  if (run) {
+    run->failure = DYNC_STATUS_INTERNAL;
+    run->failureMessage = message;
+    std::longjmp(run->outOfMemory, 1);
+  }
+  std::fprintf(stderr, "libdyncrt: %s\n", message.c_str());
+  std::abort();
+}
+
+void check(Driver &d, CUresult rc, const char *what) {
+  if (rc != CUDA_SUCCESS)
+    failRun(std::string(what) + " failed: " + describe(d, rc));
+}
+
+Driver &inRun() {
+  Driver *d = ready();
+  if (!d)
+    failRun(driver().unavailable.empty() ? "the CUDA context cannot be made current"
+                                         : driver().unavailable);
+  return *d;
+}
+
+std::mutex moduleErrorMutex;
+std::string moduleError;
+
+/// Kernel names by function handle, for messages.
+std::mutex namesMutex;
+std::map<void *, std::string> kernelNames;
+
+std::string kernelName(void *fn) {
+  std::lock_guard<std::mutex> lock(namesMutex);
+  auto it = kernelNames.find(fn);
+  return it == kernelNames.end() ? "?" : it->second;
+}
+
+} // namespace
+
+dync_status_t *cuda::ensureDevice() {
+  if (ready())
+    return nullptr;
+  const std::string &why = driver().unavailable;
+  return fail(DYNC_STATUS_UNAVAILABLE, "%s",
+              why.empty() ? "the CUDA context cannot be made current" : why.c_str());
+}
+
+void *cuda::allocManaged(size_t bytes) {
+  Driver *d = ready();
+  CUdeviceptr p = 0;
+  if (!d || d->cuMemAllocManaged(&p, bytes ? bytes : 1, CU_MEM_ATTACH_GLOBAL) != CUDA_SUCCESS)
+    return nullptr;
+  return reinterpret_cast<void *>(p);
+}
+
+void cuda::freeManaged(void *p) {
+  if (Driver *d = ready(); d && p)
+    d->cuMemFree(reinterpret_cast<CUdeviceptr>(p));
+}
+
+std::string cuda::takeModuleLoadError() {
+  std::lock_guard<std::mutex> lock(moduleErrorMutex);
+  return std::exchange(moduleError, std::string());
+}
+
+//===----------------------------------------------------------------------===//
+// What gpu-to-llvm's lowering calls
+//===----------------------------------------------------------------------===//
+
+extern "C" {
+
+/// A model library's constructor loads its fatbin here; null (and the
+/// reason kept for dync_model_load) if the device or the image is unusable.
+DYNC_API void *mgpuModuleLoad(void *data, size_t /*gpuBlobSize*/) {
+  Driver *d = ready();
+  std::string error;
+  CUmodule module = nullptr;
+  if (!d)
+    error = driver().unavailable;
+  else if (CUresult rc = d->cuModuleLoadData(&module, data); rc != CUDA_SUCCESS)
+    error = "cannot load the model's GPU kernels: " + describe(*d, rc) +
+            " (built for other GPU architectures? see --cuda-arch)";
+  if (!error.empty()) {
+    std::lock_guard<std::mutex> lock(moduleErrorMutex);
+    moduleError = error;
+  }
+  return module;
+}
+
+DYNC_API void mgpuModuleUnload(void *module) {
+  if (Driver *d = ready(); d && module)
+    d->cuModuleUnload(module);
+}
+
+DYNC_API void *mgpuModuleGetFunction(void *module, const char *name) {
+  Driver &d = inRun();
+  if (!module)
+    failRun("the model's GPU kernels are not loaded");
+  CUfunction fn = nullptr;
+  check(d, d.cuModuleGetFunction(&fn, module, name),
+        ("cuModuleGetFunction of kernel '" + std::string(name) + "'").c_str());
+  std::lock_guard<std::mutex> lock(namesMutex);
+  kernelNames.emplace(fn, name);
+  return fn;
+}
+
+DYNC_API void *mgpuStreamCreate() {
+  Driver &d = inRun();
+  CUstream stream = nullptr;
+  check(d, d.cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+  return stream;
+}
+
+DYNC_API void mgpuStreamDestroy(void *stream) {
+  if (Driver *d = ready())
+    d->cuStreamDestroy(stream);
+}
+
+DYNC_API void mgpuStreamSynchronize(void *stream) {
+  Driver &d = inRun();
+  check(d, d.cuStreamSynchronize(stream), "a GPU kernel of the model");
+}
+
+DYNC_API void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY, intptr_t gridZ,
+                               intptr_t blockX, intptr_t blockY, intptr_t blockZ,
+                               int32_t smem, void *stream, void **params, void **extra,
+                               size_t /*paramsCount*/) {
+  // A loop over an empty range (no token routed to an expert): no work, and
+  // CUDA refuses an empty grid.
+  if (gridX <= 0 || gridY <= 0 || gridZ <= 0)
+    return;
+  Driver &d = inRun();
+  check(d,
+        d.cuLaunchKernel(function, gridX, gridY, gridZ, blockX, blockY, blockZ, smem, stream,
+                         params, extra),
+        ("cuLaunchKernel of kernel '" + kernelName(function) + "'").c_str());
+}
+
+} // extern "C"

@@ -1,0 +1,39 @@
+//===- Cuda.h - libdyncrt's CUDA backend ------------------------*- C++ -*-===//
+//
+// A model compiled with --target=cuda runs its kernels through the CUDA
+// driver API, which the runtime loads with dlopen on first use: nothing
+// needs a GPU or a driver to build, link or run CPU models. Its runs keep
+// every buffer the model touches in managed memory (addressed by host and
+// device alike); the host program synchronizes after each launch, so host
+// code reads what a kernel wrote.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DYNC_RUNTIME_CUDA_H
+#define DYNC_RUNTIME_CUDA_H
+
+#include "dync/runtime.h"
+
+#include <cstddef>
+#include <string>
+
+namespace dync::rt::cuda {
+
+/// Loads the driver (`$DYNC_CUDA_DRIVER`, else `libcuda.so.1`) and makes
+/// device 0's primary context current on this thread, once per process and
+/// thread: null, or an UNAVAILABLE status ("no CUDA driver", "no CUDA
+/// device") or the driver's error.
+dync_status_t *ensureDevice();
+
+/// Managed memory of `bytes` (at least 1), or null.
+void *allocManaged(size_t bytes);
+void freeManaged(void *p);
+
+/// The error of loading the kernels of the last model whose library was
+/// opened (the constructor that loads them has nowhere else to report it),
+/// or empty; cleared by reading.
+std::string takeModuleLoadError();
+
+} // namespace dync::rt::cuda
+
+#endif // DYNC_RUNTIME_CUDA_H
