@@ -214,6 +214,8 @@ public:
     return out;
   }
 
+  std::string device() const { return dync_model_device(model_); }
+
   std::vector<std::string> statNames() const {
     std::vector<std::string> out;
     for (int32_t i = 0, n = dync_model_num_stats(model_); i < n; ++i)
@@ -364,7 +366,8 @@ NB_MODULE(_runtime, m) {
       .def_prop_ro("outputs", &Model::outputs, "(name, dtype, rank) per output")
       .def_prop_ro("params", &Model::params, "(name, dtype, default) per runtime parameter")
       .def_prop_ro("dims", &Model::dims, "(name, min, max) per dynamic dim")
-      .def_prop_ro("stat_names", &Model::statNames);
+      .def_prop_ro("stat_names", &Model::statNames)
+      .def_prop_ro("device", &Model::device, "'cpu', or 'cuda' for a model compiled for CUDA");
 
   nb::class_<Session>(m, "Session", "One thread's runs of a model (runs are serialized).")
       .def(nb::init<const Model &>(), nb::arg("model"), nb::keep_alive<1, 2>())

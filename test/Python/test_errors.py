@@ -61,8 +61,10 @@ def test_compile_option_errors(tmp_path, examples):
         dync.compile(tmp_path / "model.txt")
     with pytest.raises(TypeError, match="not int"):
         dync.compile(42)
-    with pytest.raises(ValueError, match="target 'cuda' is not supported; dync compiles for: cpu"):
-        dync.compile(examples / "static_mlp.json", target="cuda")
+    with pytest.raises(ValueError, match="target 'tpu' is not supported; dync compiles for: cpu, cuda"):
+        dync.compile(examples / "static_mlp.json", target="tpu")
+    with pytest.raises(ValueError, match="cuda_arch applies to target='cuda'"):
+        dync.compile(examples / "static_mlp.json", cuda_arch=["sm_90"])
     with pytest.raises(dync.CompileError, match="--memory-budget"):
         dync.compile(examples / "static_mlp.json", tmp_path / "m.so", memory_budget="lots")
 
@@ -190,3 +192,23 @@ except dync.OutOfMemoryError as e:
     assert done.returncode == 0, done.stderr
     assert "OOM out of memory | " in done.stdout
     assert "ran out of memory" in done.stdout
+
+
+def test_cuda_model_without_a_driver(tmp_path, examples):
+    """A CUDA model compiles (with the toolkit) and loading it without a
+    driver raises UnavailableError naming what is missing. In a subprocess:
+    the runtime looks for the driver once per process."""
+    if not (shutil.which("ptxas") or os.path.exists("/usr/local/cuda/bin/ptxas")):
+        pytest.skip("no CUDA toolkit (ptxas) on this machine")
+    lib = dync.compile(examples / "static_mlp.json", tmp_path / "m.so", target="cuda",
+                       cuda_arch=["sm_80"])
+    code = ("import dync\n"
+            "try:\n"
+            f"    dync.load({str(lib)!r})\n"
+            "except dync.UnavailableError as e:\n"
+            "    print('unavailable', e)\n")
+    env = dict(os.environ, DYNC_CUDA_DRIVER=str(tmp_path / "no-driver.so"))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert "unavailable" in out.stdout and "no CUDA driver" in out.stdout, out.stdout + out.stderr
+    cpu = dync.load(dync.compile(examples / "static_mlp.json", tmp_path / "c.so"))
+    assert cpu.device == "cpu"

@@ -22,7 +22,7 @@ from ._runtime import DyncError
 PathLike = Union[str, "os.PathLike[str]"]
 
 _SUFFIXES = (".json", ".onnx", ".mlir")
-_TARGETS = ("cpu",)
+_TARGETS = ("cpu", "cuda")
 
 
 class CompileError(DyncError):
@@ -101,6 +101,7 @@ def compile(model: Any, output: Optional[PathLike] = None, *, target: str = "cpu
             example_inputs: Any = None, input_names: Optional[Sequence[str]] = None,
             output_names: Optional[Sequence[str]] = None,
             dynamic_axes: Optional[Mapping[str, Any]] = None, opset_version: int = 17,
+            cuda_arch: Optional[Sequence[str]] = None,
             extra_args: Sequence[str] = ()) -> pathlib.Path:
     """Compiles a model into a model library and returns the library's path.
 
@@ -111,7 +112,10 @@ def compile(model: Any, output: Optional[PathLike] = None, *, target: str = "cpu
     output: where to write the library (`model.so`); its weights go beside it
         (`model.safetensors`) unless `embed_weights`. Default: a temporary
         directory removed when the interpreter exits.
-    target: "cpu" (the only target so far).
+    target: "cpu", or "cuda": GPU kernels in a fatbin, which needs the CUDA
+        toolkit to compile and a CUDA driver and device to load (see
+        docs/CUDA.md; never run on a GPU yet).
+    cuda_arch: for "cuda", the GPU architectures (default ["sm_80", "sm_90"]).
     dims: bounds of the symbolic dims of an ONNX model, {name: (min, max)} or
         {name: max}; dims not given get 1:4096 (see docs/ONNX.md).
     opt_level, cpu, mattr, memory_budget: as dync's -O, --cpu, --mattr and
@@ -152,6 +156,12 @@ def compile(model: Any, output: Optional[PathLike] = None, *, target: str = "cpu
     command = [str(compiler_path()), str(source), "-o", str(out), f"-O{int(opt_level)}"]
     for name, bounds in (dims or {}).items():
         command.append(_dim_flag(name, bounds))
+    if target != "cpu":
+        command.append(f"--target={target}")
+    if cuda_arch:
+        if target != "cuda":
+            raise ValueError("cuda_arch applies to target='cuda'")
+        command.append("--cuda-arch=" + ",".join(cuda_arch))
     if embed_weights:
         command.append("--embed-weights")
     if cpu:

@@ -104,6 +104,8 @@ class Model:
         self.dims: List[DimSpec] = [DimSpec(*d) for d in self._model.dims]
         self._input_names = [i.name for i in self.inputs]
         self._stat_names = list(self._model.stat_names)
+        #: "cpu", or "cuda" for a model compiled with target="cuda".
+        self.device: str = self._model.device
         if threads is not None and threads < 1:
             raise InvalidArgumentError(f"threads must be at least 1, got {threads}")
         self._threads = threads
