@@ -57,7 +57,8 @@ void buildCpuPipeline(OpPassManager &pm, Stage stop, const CpuOptions &options) 
   buildCpuLoweringPipeline(pm, options);
 }
 
-void buildCudaPipeline(OpPassManager &pm, Stage stop, const CudaOptions &options) {
+void buildCudaPipeline(OpPassManager &pm, Stage stop, const CudaOptions &options,
+                       bool emulate) {
   if (stop == Stage::Imported)
     return;
   if (stop == Stage::Canonical)
@@ -65,9 +66,12 @@ void buildCudaPipeline(OpPassManager &pm, Stage stop, const CudaOptions &options
   buildPartitionPipeline(pm);
   if (stop == Stage::Partitioned)
     return;
-  buildCpuCodegenPipeline(pm, "cuda");
+  // An emulated model runs on the CPU runtime.
+  buildCpuCodegenPipeline(pm, emulate ? "cpu" : "cuda");
   if (stop == Stage::Codegen)
     return;
+  if (emulate)
+    return buildCudaEmulationPipeline(pm, options);
   if (stop == Stage::Kernels)
     return buildCudaKernelPipeline(pm, options);
   buildCudaLoweringPipeline(pm, options);

@@ -45,7 +45,7 @@ namespace cl = llvm::cl;
 
 namespace {
 enum class Emit { Imported, Mlir, Partitioned, Codegen, Ptx, Lowered, Llvm, Asm, Obj, Header, So };
-enum class Target { Cpu, Cuda };
+enum class Target { Cpu, Cuda, CudaEmulated };
 
 cl::OptionCategory dyncCategory("dync options");
 
@@ -91,7 +91,9 @@ cl::opt<Target> target(
     "target", cl::desc("What the model runs on"), cl::init(Target::Cpu),
     cl::values(clEnumValN(Target::Cpu, "cpu", "this machine's CPU, or --cpu/--mattr's (default)"),
                clEnumValN(Target::Cuda, "cuda",
-                          "NVIDIA GPUs: kernels in a fatbin, the host program on the CPU")),
+                          "NVIDIA GPUs: kernels in a fatbin, the host program on the CPU"),
+               clEnumValN(Target::CudaEmulated, "cuda-emulated",
+                          "a test target: the CUDA kernels run as loops on this CPU")),
     cl::cat(dyncCategory));
 cl::list<std::string> cudaArchs("cuda-arch",
                                 cl::desc("GPU architectures to build cubins for, oldest first "
@@ -258,11 +260,14 @@ int main(int argc, char **argv) {
       emit = Emit::Ptx;
   }
   bool cuda = target == Target::Cuda;
+  bool emulated = target == Target::CudaEmulated;
   if (emit == Emit::Ptx && !cuda)
     return error("--emit=ptx needs --target=cuda");
   if (cuda && emit == Emit::Header)
     return error("--emit=header is for the CPU target: a CUDA model is loaded as a library "
                  "(--emit=so)");
+  if (emulated && emit == Emit::Header)
+    return error("--emit=header is for the CPU target");
   if (!cuda && (cudaArchs.getNumOccurrences() || cudaToolkit.getNumOccurrences()))
     return error("--cuda-arch and --cuda-toolkit apply to --target=cuda");
   for (const std::string &arch : cudaArchs)
@@ -404,8 +409,8 @@ int main(int argc, char **argv) {
     applyDefaultTimingManagerCLOptions(tm);
     TimingScope timing = tm.getRootScope();
     pm.enableTiming(timing);
-    if (cuda)
-      dync::buildCudaPipeline(pm, stageFor(emit, explaining), gpu);
+    if (cuda || emulated)
+      dync::buildCudaPipeline(pm, stageFor(emit, explaining), gpu, emulated);
     else
       dync::buildCpuPipeline(pm, stageFor(emit, explaining), cpu);
     if (failed(pm.run(*module)))

@@ -79,9 +79,11 @@ void buildPartitionPipeline(mlir::OpPassManager &pm);
 /// and including it.
 void buildCpuPipeline(mlir::OpPassManager &pm, Stage stop, const CpuOptions &options);
 
-/// Imported IR to `stop` for the CUDA target (any stage but `Lowered`'s CPU
-/// form; `Kernels` is CUDA's own).
-void buildCudaPipeline(mlir::OpPassManager &pm, Stage stop, const CudaOptions &options);
+/// Imported IR to `stop` for the CUDA target (`Kernels` is CUDA's own
+/// stage), or, with `emulate`, for the CPU with the CUDA kernels run as
+/// parallel loops (no `Kernels` stage).
+void buildCudaPipeline(mlir::OpPassManager &pm, Stage stop, const CudaOptions &options,
+                       bool emulate = false);
 
 /// Registers the pipelines with the global registry.
 void registerPipelines();

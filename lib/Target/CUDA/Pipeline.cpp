@@ -38,7 +38,9 @@ static std::string toolkitRoot(StringRef toolkit) {
   return llvm::sys::path::parent_path(llvm::sys::path::parent_path(ptxas)).str();
 }
 
-void buildCudaKernelPipeline(OpPassManager &pm, const CudaOptions &options) {
+/// The code generation stage to kernels as `gpu.launch` ops: shared by the
+/// CUDA target and its CPU emulation.
+static void buildGpuLaunchPipeline(OpPassManager &pm, const CudaOptions &options) {
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
   pm.addNestedPass<func::FuncOp>(createDynFuseElementwise());
   bufferization::OneShotBufferizePassOptions bufferize;
@@ -72,6 +74,10 @@ void buildCudaKernelPipeline(OpPassManager &pm, const CudaOptions &options) {
   // Subviews and tile arithmetic as plain index math, in kernels and host.
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
+}
+
+void buildCudaKernelPipeline(OpPassManager &pm, const CudaOptions &options) {
+  buildGpuLaunchPipeline(pm, options);
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createDynGatherKernels());
 
@@ -90,6 +96,27 @@ void buildCudaKernelPipeline(OpPassManager &pm, const CudaOptions &options) {
   binary.compilationTarget = "isa"; // PTX; createAssembleKernelsPass makes the fatbin
   binary.toolkitPath = toolkitRoot(options.toolkit);
   pm.addPass(createGpuModuleToBinaryPass(binary));
+}
+
+void buildCudaEmulationPipeline(OpPassManager &pm, const CudaOptions &options) {
+  buildGpuLaunchPipeline(pm, options);
+  pm.addNestedPass<func::FuncOp>(createDynEmulateGpuLaunches());
+  // The CPU target's tail: the thread pool, then LLVM.
+  pm.addPass(createDynOutlineParallelLoops());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  FinalizeMemRefToLLVMConversionPassOptions memrefToLLVM;
+  memrefToLLVM.useGenericFunctions = true;
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefToLLVM));
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
 }
 
 void buildCudaLoweringPipeline(OpPassManager &pm, const CudaOptions &options) {

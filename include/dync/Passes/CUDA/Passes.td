@@ -55,4 +55,24 @@ def DynGatherKernels : Pass<"dyn-gather-kernels", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
+def DynEmulateGpuLaunches : Pass<"dyn-emulate-gpu-launches", "::mlir::func::FuncOp"> {
+  let summary = "Runs each gpu.launch's body as a parallel loop on the CPU (a test of the kernels)";
+  let description = [{
+    The kernels of the CUDA target are what `convert-parallel-loops-to-gpu`
+    makes of the tiled and mapped loops: a `gpu.launch` whose body reads its
+    block and thread ids. Without a GPU they can still be executed: this pass
+    replaces every `gpu.launch` by one `scf.parallel` over (block z, y, x,
+    thread z, y, x), with the body's ids and sizes replaced by the loop's
+    induction variables and the launch's operands. The body is unchanged, so
+    the tiling, the mapping and the bounds guards run exactly as on a GPU;
+    only the lowering to NVVM is not exercised. The kernels use neither
+    shared memory nor barriers (a body that does is refused), so the threads
+    of a block are independent and the loop is a faithful schedule.
+
+    `dync --target=cuda-emulated` compiles a CPU model this way, and the
+    end-to-end tests compare it with the numpy reference.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect"];
+}
+
 #endif // DYNC_PASSES_CUDA_PASSES_TD

@@ -56,6 +56,12 @@ std::string findCudaTool(llvm::StringRef name, llvm::StringRef toolkit, std::str
 /// NVVM and serialized to PTX in a `gpu.binary`.
 void buildCudaKernelPipeline(mlir::OpPassManager &pm, const CudaOptions &options);
 
+/// The code generation stage to the LLVM dialect for the CPU, with every
+/// kernel the CUDA target would launch run instead as a parallel loop over
+/// its blocks and threads (dyn-emulate-gpu-launches): the kernels' tiling,
+/// mapping and guards executed where there is no GPU (`--target=cuda-emulated`).
+void buildCudaEmulationPipeline(mlir::OpPassManager &pm, const CudaOptions &options);
+
 /// The kernel stage to the LLVM dialect: the PTX assembled into a fatbin
 /// (cubins for every architecture, and the PTX), and the host program
 /// lowered with launches through `mgpu*` calls.
