@@ -54,6 +54,7 @@ struct Driver {
   CUresult (*cuStreamCreate)(CUstream *, unsigned);
   CUresult (*cuStreamDestroy)(CUstream);
   CUresult (*cuStreamSynchronize)(CUstream);
+  CUresult (*cuCtxSynchronize)();
   CUresult (*cuGetErrorString)(CUresult, const char **);
   CUcontext context = nullptr;
   /// Why the device is unusable, or empty.
@@ -108,6 +109,7 @@ Driver &driver() {
     sym(d.cuStreamCreate, "cuStreamCreate");
     sym(d.cuStreamDestroy, "cuStreamDestroy_v2");
     sym(d.cuStreamSynchronize, "cuStreamSynchronize");
+    sym(d.cuCtxSynchronize, "cuCtxSynchronize");
     sym(d.cuGetErrorString, "cuGetErrorString");
     if (!complete) {
       d.unavailable = std::string("the CUDA driver ") + path +
@@ -208,8 +210,12 @@ void *cuda::allocManaged(size_t bytes) {
 }
 
 void cuda::freeManaged(void *p) {
-  if (Driver *d = ready(); d && p)
+  // Launches are asynchronous (dyn-async-launches): a kernel in flight may
+  // still use the buffer (a workspace slot that grows, a dealloc).
+  if (Driver *d = ready(); d && p) {
+    d->cuCtxSynchronize();
     d->cuMemFree(reinterpret_cast<CUdeviceptr>(p));
+  }
 }
 
 std::string cuda::takeModuleLoadError() {

@@ -5,11 +5,19 @@
  * (default) refuses each launch, =skip records and skips it. Every module
  * load, launch and stream synchronization is appended to FAKE_CUDA_LOG.
  * FAKE_CUDA_ALLOCS=N makes allocations after the first N fail;
- * FAKE_CUDA_NO_CONTEXT=1 refuses to make a context current. */
+ * FAKE_CUDA_NO_CONTEXT=1 refuses to make a context current.
+ *
+ * Managed memory is enforced as on a GPU without concurrent managed access:
+ * from a launch until the next stream or context synchronization, every
+ * managed allocation is inaccessible to the host (mprotect PROT_NONE), so a
+ * host program that touches a buffer before waiting for the kernels crashes
+ * the test instead of reading stale data. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 typedef int CUresult;
 static const CUresult kNotSupported = 801, kInvalidImage = 200;
@@ -37,17 +45,45 @@ CUresult cuCtxSetCurrent(void *ctx) {
   (void)ctx;
   return getenv("FAKE_CUDA_NO_CONTEXT") ? 201 : 0;
 }
+/* The live managed allocations, and whether kernels are in flight. */
+enum { kMaxAllocations = 1 << 16 };
+static struct { void *p; size_t size; } allocations[kMaxAllocations];
+static int numAllocations = 0, inFlight = 0;
+
+static size_t pages(size_t bytes) {
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  return (bytes + page - 1) / page * page;
+}
+static void protectAll(int prot) {
+  for (int i = 0; i < numAllocations; ++i)
+    mprotect(allocations[i].p, allocations[i].size, prot);
+}
+
 CUresult cuMemAllocManaged(unsigned long long *p, size_t bytes, unsigned flags) {
   static long made = 0;
   const char *limit = getenv("FAKE_CUDA_ALLOCS");
   (void)flags;
-  if (limit && made++ >= atol(limit))
+  if ((limit && made++ >= atol(limit)) || numAllocations == kMaxAllocations)
     return 2; /* CUDA_ERROR_OUT_OF_MEMORY */
-  void *m = calloc(1, bytes);
+  size_t size = pages(bytes ? bytes : 1);
+  void *m = mmap(NULL, size, inFlight ? PROT_NONE : PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED)
+    return 2;
+  allocations[numAllocations].p = m;
+  allocations[numAllocations++].size = size;
   *p = (unsigned long long)(uintptr_t)m;
-  return m ? 0 : 2;
+  return 0;
 }
-CUresult cuMemFree_v2(unsigned long long p) { free((void *)(uintptr_t)p); return 0; }
+CUresult cuMemFree_v2(unsigned long long p) {
+  for (int i = 0; i < numAllocations; ++i)
+    if (allocations[i].p == (void *)(uintptr_t)p) {
+      munmap(allocations[i].p, allocations[i].size);
+      allocations[i] = allocations[--numAllocations];
+      return 0;
+    }
+  return 1; /* CUDA_ERROR_INVALID_VALUE */
+}
 CUresult cuModuleLoadData(void **module, const void *image) {
   uint32_t magic;
   memcpy(&magic, image, 4);
@@ -72,11 +108,31 @@ CUresult cuLaunchKernel(void *fn, unsigned gx, unsigned gy, unsigned gz, unsigne
   (void)params; (void)extra;
   logLine("launch", (const char *)fn);
   const char *mode = getenv("FAKE_CUDA_LAUNCH");
-  return mode && strcmp(mode, "skip") == 0 ? 0 : kNotSupported;
+  if (!mode || strcmp(mode, "skip") != 0)
+    return kNotSupported;
+  if (!inFlight)
+    protectAll(PROT_NONE);
+  inFlight = 1;
+  return 0;
 }
 CUresult cuStreamCreate(void **s, unsigned flags) { (void)flags; *s = (void *)3; return 0; }
 CUresult cuStreamDestroy_v2(void *s) { (void)s; return 0; }
-CUresult cuStreamSynchronize(void *s) { (void)s; logLine("sync", ""); return 0; }
+static void finish(void) {
+  if (inFlight)
+    protectAll(PROT_READ | PROT_WRITE);
+  inFlight = 0;
+}
+CUresult cuStreamSynchronize(void *s) {
+  (void)s;
+  logLine("sync", "");
+  finish();
+  return 0;
+}
+CUresult cuCtxSynchronize(void) {
+  logLine("sync", "context");
+  finish();
+  return 0;
+}
 CUresult cuGetErrorString(CUresult rc, const char **text) {
   *text = rc == kNotSupported ? "fake CUDA driver: it cannot run kernels"
           : rc == kInvalidImage ? "fake CUDA driver: the image is not a fatbin"

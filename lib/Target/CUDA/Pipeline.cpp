@@ -80,6 +80,8 @@ void buildCudaKernelPipeline(OpPassManager &pm, const CudaOptions &options) {
   buildGpuLaunchPipeline(pm, options);
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createDynGatherKernels());
+  // One synchronization per run of back-to-back kernels, not per kernel.
+  pm.addPass(createDynAsyncLaunches());
 
   GpuNVVMAttachTargetOptions target;
   target.chip = options.archs.empty() ? "sm_80" : options.archs.front();

@@ -55,6 +55,27 @@ def DynGatherKernels : Pass<"dyn-gather-kernels", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
+def DynAsyncLaunches : Pass<"dyn-async-launches", "::mlir::ModuleOp"> {
+  let summary = "Chains kernel launches on a stream and waits only where the host touches memory";
+  let description = [{
+    Every `gpu.launch_func` of the host program becomes asynchronous. In each
+    block, the launches are chained on one stream (a `gpu.wait async` starts
+    it), and a blocking `gpu.wait` is inserted before the first host op that
+    may touch memory the kernels use: a load, a store, a copy, a call, an op
+    with regions, or the block's terminator. Host ops that touch no buffer
+    do not wait: ops free of memory effects (index math, views, `memref.dim`),
+    allocations, and the runtime's `@dync_workspace` and `@dync_clock_ns`
+    calls. So a subgraph's kernels run back to back with one synchronization
+    before it returns, instead of one per kernel. Kernels of one stream run
+    in order, so a kernel still sees what the previous one wrote.
+
+    It also checks what the kernels are given. A buffer from `memref.alloca`
+    or `memref.get_global` is host memory that a GPU cannot address, so a
+    launch that takes one is refused.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 def DynEmulateGpuLaunches : Pass<"dyn-emulate-gpu-launches", "::mlir::func::FuncOp"> {
   let summary = "Runs each gpu.launch's body as a parallel loop on the CPU (a test of the kernels)";
   let description = [{
