@@ -16,6 +16,7 @@
 #include <cstring>
 #include <dlfcn.h>
 #include <map>
+#include <unordered_map>
 #include <mutex>
 #include <type_traits>
 #include <utility>
@@ -201,7 +202,36 @@ dync_status_t *cuda::ensureDevice() {
               why.empty() ? "the CUDA context cannot be made current" : why.c_str());
 }
 
-void *cuda::allocManaged(size_t bytes) {
+namespace {
+
+/// The pool of managed buffers that runs freed, by size class.
+struct Pool {
+  std::mutex mutex;
+  /// Every live or cached pooled buffer's size class; absent: not pooled.
+  std::unordered_map<void *, size_t> classOf;
+  std::unordered_multimap<size_t, void *> free;
+  size_t cachedBytes = 0;
+};
+Pool &pool() {
+  static Pool *p = new Pool; // never destroyed: the driver may be gone at exit
+  return *p;
+}
+
+/// At most this much memory is kept for reuse; more is returned to the driver.
+constexpr size_t kMaxCachedBytes = size_t(1) << 30;
+
+/// A size class: powers of two from 256 bytes to 64 MiB, then multiples of
+/// 2 MiB (at most half again as much as asked for, or 2 MiB more).
+size_t sizeClass(size_t bytes) {
+  if (bytes > (size_t(64) << 20))
+    return (bytes + (size_t(2) << 20) - 1) / (size_t(2) << 20) * (size_t(2) << 20);
+  size_t c = 256;
+  while (c < bytes)
+    c *= 2;
+  return c;
+}
+
+void *driverAlloc(size_t bytes) {
   Driver *d = ready();
   CUdeviceptr p = 0;
   if (!d || d->cuMemAllocManaged(&p, bytes ? bytes : 1, CU_MEM_ATTACH_GLOBAL) != CUDA_SUCCESS)
@@ -209,13 +239,51 @@ void *cuda::allocManaged(size_t bytes) {
   return reinterpret_cast<void *>(p);
 }
 
-void cuda::freeManaged(void *p) {
+} // namespace
+
+void *cuda::allocManaged(size_t bytes, bool pooled) {
+  if (!pooled)
+    return driverAlloc(bytes);
+  size_t c = sizeClass(bytes);
+  Pool &p = pool();
+  {
+    std::lock_guard<std::mutex> lock(p.mutex);
+    auto it = p.free.find(c);
+    if (it != p.free.end()) {
+      void *buffer = it->second;
+      p.free.erase(it);
+      p.cachedBytes -= c;
+      return buffer;
+    }
+  }
+  void *buffer = driverAlloc(c);
+  if (buffer) {
+    std::lock_guard<std::mutex> lock(p.mutex);
+    p.classOf[buffer] = c;
+  }
+  return buffer;
+}
+
+void cuda::freeManaged(void *ptr) {
+  Driver *d = ready();
+  if (!d || !ptr)
+    return;
   // Launches are asynchronous (dyn-async-launches): a kernel in flight may
   // still use the buffer (a workspace slot that grows, a dealloc).
-  if (Driver *d = ready(); d && p) {
-    d->cuCtxSynchronize();
-    d->cuMemFree(reinterpret_cast<CUdeviceptr>(p));
+  d->cuCtxSynchronize();
+  Pool &p = pool();
+  {
+    std::lock_guard<std::mutex> lock(p.mutex);
+    auto it = p.classOf.find(ptr);
+    if (it != p.classOf.end() && p.cachedBytes + it->second <= kMaxCachedBytes) {
+      p.free.emplace(it->second, ptr);
+      p.cachedBytes += it->second;
+      return;
+    }
+    if (it != p.classOf.end())
+      p.classOf.erase(it);
   }
+  d->cuMemFree(reinterpret_cast<CUdeviceptr>(ptr));
 }
 
 std::string cuda::takeModuleLoadError() {

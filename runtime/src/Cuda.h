@@ -25,8 +25,12 @@ namespace dync::rt::cuda {
 /// device") or the driver's error.
 dync_status_t *ensureDevice();
 
-/// Managed memory of `bytes` (at least 1), or null.
-void *allocManaged(size_t bytes);
+/// Managed memory of `bytes` (at least 1), or null. Runs' buffers come from
+/// a pool (`pooled`): a freed buffer is kept for the next allocation of its
+/// size class, so warm runs make no driver allocation. Weights, allocated
+/// once per model, are not pooled.
+void *allocManaged(size_t bytes, bool pooled = true);
+/// Returns `p` to the pool, or to the driver if it was not pooled.
 void freeManaged(void *p);
 
 /// The error of loading the kernels of the last model whose library was

@@ -113,7 +113,7 @@ dync_status_t *dync::rt::bindWeights(dync_model_t &model, const char *modelPath,
     if (model.cuda) {
       // Kernels read weights from memory the device addresses: one copy,
       // made here, kept for the model's life.
-      void *copy = dync::rt::cuda::allocManaged(size);
+      void *copy = dync::rt::cuda::allocManaged(size, /*pooled=*/false);
       if (!copy)
         return fail(DYNC_STATUS_OUT_OF_MEMORY,
                     "cannot copy weight '%s' (%zu bytes) to CUDA managed memory", a.name.c_str(),

@@ -72,6 +72,7 @@ CUresult cuMemAllocManaged(unsigned long long *p, size_t bytes, unsigned flags) 
     return 2;
   allocations[numAllocations].p = m;
   allocations[numAllocations++].size = size;
+  logLine("alloc", "");
   *p = (unsigned long long)(uintptr_t)m;
   return 0;
 }
