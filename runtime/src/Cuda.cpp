@@ -56,6 +56,8 @@ struct Driver {
   CUresult (*cuStreamDestroy)(CUstream);
   CUresult (*cuStreamSynchronize)(CUstream);
   CUresult (*cuCtxSynchronize)();
+  CUresult (*cuPointerGetAttribute)(void *, int, CUdeviceptr);
+  CUresult (*cuMemcpy)(CUdeviceptr, CUdeviceptr, size_t);
   CUresult (*cuGetErrorString)(CUresult, const char **);
   CUcontext context = nullptr;
   /// Why the device is unusable, or empty.
@@ -111,6 +113,8 @@ Driver &driver() {
     sym(d.cuStreamDestroy, "cuStreamDestroy_v2");
     sym(d.cuStreamSynchronize, "cuStreamSynchronize");
     sym(d.cuCtxSynchronize, "cuCtxSynchronize");
+    sym(d.cuPointerGetAttribute, "cuPointerGetAttribute");
+    sym(d.cuMemcpy, "cuMemcpy");
     sym(d.cuGetErrorString, "cuGetErrorString");
     if (!complete) {
       d.unavailable = std::string("the CUDA driver ") + path +
@@ -284,6 +288,27 @@ void cuda::freeManaged(void *ptr) {
       p.classOf.erase(it);
   }
   d->cuMemFree(reinterpret_cast<CUdeviceptr>(ptr));
+}
+
+cuda::Memory cuda::classify(const void *p) {
+  constexpr int kMemoryType = 2, kIsManaged = 8; // CU_POINTER_ATTRIBUTE_*
+  constexpr unsigned kDeviceMemory = 2;          // CU_MEMORYTYPE_DEVICE
+  Driver *d = ready();
+  if (!d || !p)
+    return Memory::Host;
+  auto ptr = reinterpret_cast<CUdeviceptr>(p);
+  unsigned managed = 0, type = 0;
+  if (d->cuPointerGetAttribute(&managed, kIsManaged, ptr) == CUDA_SUCCESS && managed)
+    return Memory::Managed;
+  if (d->cuPointerGetAttribute(&type, kMemoryType, ptr) == CUDA_SUCCESS && type == kDeviceMemory)
+    return Memory::Device;
+  return Memory::Host;
+}
+
+bool cuda::copyFromDevice(void *managed, const void *device, size_t bytes) {
+  Driver *d = ready();
+  return d && d->cuMemcpy(reinterpret_cast<CUdeviceptr>(managed),
+                          reinterpret_cast<CUdeviceptr>(device), bytes) == CUDA_SUCCESS;
 }
 
 std::string cuda::takeModuleLoadError() {

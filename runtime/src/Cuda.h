@@ -33,6 +33,14 @@ void *allocManaged(size_t bytes, bool pooled = true);
 /// Returns `p` to the pool, or to the driver if it was not pooled.
 void freeManaged(void *p);
 
+/// Where a caller's buffer lives, as the driver sees it (Host if it does
+/// not know the pointer).
+enum class Memory { Host, Managed, Device };
+Memory classify(const void *p);
+
+/// Copies `bytes` from device memory to managed memory on the device.
+bool copyFromDevice(void *managed, const void *device, size_t bytes);
+
 /// The error of loading the kernels of the last model whose library was
 /// opened (the constructor that loads them has nowhere else to report it),
 /// or empty; cleared by reading.

@@ -188,14 +188,26 @@ extern "C" dync_status_t *dync_session_run(dync_session_t *session,
       break;
     case ArgKind::Input: {
       const void *data = inputs[input].data;
-      if (device) {
+      // Managed memory is used as it is; device memory (cuMemAlloc) is
+      // copied on the device, host memory from the host.
+      cuda::Memory where = device ? cuda::classify(data) : cuda::Memory::Managed;
+      if (where != cuda::Memory::Managed) {
         int64_t bytes = dync_dtype_size(a.dtype);
         for (size_t d = 0; d < a.shape.size(); ++d)
           bytes *= inputs[input].shape[d];
-        if (!(data = stage(data, bytes)))
+        void *copy = where == cuda::Memory::Host ? stage(data, bytes) : cuda::allocManaged(bytes);
+        if (!copy)
           return fail(DYNC_STATUS_OUT_OF_MEMORY,
                       "out of CUDA managed memory for input '%s' (%lld bytes)", a.name.c_str(),
                       static_cast<long long>(bytes));
+        if (where == cuda::Memory::Device) {
+          staged.push_back(copy);
+          if (!cuda::copyFromDevice(copy, data, bytes))
+            return fail(DYNC_STATUS_INVALID_ARGUMENT,
+                        "input '%s' is device memory that cannot be read (%lld bytes)",
+                        a.name.c_str(), static_cast<long long>(bytes));
+        }
+        data = copy;
       }
       descriptors.push_back(descriptor(data, inputs[input].shape, a.shape.size()));
       ++input;

@@ -5,7 +5,8 @@
  * (default) refuses each launch, =skip records and skips it. Every module
  * load, launch and stream synchronization is appended to FAKE_CUDA_LOG.
  * FAKE_CUDA_ALLOCS=N makes allocations after the first N fail;
- * FAKE_CUDA_NO_CONTEXT=1 refuses to make a context current.
+ * FAKE_CUDA_NO_CONTEXT=1 refuses to make a context current;
+ * FAKE_CUDA_MEMCPY_FAILS=1 fails device-to-device copies.
  *
  * Managed memory is enforced as on a GPU without concurrent managed access:
  * from a launch until the next stream or context synchronization, every
@@ -74,6 +75,42 @@ CUresult cuMemAllocManaged(unsigned long long *p, size_t bytes, unsigned flags) 
   allocations[numAllocations++].size = size;
   logLine("alloc", "");
   *p = (unsigned long long)(uintptr_t)m;
+  return 0;
+}
+/* Device memory: host-addressable here, but reported as device memory. */
+static void *deviceBuffers[64];
+static int numDeviceBuffers = 0;
+CUresult cuMemAlloc_v2(unsigned long long *p, size_t bytes) {
+  void *m = numDeviceBuffers < 64 ? calloc(1, bytes ? bytes : 1) : NULL;
+  if (!m)
+    return 2;
+  deviceBuffers[numDeviceBuffers++] = m;
+  *p = (unsigned long long)(uintptr_t)m;
+  return 0;
+}
+CUresult cuPointerGetAttribute(void *data, int attribute, unsigned long long ptr) {
+  void *p = (void *)(uintptr_t)ptr;
+  int managed = 0, device = 0;
+  for (int i = 0; i < numAllocations; ++i)
+    managed |= (char *)p >= (char *)allocations[i].p &&
+                (char *)p < (char *)allocations[i].p + allocations[i].size;
+  for (int i = 0; i < numDeviceBuffers; ++i)
+    device |= p == deviceBuffers[i];
+  if (!managed && !device)
+    return 1; /* CUDA_ERROR_INVALID_VALUE: not the driver's */
+  if (attribute == 8) /* CU_POINTER_ATTRIBUTE_IS_MANAGED */
+    *(unsigned *)data = managed;
+  else if (attribute == 2) /* CU_POINTER_ATTRIBUTE_MEMORY_TYPE: device */
+    *(unsigned *)data = 2;
+  else
+    return 1;
+  return 0;
+}
+CUresult cuMemcpy(unsigned long long dst, unsigned long long src, size_t bytes) {
+  logLine("memcpy", "");
+  if (getenv("FAKE_CUDA_MEMCPY_FAILS"))
+    return 700; /* CUDA_ERROR_ILLEGAL_ADDRESS */
+  memcpy((void *)(uintptr_t)dst, (const void *)(uintptr_t)src, bytes);
   return 0;
 }
 CUresult cuMemFree_v2(unsigned long long p) {
