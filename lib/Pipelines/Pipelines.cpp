@@ -25,6 +25,7 @@ CudaOptions CudaPipelineOptions::toCudaOptions() const {
     options.archs.assign(archs.begin(), archs.end());
   options.toolkit = toolkit;
   options.threadsPerBlock = threads;
+  options.gemm = gemm;
   return options;
 }
 

@@ -311,6 +311,76 @@ bool cuda::copyFromDevice(void *managed, const void *device, size_t bytes) {
                           reinterpret_cast<CUdeviceptr>(device), bytes) == CUDA_SUCCESS;
 }
 
+namespace {
+
+/// cuBLAS, loaded with the first GEMM of a CUDA run (`$DYNC_CUBLAS`, else
+/// libcublas.so.13, .12, .11): the handle is per process.
+struct Cublas {
+  using Handle = void *;
+  int (*create)(Handle *);
+  int (*sgemm)(Handle, int, int, int, int, int, const float *, const float *, int,
+               const float *, int, const float *, float *, int);
+  Handle handle = nullptr;
+  std::string unavailable;
+};
+
+Cublas &cublas() {
+  static Cublas c;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    const char *env = std::getenv("DYNC_CUBLAS");
+    void *lib = nullptr;
+    std::string tried;
+    for (const char *name : {env, "libcublas.so.13", "libcublas.so.12", "libcublas.so.11"}) {
+      if (!name || !*name || lib)
+        continue;
+      lib = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+      tried += std::string(tried.empty() ? "" : ", ") + name;
+      if (env && name == env)
+        break; // the one asked for, or nothing
+    }
+    if (!lib) {
+      c.unavailable = "the model was compiled with --cuda-gemm=cublas, but cuBLAS cannot be "
+                      "loaded (tried " + tried + ")";
+      return;
+    }
+    c.create = reinterpret_cast<decltype(c.create)>(dlsym(lib, "cublasCreate_v2"));
+    c.sgemm = reinterpret_cast<decltype(c.sgemm)>(dlsym(lib, "cublasSgemm_v2"));
+    if (!c.create || !c.sgemm) {
+      c.unavailable = "the cuBLAS library lacks cublasCreate_v2 or cublasSgemm_v2";
+      return;
+    }
+    if (int rc = c.create(&c.handle); rc != 0)
+      c.unavailable = "cublasCreate failed (cublasStatus_t " + std::to_string(rc) + ")";
+  });
+  return c;
+}
+
+} // namespace
+
+void cuda::gemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
+                int64_t ldb, bool bIsKN, float *c, int64_t ldc) {
+  Driver &d = inRun();
+  Cublas &blas = cublas();
+  if (!blas.unavailable.empty())
+    failRun(blas.unavailable);
+  if (m == 0 || n == 0 || k == 0)
+    return;
+  // Row-major c = a @ B is column-major cᵀ = Bᵀ aᵀ: cuBLAS computes the
+  // n x m product of Bᵀ (b read transposed when it is [n, k]) and aᵀ (a's
+  // memory as it is).
+  constexpr int kNoTranspose = 0, kTranspose = 1; // CUBLAS_OP_N, CUBLAS_OP_T
+  const float one = 1.0f;
+  check(d, d.cuCtxSynchronize(), "waiting for the kernels before a cuBLAS GEMM");
+  int rc = blas.sgemm(blas.handle, bIsKN ? kNoTranspose : kTranspose, kNoTranspose,
+                      static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &one, b,
+                      static_cast<int>(ldb), a, static_cast<int>(lda), &one, c,
+                      static_cast<int>(ldc));
+  if (rc != 0)
+    failRun("cublasSgemm failed (cublasStatus_t " + std::to_string(rc) + ")");
+  check(d, d.cuCtxSynchronize(), "a cuBLAS GEMM");
+}
+
 std::string cuda::takeModuleLoadError() {
   std::lock_guard<std::mutex> lock(moduleErrorMutex);
   return std::exchange(moduleError, std::string());

@@ -15,6 +15,7 @@
 #include "dync/runtime.h"
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace dync::rt::cuda {
@@ -40,6 +41,12 @@ Memory classify(const void *p);
 
 /// Copies `bytes` from device memory to managed memory on the device.
 bool copyFromDevice(void *managed, const void *device, size_t bytes);
+
+/// c[m, n] += sum_k a[m, k] * b(n, k) with cuBLAS on the device (b is
+/// [k, n] if `bIsKN`, else [n, k]); row-major with leading dimensions. Ends
+/// the run with a status if cuBLAS cannot be loaded or fails.
+void gemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
+          int64_t ldb, bool bIsKN, float *c, int64_t ldc);
 
 /// The error of loading the kernels of the last model whose library was
 /// opened (the constructor that loads them has nowhere else to report it),

@@ -198,6 +198,35 @@ extern "C" DYNC_API void dync_thread_workspace_release(void) {
   deviceWorkspace.release();
 }
 
+namespace {
+/// A rank-2 memref descriptor of f32.
+struct MemRef2D {
+  float *allocated, *aligned;
+  int64_t offset, sizes[2], strides[2];
+};
+} // namespace
+
+/// c[m, n] += sum_k a[m, k] * b(n, k), b being [n, k] or, if `bIsKN`, [k, n]:
+/// the matmuls dyn-outline-gemms hands over (--cuda-gemm=cublas). cuBLAS in
+/// a CUDA run; elsewhere (the CPU emulation of the CUDA target) a loop nest
+/// in the order the reference sums, k innermost.
+extern "C" DYNC_API void _mlir_ciface_dync_gemm(MemRef2D *a, MemRef2D *b, MemRef2D *c,
+                                                int32_t bIsKN) {
+  int64_t m = c->sizes[0], n = c->sizes[1], k = a->sizes[1];
+  const float *pa = a->aligned + a->offset, *pb = b->aligned + b->offset;
+  float *pc = c->aligned + c->offset;
+  int64_t lda = a->strides[0], ldb = b->strides[0], ldc = c->strides[0];
+  if (RunContext *run = currentRun(); run && run->cuda)
+    return dync::rt::cuda::gemm(m, n, k, pa, lda, pb, ldb, bIsKN != 0, pc, ldc);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      float sum = pc[i * ldc + j];
+      for (int64_t p = 0; p < k; ++p)
+        sum += pa[i * lda + p] * (bIsKN ? pb[p * ldb + j] : pb[j * ldb + p]);
+      pc[i * ldc + j] = sum;
+    }
+}
+
 /// The monotonic clock compiled models read to time their subgraphs.
 extern "C" DYNC_API int64_t dync_clock_ns(void) {
   struct timespec ts;

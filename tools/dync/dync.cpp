@@ -100,6 +100,11 @@ cl::list<std::string> cudaArchs("cuda-arch",
                                          "(default sm_80,sm_90)"),
                                 cl::CommaSeparated, cl::value_desc("sm_NN,..."),
                                 cl::cat(dyncCategory));
+cl::opt<std::string> cudaGemm("cuda-gemm",
+                              cl::desc("Plain f32 matmuls on the GPU: generated kernels (default) "
+                                       "or cublas (calls cuBLAS at run time)"),
+                              cl::value_desc("generated|cublas"), cl::init("generated"),
+                              cl::cat(dyncCategory));
 cl::opt<std::string> cudaToolkit("cuda-toolkit",
                                  cl::desc("The CUDA toolkit's directory (default: $CUDA_HOME, "
                                           "$CUDA_PATH, /usr/local/cuda, PATH)"),
@@ -270,6 +275,10 @@ int main(int argc, char **argv) {
     return error("--emit=header is for the CPU target");
   if (!cuda && (cudaArchs.getNumOccurrences() || cudaToolkit.getNumOccurrences()))
     return error("--cuda-arch and --cuda-toolkit apply to --target=cuda");
+  if (cudaGemm != "generated" && cudaGemm != "cublas")
+    return error("--cuda-gemm takes generated or cublas, got '" + cudaGemm + "'");
+  if (!cuda && !emulated && cudaGemm.getNumOccurrences())
+    return error("--cuda-gemm applies to --target=cuda (and cuda-emulated)");
   for (const std::string &arch : cudaArchs)
     if (!dync::isValidCudaArch(arch))
       return error("invalid --cuda-arch '" + arch + "': expected sm_NN with NN at least 75 "
@@ -393,6 +402,7 @@ int main(int argc, char **argv) {
   if (!cudaArchs.empty())
     gpu.archs.assign(cudaArchs.begin(), cudaArchs.end());
   gpu.toolkit = cudaToolkit;
+  gpu.gemm = cudaGemm;
   gpu.host = cpu;
   if (cuda && (emit == Emit::Ptx || stageFor(emit, explaining) == dync::Stage::Lowered)) {
     // Before the passes: a missing toolkit is the user's to fix, not a

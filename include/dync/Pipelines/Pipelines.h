@@ -64,6 +64,9 @@ struct CudaPipelineOptions : mlir::PassPipelineOptions<CudaPipelineOptions> {
                               llvm::cl::desc("CUDA toolkit root (default: found)")};
   Option<int64_t> threads{*this, "threads", llvm::cl::desc("Threads per block"),
                           llvm::cl::init(256)};
+  Option<std::string> gemm{*this, "gemm",
+                           llvm::cl::desc("Plain f32 matmuls: generated or cublas"),
+                           llvm::cl::init("generated")};
 
   CudaOptions toCudaOptions() const;
 };

@@ -66,6 +66,8 @@ static void buildGpuLaunchPipeline(OpPassManager &pm, const CudaOptions &options
   bf16InF32.sourceTypeStrs = {"bf16"};
   pm.addNestedPass<func::FuncOp>(arith::createArithEmulateUnsupportedFloats(bf16InF32));
   pm.addNestedPass<func::FuncOp>(createDynExpandBF16());
+  if (options.gemm == "cublas")
+    pm.addPass(createDynOutlineGemms());
   pm.addPass(createConvertLinalgToParallelLoopsPass());
   DynMapParallelLoopsToGpuOptions map;
   map.threads = static_cast<unsigned>(options.threadsPerBlock);

@@ -55,6 +55,28 @@ def DynGatherKernels : Pass<"dyn-gather-kernels", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
+def DynOutlineGemms : Pass<"dyn-outline-gemms", "::mlir::ModuleOp"> {
+  let summary = "Plain f32 matmuls as calls to the runtime's GEMM (cuBLAS on a GPU)";
+  let description = [{
+    With `dync --target=cuda --cuda-gemm=cublas`, every two-dimensional
+    matmul on buffers that `dyn-vectorize-matmuls` would recognize, with f32
+    operands that are row-major with unit inner strides, becomes a call:
+
+        func.call @dync_gemm(%a, %b, %c, %b_is_k_by_n)
+
+    computing c[m, n] += sum_k a[m, k] * b(n, k). Here b is [n, k] (x @ Wᵀ),
+    or [k, n] when the flag is 1. The operands are cast to
+    `memref<?x?xf32, strided<[?, 1], offset: ?>>`, and the declaration has a
+    C interface (`_mlir_ciface_dync_gemm`). libdyncrt runs it with cuBLAS
+    (`cublasSgemm`) in a CUDA run, and with a plain loop nest otherwise. The
+    CPU emulation of the CUDA target (`--target=cuda-emulated`) takes the
+    loop nest, which checks the call's operands against the reference.
+
+    Batched matmuls, half-precision operands and strided rows are left to the
+    generated kernels.
+  }];
+}
+
 def DynAsyncLaunches : Pass<"dyn-async-launches", "::mlir::ModuleOp"> {
   let summary = "Chains kernel launches on a stream and waits only where the host touches memory";
   let description = [{

@@ -35,6 +35,9 @@ struct CudaOptions {
   std::string toolkit;
   /// Threads per block of the kernels made from parallel loops.
   int64_t threadsPerBlock = 256;
+  /// Plain f32 matmuls: "generated" kernels, or "cublas" calls through
+  /// libdyncrt (dyn-outline-gemms).
+  std::string gemm = "generated";
   /// The host program's CPU, optimization level, embedded weights, budget.
   CpuOptions host;
 };

@@ -1,0 +1,44 @@
+//===- MatmulMatch.h - recognizing matmuls on buffers -----------*- C++ -*-===//
+//
+// The matmuls the targets give their own kernels: a linalg.generic on
+// buffers computing out[.., m, n] += a[.., m, k] * b[.., n, k] (a Linear
+// layer x @ Wᵀ, the experts of a MoE layer) or a[.., m, k] * b[.., k, n]
+// (x @ W, attention's p @ v), with an f32 output. The CPU's micro-kernels
+// (dyn-vectorize-matmuls) and the CUDA target's cuBLAS calls
+// (dyn-outline-gemms) share it.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DYNC_PASSES_CODEGEN_MATMULMATCH_H
+#define DYNC_PASSES_CODEGEN_MATMULMATCH_H
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/BuiltinTypes.h"
+
+#include <optional>
+
+namespace dync {
+
+/// The loops of a matmul and how its operands are indexed.
+struct Matmul {
+  mlir::linalg::GenericOp op;
+  unsigned m, n, k;
+  llvm::SmallVector<unsigned> batch;
+  /// b is [.., k, n] (contiguous along n): the outer-product kernel;
+  /// else b is [.., n, k]: the dot-product kernel.
+  bool outer = false;
+};
+
+/// Recognizes out[.., m, n] += a[.., m, k] * b[.., n, k] (or b[.., k, n]) on
+/// buffers with an f32 output, f32 inputs or f16/bf16 ones the body extends
+/// to f32, and unit strides along the dimensions the kernels read as
+/// vectors (a and b along k for dot products; b and out along n for outer
+/// products).
+std::optional<Matmul> matchMatmul(mlir::linalg::GenericOp op);
+
+/// Whether the innermost dimension of `type` has stride 1.
+bool unitInnerStride(mlir::MemRefType type);
+
+} // namespace dync
+
+#endif // DYNC_PASSES_CODEGEN_MATMULMATCH_H
