@@ -101,6 +101,11 @@ void buildCpuLoweringPipeline(OpPassManager &pm, const CpuOptions &options) {
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
+  buildHostToLLVMPipeline(pm);
+}
+
+void buildHostToLLVMPipeline(OpPassManager &pm,
+                             llvm::function_ref<void(OpPassManager &)> beforeFunc) {
   // LLVM intrinsics first (sqrt, rsqrt, exp, log...), libm for the rest
   // (tanh, erf), which has no intrinsic.
   pm.addPass(createConvertVectorToLLVMPass());
@@ -113,6 +118,8 @@ void buildCpuLoweringPipeline(OpPassManager &pm, const CpuOptions &options) {
   pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefToLLVM));
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
+  if (beforeFunc)
+    beforeFunc(pm);
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createConvertIndexToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());

@@ -110,37 +110,16 @@ void buildCudaEmulationPipeline(OpPassManager &pm, const CudaOptions &options) {
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
-  pm.addPass(createConvertMathToLLVMPass());
-  pm.addPass(createConvertMathToLibmPass());
-  FinalizeMemRefToLLVMConversionPassOptions memrefToLLVM;
-  memrefToLLVM.useGenericFunctions = true;
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefToLLVM));
-  pm.addPass(createArithToLLVMConversionPass());
-  pm.addPass(createConvertControlFlowToLLVMPass());
-  pm.addPass(createConvertFuncToLLVMPass());
-  pm.addPass(createConvertIndexToLLVMPass());
-  pm.addPass(createReconcileUnrealizedCastsPass());
-  pm.addPass(createCanonicalizerPass());
+  buildHostToLLVMPipeline(pm);
 }
 
 void buildCudaLoweringPipeline(OpPassManager &pm, const CudaOptions &options) {
   buildCudaKernelPipeline(pm, options);
   pm.addPass(createAssembleKernelsPass(options));
   pm.addPass(createSCFToControlFlowPass());
-  pm.addPass(createConvertMathToLLVMPass());
-  pm.addPass(createConvertMathToLibmPass());
-  FinalizeMemRefToLLVMConversionPassOptions memrefToLLVM;
-  memrefToLLVM.useGenericFunctions = true;
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefToLLVM));
-  pm.addPass(createArithToLLVMConversionPass());
-  pm.addPass(createConvertControlFlowToLLVMPass());
-  // Launches become mgpuStreamCreate / mgpuLaunchKernel /
-  // mgpuStreamSynchronize calls into libdyncrt.
-  pm.addPass(createGpuToLLVMConversionPass());
-  pm.addPass(createConvertFuncToLLVMPass());
-  pm.addPass(createConvertIndexToLLVMPass());
-  pm.addPass(createReconcileUnrealizedCastsPass());
-  pm.addPass(createCanonicalizerPass());
+  // Launches become mgpuLaunchKernel / mgpuStreamSynchronize... calls into
+  // libdyncrt (at translation, for the gpu.launch_func ops it leaves).
+  buildHostToLLVMPipeline(pm, [](OpPassManager &p) { p.addPass(createGpuToLLVMConversionPass()); });
 }
 
 } // namespace dync

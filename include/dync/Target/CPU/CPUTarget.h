@@ -65,6 +65,14 @@ void buildCpuCodegenPipeline(mlir::OpPassManager &pm, llvm::StringRef target = "
 /// kernels' vector width and register tile follow `options`' target.
 void buildCpuLoweringPipeline(mlir::OpPassManager &pm, const CpuOptions &options);
 
+/// Host code, its control flow already in `cf`, to the LLVM dialect: vector,
+/// math (intrinsics, then libm), memref (allocation through libdyncrt),
+/// arith, cf, func and index conversions. `beforeFunc` adds passes before
+/// func-to-llvm (the CUDA target's gpu-to-llvm).
+void buildHostToLLVMPipeline(
+    mlir::OpPassManager &pm,
+    llvm::function_ref<void(mlir::OpPassManager &)> beforeFunc = nullptr);
+
 /// LLVM dialect to an LLVM module with the packed entry point
 /// `void dync_entry(void **args, void *results)`, the manifest string
 /// `dync_manifest` (from the module's `dyn.manifest`), the statistics
