@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Npy.h"
+#include "StatsReport.h"
 
 #include "dync/runtime.h"
 
@@ -240,10 +241,11 @@ int main(int argc, char **argv) {
     std::printf("threads: %d (parallel loops split among them: %lld)\n",
                 dync_session_threads(session),
                 static_cast<long long>(dync_session_parallel_loops(session)));
-    std::printf("stats:%s\n", nStats ? "" : " none (the model makes no dynamic decisions)");
+    std::vector<std::pair<std::string, int64_t>> all;
     for (int32_t i = 0; i < nStats; ++i)
-      std::printf("  %s = %lld\n", dync_model_stat_name(model, i),
-                  static_cast<long long>(dync_session_stat(session, i)));
+      all.emplace_back(dync_model_stat_name(model, i), dync_session_stat(session, i));
+    std::fflush(stdout);
+    dync::printStatsReport(stdout, all);
   }
   if (!statsJson.empty()) {
     std::ofstream out(statsJson);

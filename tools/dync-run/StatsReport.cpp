@@ -1,0 +1,149 @@
+//===- StatsReport.cpp - dync-run --stats as tables -----------------------===//
+//
+// The counters' names say what counted them (docs/Runtime.md, "Run
+// statistics"): NODE.samples / NODE.samples_run (a gate), NODE.samples_then /
+// NODE.samples_else (a per-sample cond), NODE.stageK_samples (an early exit),
+// NODE.tokens and NODE.expert_tokens[e] (a MoE layer), NODE.blocks /
+// NODE.blocks_computed (block-sparse attention), time_ns.PATH (a subgraph).
+//
+//===----------------------------------------------------------------------===//
+
+#include "StatsReport.h"
+
+#include <algorithm>
+#include <map>
+
+namespace {
+
+using Stats = std::vector<std::pair<std::string, int64_t>>;
+
+bool endsWith(const std::string &s, const std::string &suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+/// A bar of '#' for `v` of `max`, at most `width` long (one '#' for any
+/// non-zero value).
+std::string bar(int64_t v, int64_t max, int width = 30) {
+  if (v <= 0 || max <= 0)
+    return "";
+  int n = static_cast<int>((static_cast<double>(v) * width + max - 1) / max);
+  return std::string(std::max(1, std::min(n, width)), '#');
+}
+
+double percent(int64_t part, int64_t whole) { return whole > 0 ? 100.0 * part / whole : 0.0; }
+
+} // namespace
+
+void dync::printStatsReport(std::FILE *out, const Stats &stats) {
+  std::map<std::string, int64_t> value(stats.begin(), stats.end());
+  auto has = [&](const std::string &n) { return value.count(n) != 0; };
+
+  // Gates: NODE.samples with NODE.samples_run.
+  bool header = false;
+  for (auto &[name, v] : stats) {
+    if (!endsWith(name, ".samples_run"))
+      continue;
+    std::string node = name.substr(0, name.size() - 12);
+    if (!has(node + ".samples"))
+      continue;
+    int64_t total = value[node + ".samples"];
+    if (!header)
+      std::fprintf(out, "%-38s %8s %8s %8s\n", "gates", "samples", "ran", "skipped");
+    header = true;
+    std::fprintf(out, "  %-36s %8lld %8lld %7.1f%%  %s\n", node.c_str(),
+                 static_cast<long long>(total), static_cast<long long>(v),
+                 100.0 - percent(v, total), bar(v, total).c_str());
+  }
+  // Per-sample conds: NODE.samples_then and NODE.samples_else.
+  header = false;
+  for (auto &[name, v] : stats) {
+    if (!endsWith(name, ".samples_then"))
+      continue;
+    std::string node = name.substr(0, name.size() - 13);
+    if (!header)
+      std::fprintf(out, "%-38s %8s %8s\n", "conds", "then", "else");
+    header = true;
+    std::fprintf(out, "  %-36s %8lld %8lld\n", node.c_str(), static_cast<long long>(v),
+                 static_cast<long long>(has(node + ".samples_else") ? value[node + ".samples_else"]
+                                                                    : 0));
+  }
+  // Early exits: NODE.stageK_samples, one row per stage.
+  std::map<std::string, std::vector<std::pair<int, int64_t>>> exits;
+  for (auto &[name, v] : stats) {
+    size_t dot = name.rfind(".stage");
+    if (dot == std::string::npos || !endsWith(name, "_samples"))
+      continue;
+    std::string k = name.substr(dot + 6, name.size() - dot - 6 - 8);
+    if (k.empty() || k.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    exits[name.substr(0, dot)].push_back({std::stoi(k), v});
+  }
+  for (auto &[node, stages] : exits) {
+    std::fprintf(out, "early exit %-19s %5s %8s  (samples each stage computed)\n", node.c_str(),
+                 "stage", "samples");
+    int64_t max = 0;
+    for (auto &[k, v] : stages)
+      max = std::max(max, v);
+    for (auto &[k, v] : stages)
+      std::fprintf(out, "  %-28s %5d %8lld  %s\n", "", k, static_cast<long long>(v),
+                   bar(v, max).c_str());
+  }
+  // MoE layers: NODE.expert_tokens[e], with NODE.tokens.
+  std::map<std::string, std::vector<std::pair<int, int64_t>>> experts;
+  for (auto &[name, v] : stats) {
+    size_t at = name.rfind(".expert_tokens[");
+    if (at == std::string::npos || name.back() != ']')
+      continue;
+    std::string e = name.substr(at + 15, name.size() - at - 16);
+    if (e.empty() || e.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    experts[name.substr(0, at)].push_back({std::stoi(e), v});
+  }
+  for (auto &[node, rows] : experts) {
+    std::string tokens = has(node + ".tokens") ? ", " + std::to_string(value[node + ".tokens"]) +
+                                                     " tokens"
+                                               : "";
+    std::fprintf(out, "experts %-22s %5s %8s  (tokens each expert computed%s)\n", node.c_str(),
+                 "expert", "tokens", tokens.c_str());
+    int64_t max = 0;
+    for (auto &[e, v] : rows)
+      max = std::max(max, v);
+    for (auto &[e, v] : rows)
+      std::fprintf(out, "  %-28s %5d %8lld  %s\n", "", e, static_cast<long long>(v),
+                   bar(v, max).c_str());
+  }
+  // Block-sparse attention: NODE.blocks and NODE.blocks_computed.
+  header = false;
+  for (auto &[name, v] : stats) {
+    if (!endsWith(name, ".blocks_computed"))
+      continue;
+    std::string node = name.substr(0, name.size() - 16);
+    int64_t total = has(node + ".blocks") ? value[node + ".blocks"] : 0;
+    if (!header)
+      std::fprintf(out, "%-38s %8s %8s %8s\n", "attention", "blocks", "computed", "density");
+    header = true;
+    std::fprintf(out, "  %-36s %8lld %8lld %7.1f%%  %s\n", node.c_str(),
+                 static_cast<long long>(total), static_cast<long long>(v), percent(v, total),
+                 bar(v, total).c_str());
+  }
+  // Time per subgraph, slowest first.
+  Stats times;
+  int64_t totalNs = 0;
+  for (auto &[name, v] : stats)
+    if (name.rfind("time_ns.", 0) == 0) {
+      times.push_back({name.substr(8), v});
+      totalNs += v;
+    }
+  if (!times.empty()) {
+    std::sort(times.begin(), times.end(), [](auto &a, auto &b) {
+      return a.second != b.second ? a.second > b.second : a.first < b.first;
+    });
+    std::fprintf(out, "%-38s %8s %8s\n", "time per subgraph", "ms", "share");
+    for (auto &[path, ns] : times)
+      std::fprintf(out, "  %-36s %8.3f %7.1f%%  %s\n", path.c_str(), ns / 1e6,
+                   percent(ns, totalNs), bar(ns, times.front().second).c_str());
+  }
+  std::fprintf(out, "stats:%s\n", stats.empty() ? " none (the model makes no dynamic decisions)" : "");
+  for (auto &[name, v] : stats)
+    std::fprintf(out, "  %s = %lld\n", name.c_str(), static_cast<long long>(v));
+}
