@@ -1,6 +1,6 @@
 //===- dync.cpp - the dync compiler driver --------------------------------===//
 //
-//   dync MODEL.json|MODEL.mlir [-o FILE] [--emit=STAGE] [--explain[=dot]]
+//   dync MODEL.json|MODEL.onnx|MODEL.mlir [-o FILE] [--emit=STAGE] [--target=cpu|cuda]
 //
 // Reads a model, runs the pipeline up to the stage asked for (the same
 // builders `dync-opt` registers), and writes IR, LLVM IR, machine code, a C
@@ -49,7 +49,7 @@ enum class Target { Cpu, Cuda, CudaEmulated };
 
 cl::OptionCategory dyncCategory("dync options");
 
-cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.json | model.mlir>"),
+cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.json | model.onnx | model.mlir>"),
                                cl::Required, cl::cat(dyncCategory));
 cl::opt<std::string> outputFile("o", cl::desc("Output file (default: stdout)"),
                                 cl::value_desc("file"), cl::init("-"),
