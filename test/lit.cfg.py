@@ -116,3 +116,7 @@ config.substitutions.append(
     ("%cuda_check", "/usr/bin/python3 " + os.path.join(config.dync_src_root, "test", "lit-tools", "cuda_check.py")))
 config.substitutions.append(
     ("%fake_cuda_src", os.path.join(config.dync_src_root, "test", "lit-tools", "fake_cuda.c")))
+
+# --explain=svg renders with Graphviz (./dev installs it).
+if shutil.which("dot"):
+    config.available_features.add("graphviz")

@@ -29,6 +29,8 @@ UNREACHABLE = {
     "internal error: bad subgraph role '": "roles are built by the op builders",
     "invalid pass manager options": "the options are parsed by MLIR before",
     "cannot create a temporary object file": "needs a full /tmp",
+    "cannot create a temporary file for the graph": "needs a full /tmp",
+    "Graphviz's dot failed to render the graph": "dot failing on the graph dync writes (a Graphviz bug)",
     "out of memory loading '": "allocation of the model's handle",
     "out of memory loading the linked model": "allocation of the model's handle",
     "out of memory creating a session": "allocation of the session's handle",

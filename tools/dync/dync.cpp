@@ -38,6 +38,7 @@
 #include "llvm/Support/ToolOutputFile.h"
 #include <cctype>
 #include "llvm/Support/Process.h"
+#include "llvm/Support/Program.h"
 #include "llvm/Support/WithColor.h"
 
 using namespace mlir;
@@ -177,8 +178,8 @@ cl::opt<std::string> explain(
     "explain",
     cl::desc("Instead of IR, print what partitioning made of the model: its "
              "subgraphs, dynamic decisions and params (=text, default), or a "
-             "Graphviz graph (=dot)"),
-    cl::ValueOptional, cl::value_desc("text|dot"), cl::cat(dyncCategory));
+             "Graphviz graph (=dot), rendered to SVG with Graphviz (=svg)"),
+    cl::ValueOptional, cl::value_desc("text|dot|svg"), cl::cat(dyncCategory));
 
 /// The last stage of the pipeline that `emit` needs.
 dync::Stage stageFor(Emit e, bool explaining) {
@@ -248,8 +249,16 @@ int main(int argc, char **argv) {
                               "(--help-hidden lists them).\n");
 
   bool explaining = explain.getNumOccurrences() > 0;
-  if (explaining && explain != "" && explain != "text" && explain != "dot")
-    return error("--explain takes 'text' or 'dot', got '" + explain + "'");
+  if (explaining && explain != "" && explain != "text" && explain != "dot" && explain != "svg")
+    return error("--explain takes 'text', 'dot' or 'svg', got '" + explain + "'");
+  std::string graphviz;
+  if (explain == "svg") {
+    auto dot = llvm::sys::findProgramByName("dot");
+    if (!dot)
+      return error("--explain=svg renders with Graphviz's 'dot', which is not on PATH (Debian: "
+                   "apt-get install graphviz); --explain=dot writes the graph for it");
+    graphviz = *dot;
+  }
   // Without --emit, the output file's extension says what to write.
   if (emit.getNumOccurrences() == 0) {
     StringRef ext = llvm::sys::path::extension(outputFile.getValue());
@@ -507,9 +516,32 @@ int main(int argc, char **argv) {
   auto output = openOutputFile(outputFile, &message);
   if (!output)
     return error(message);
-  if (explaining)
+  if (explaining && explain == "svg") {
+    // The Graphviz graph through `dot -Tsvg`, into the output.
+    SmallString<128> graph;
+    if (llvm::sys::fs::createTemporaryFile("dync-explain", "dot", graph))
+      return error("cannot create a temporary file for the graph");
+    {
+      std::error_code ec;
+      llvm::raw_fd_ostream os(graph, ec);
+      dync::explainPartition(*module, os, /*dot=*/true);
+    }
+    SmallString<128> svg;
+    if (llvm::sys::fs::createTemporaryFile("dync-explain", "svg", svg))
+      return error("cannot create a temporary file for the graph");
+    std::string message;
+    int rc = llvm::sys::ExecuteAndWait(graphviz, {graphviz, "-Tsvg", graph, "-o", svg},
+                                       std::nullopt, {}, 0, 0, &message);
+    llvm::sys::fs::remove(graph);
+    auto rendered = llvm::MemoryBuffer::getFile(svg);
+    llvm::sys::fs::remove(svg);
+    if (rc != 0 || !rendered)
+      return error("Graphviz's dot failed to render the graph" +
+                   (message.empty() ? std::string() : ": " + message));
+    output->os() << (*rendered)->getBuffer();
+  } else if (explaining) {
     dync::explainPartition(*module, output->os(), explain == "dot");
-  else {
+  } else {
     module->print(output->os());
     output->os() << "\n";
   }
