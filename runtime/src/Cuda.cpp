@@ -381,6 +381,16 @@ void cuda::gemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, co
   check(d, d.cuCtxSynchronize(), "a cuBLAS GEMM");
 }
 
+void cuda::recycle(void *ptr) {
+  Pool &p = pool();
+  std::lock_guard<std::mutex> lock(p.mutex);
+  auto it = p.classOf.find(ptr);
+  if (it == p.classOf.end())
+    return; // not pooled: left to the process's end
+  p.free.emplace(it->second, ptr);
+  p.cachedBytes += it->second;
+}
+
 std::string cuda::takeModuleLoadError() {
   std::lock_guard<std::mutex> lock(moduleErrorMutex);
   return std::exchange(moduleError, std::string());

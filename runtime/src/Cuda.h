@@ -33,6 +33,11 @@ dync_status_t *ensureDevice();
 void *allocManaged(size_t bytes, bool pooled = true);
 /// Returns `p` to the pool, or to the driver if it was not pooled.
 void freeManaged(void *p);
+/// Returns a pooled `p` to the pool without calling the driver: for a
+/// thread's workspace when the thread (or the process) exits, when the
+/// driver may already be shutting down. Its kernels have finished: every
+/// run waits for them before it returns.
+void recycle(void *p);
 
 /// Where a caller's buffer lives, as the driver sees it (Host if it does
 /// not know the pointer).

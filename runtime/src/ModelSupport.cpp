@@ -133,7 +133,17 @@ namespace {
 struct Workspace {
   bool managed = false;
   std::vector<std::pair<void *, int64_t>> slots;
-  ~Workspace() { release(); }
+  ~Workspace() {
+    // At a thread's exit (the process's, for the main thread) the CUDA
+    // driver may be shutting down: managed slots go back to the pool
+    // without calling it.
+    if (managed) {
+      for (auto &[p, capacity] : slots)
+        dync::rt::cuda::recycle(p);
+      slots.clear();
+    }
+    release();
+  }
   void *allocate(int64_t bytes) {
     return managed ? dync::rt::cuda::allocManaged(bytes) : std::aligned_alloc(64, bytes);
   }
