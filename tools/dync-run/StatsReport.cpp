@@ -32,6 +32,38 @@ std::string bar(int64_t v, int64_t max, int width = 30) {
 
 double percent(int64_t part, int64_t whole) { return whole > 0 ? 100.0 * part / whole : 0.0; }
 
+using Rows = std::vector<std::pair<int, int64_t>>;
+
+/// The counters NODE<marker>I<suffix> (I a number), by NODE: (I, value)
+/// in the counters' order.
+std::map<std::string, Rows> indexed(const Stats &stats, const std::string &marker,
+                                    const std::string &suffix) {
+  std::map<std::string, Rows> out;
+  for (auto &[name, v] : stats) {
+    size_t at = name.rfind(marker);
+    if (at == std::string::npos || !endsWith(name, suffix))
+      continue;
+    size_t from = at + marker.size();
+    if (from + suffix.size() > name.size())
+      continue;
+    std::string i = name.substr(from, name.size() - from - suffix.size());
+    if (i.empty() || i.size() > 9 || i.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    out[name.substr(0, at)].push_back({std::stoi(i), v});
+  }
+  return out;
+}
+
+/// One row per index, with a bar scaled to the largest value.
+void printRows(std::FILE *out, const Rows &rows) {
+  int64_t max = 0;
+  for (auto &[i, v] : rows)
+    max = std::max(max, v);
+  for (auto &[i, v] : rows)
+    std::fprintf(out, "  %-28s %5d %8lld  %s\n", "", i, static_cast<long long>(v),
+                 bar(v, max).c_str());
+}
+
 } // namespace
 
 void dync::printStatsReport(std::FILE *out, const Stats &stats) {
@@ -68,49 +100,19 @@ void dync::printStatsReport(std::FILE *out, const Stats &stats) {
                                                                     : 0));
   }
   // Early exits: NODE.stageK_samples, one row per stage.
-  std::map<std::string, std::vector<std::pair<int, int64_t>>> exits;
-  for (auto &[name, v] : stats) {
-    size_t dot = name.rfind(".stage");
-    if (dot == std::string::npos || !endsWith(name, "_samples"))
-      continue;
-    std::string k = name.substr(dot + 6, name.size() - dot - 6 - 8);
-    if (k.empty() || k.find_first_not_of("0123456789") != std::string::npos)
-      continue;
-    exits[name.substr(0, dot)].push_back({std::stoi(k), v});
-  }
-  for (auto &[node, stages] : exits) {
+  for (auto &[node, stages] : indexed(stats, ".stage", "_samples")) {
     std::fprintf(out, "early exit %-19s %5s %8s  (samples each stage computed)\n", node.c_str(),
                  "stage", "samples");
-    int64_t max = 0;
-    for (auto &[k, v] : stages)
-      max = std::max(max, v);
-    for (auto &[k, v] : stages)
-      std::fprintf(out, "  %-28s %5d %8lld  %s\n", "", k, static_cast<long long>(v),
-                   bar(v, max).c_str());
+    printRows(out, stages);
   }
   // MoE layers: NODE.expert_tokens[e], with NODE.tokens.
-  std::map<std::string, std::vector<std::pair<int, int64_t>>> experts;
-  for (auto &[name, v] : stats) {
-    size_t at = name.rfind(".expert_tokens[");
-    if (at == std::string::npos || name.back() != ']')
-      continue;
-    std::string e = name.substr(at + 15, name.size() - at - 16);
-    if (e.empty() || e.find_first_not_of("0123456789") != std::string::npos)
-      continue;
-    experts[name.substr(0, at)].push_back({std::stoi(e), v});
-  }
-  for (auto &[node, rows] : experts) {
+  for (auto &[node, rows] : indexed(stats, ".expert_tokens[", "]")) {
     std::string tokens = has(node + ".tokens") ? ", " + std::to_string(value[node + ".tokens"]) +
                                                      " tokens"
                                                : "";
     std::fprintf(out, "experts %-22s %5s %8s  (tokens each expert computed%s)\n", node.c_str(),
                  "expert", "tokens", tokens.c_str());
-    int64_t max = 0;
-    for (auto &[e, v] : rows)
-      max = std::max(max, v);
-    for (auto &[e, v] : rows)
-      std::fprintf(out, "  %-28s %5d %8lld  %s\n", "", e, static_cast<long long>(v),
-                   bar(v, max).c_str());
+    printRows(out, rows);
   }
   // Block-sparse attention: NODE.blocks and NODE.blocks_computed.
   header = false;

@@ -58,7 +58,7 @@ DynVectorizeMatmulsOptions matmulKernelFor(const CpuOptions &options) {
   return kernel;
 }
 
-void buildCpuLoweringPipeline(OpPassManager &pm, const CpuOptions &options) {
+void buildBufferizationPipeline(OpPassManager &pm, int64_t memoryBudget) {
   // Elementwise arith on whole tensors (masks, comparisons) becomes linalg,
   // which bufferizes.
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
@@ -77,11 +77,15 @@ void buildCpuLoweringPipeline(OpPassManager &pm, const CpuOptions &options) {
   pm.addPass(createConvertBufferizationToMemRefPass());
   // Temporaries share per-thread workspace slots instead of malloc per op.
   pm.addPass(createDynPlanBuffers());
-  if (options.memoryBudget > 0) {
+  if (memoryBudget > 0) {
     DynCheckMemoryBudgetOptions budget;
-    budget.maxBytes = options.memoryBudget;
+    budget.maxBytes = memoryBudget;
     pm.addPass(createDynCheckMemoryBudget(budget));
   }
+}
+
+void buildCpuLoweringPipeline(OpPassManager &pm, const CpuOptions &options) {
+  buildBufferizationPipeline(pm, options.memoryBudget);
   // Dot-product matmuls become a vector micro-kernel; other reductions are
   // put in a form that LLVM's loop vectorizer takes.
   pm.addNestedPass<func::FuncOp>(createDynVectorizeMatmuls(matmulKernelFor(options)));

@@ -14,8 +14,6 @@
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
-#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
-#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
@@ -41,25 +39,9 @@ static std::string toolkitRoot(StringRef toolkit) {
 /// The code generation stage to kernels as `gpu.launch` ops: shared by the
 /// CUDA target and its CPU emulation.
 static void buildGpuLaunchPipeline(OpPassManager &pm, const CudaOptions &options) {
-  pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
-  pm.addNestedPass<func::FuncOp>(createDynFuseElementwise());
-  bufferization::OneShotBufferizePassOptions bufferize;
-  bufferize.bufferizeFunctionBoundaries = true;
-  bufferize.allowReturnAllocsFromLoops = true;
-  bufferize.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
-  bufferization::BufferDeallocationPipelineOptions dealloc;
-  bufferization::buildBufferDeallocationPipeline(pm, dealloc);
-  pm.addPass(createConvertBufferizationToMemRefPass());
-  // The plan's slots come from libdyncrt, which gives a CUDA model's run
-  // memory that host and device both address.
-  pm.addPass(createDynPlanBuffers());
-  if (options.host.memoryBudget > 0) {
-    DynCheckMemoryBudgetOptions budget;
-    budget.maxBytes = options.host.memoryBudget;
-    pm.addPass(createDynCheckMemoryBudget(budget));
-  }
+  // The plan's workspace slots come from libdyncrt, which gives a CUDA
+  // model's run memory that host and device both address.
+  buildBufferizationPipeline(pm, options.host.memoryBudget);
   // Polynomials in arith ops: kernels need no libdevice for exp, tanh, erf.
   pm.addNestedPass<func::FuncOp>(createDynApproximateMath());
   arith::ArithEmulateUnsupportedFloatsOptions bf16InF32;

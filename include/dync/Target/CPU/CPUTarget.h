@@ -59,6 +59,12 @@ DynVectorizeMatmulsOptions matmulKernelFor(const CpuOptions &options);
 /// entry readied for a C interface. The CUDA target shares this stage.
 void buildCpuCodegenPipeline(mlir::OpPassManager &pm, llvm::StringRef target = "cpu");
 
+/// The `codegen` stage to buffers, shared by the targets: elementwise ops as
+/// fused linalg, one-shot bufferization with function boundaries,
+/// deallocation, and a static memory plan (workspace slots), checked against
+/// `memoryBudget` bytes if it is positive.
+void buildBufferizationPipeline(mlir::OpPassManager &pm, int64_t memoryBudget);
+
 /// The `codegen` stage to the LLVM dialect: bufferization with function
 /// boundaries and a static memory plan, micro-kernels and vectorization,
 /// parallel loops handed to the runtime, and the conversions to LLVM. The
