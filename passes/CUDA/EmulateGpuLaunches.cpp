@@ -29,11 +29,18 @@ struct DynEmulateGpuLaunchesPass
                          "bodies without shared memory or clusters can be emulated");
         return signalPassFailure();
       }
-      WalkResult sync = launch.getBody().walk([](Operation *op) {
-        return isa<gpu::BarrierOp>(op) ? WalkResult::interrupt() : WalkResult::advance();
+      // Checked before anything changes: barriers (threads that are not
+      // independent), and ids read through ops rather than the body's
+      // arguments.
+      bool barrier = false, idOps = false;
+      launch.getBody().walk([&](Operation *op) {
+        barrier |= isa<gpu::BarrierOp>(op);
+        idOps |= isa<gpu::ThreadIdOp, gpu::BlockIdOp, gpu::BlockDimOp, gpu::GridDimOp>(op);
       });
-      if (sync.wasInterrupted()) {
-        launch.emitError("dyn-emulate-gpu-launches: a kernel with barriers cannot be emulated");
+      if (barrier || idOps) {
+        launch.emitError(barrier ? "dyn-emulate-gpu-launches: a kernel with barriers cannot be "
+                                   "emulated"
+                                 : "dyn-emulate-gpu-launches: a kernel reads its ids through gpu ops");
         return signalPassFailure();
       }
       OpBuilder b(launch);
@@ -68,16 +75,6 @@ struct DynEmulateGpuLaunchesPass
       Operation *terminator = body.getTerminator();
       dest->getOperations().splice(dest->getTerminator()->getIterator(), body.getOperations(),
                                    body.begin(), terminator->getIterator());
-      // Ids read through ops (gpu.thread_id, gpu.block_dim ...), if any.
-      WalkResult ids = loop.getBody()->walk([&](Operation *op) {
-        if (isa<gpu::ThreadIdOp, gpu::BlockIdOp, gpu::BlockDimOp, gpu::GridDimOp>(op))
-          return WalkResult::interrupt();
-        return WalkResult::advance();
-      });
-      if (ids.wasInterrupted()) {
-        launch.emitError("dyn-emulate-gpu-launches: a kernel reads its ids through gpu ops");
-        return signalPassFailure();
-      }
       launch.erase();
     }
   }
