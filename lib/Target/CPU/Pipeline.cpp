@@ -30,6 +30,7 @@ namespace dync {
 void buildCpuCodegenPipeline(OpPassManager &pm, StringRef target) {
   pm.addPass(createDynThreadExternals());
   pm.addPass(createDynTimeSubgraphs());
+  pm.addPass(createDynMergeSubgraphs());
   pm.addPass(createConvertDynToLinalg());
   pm.addPass(createDynLowerStatistics());
   pm.addPass(createDynCheckCpuSupport());

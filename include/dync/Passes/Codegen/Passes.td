@@ -36,6 +36,29 @@ def DynTimeSubgraphs : Pass<"dyn-time-subgraphs", "::mlir::ModuleOp"> {
                            "::mlir::dyn::DynDialect"];
 }
 
+def DynMergeSubgraphs : Pass<"dyn-merge-subgraphs", "::mlir::ModuleOp"> {
+  let summary = "Compiles identical subgraphs once";
+  let description = [{
+    Models repeat themselves: the twelve layers of a transformer partition
+    into subgraphs that differ only in the weights they read. Once
+    `dyn-thread-externals` has made those weights arguments, such subgraphs
+    are the same function. This pass keeps one `dyn.subgraph` function of
+    each class of equivalent ones (same type, argument and result
+    attributes, function attributes, and a body equal op for op, locations
+    aside), points every call at it, and erases the others, so that code
+    generation, LLVM and the instruction selector see each distinct subgraph
+    once. A run computes exactly what it did: each call passes its own
+    weights.
+
+    Run it after `dyn-time-subgraphs`, which names each call's time after
+    the subgraph it called before merging, so `time_ns.<subgraph>` stays one
+    counter per place in the model.
+  }];
+  let statistics = [
+    Statistic<"numMerged", "merged-subgraphs", "Subgraphs replaced by an identical one">,
+  ];
+}
+
 def DynFuseElementwise : Pass<"dyn-fuse-elementwise", "::mlir::func::FuncOp"> {
   let summary = "Fuses elementwise producers into users that each read every element once";
   let description = [{
