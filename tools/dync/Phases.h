@@ -24,8 +24,9 @@ public:
   /// `progress`: print phases as they end, once `after` seconds have passed.
   PhaseLog(bool progress, double after);
 
-  /// Ends the phase running since the previous call (or since the start).
-  void done(llvm::StringRef phase);
+  /// Ends the phase running since the previous call (or since the start);
+  /// `note` is printed after its time (how the phase ran).
+  void done(llvm::StringRef phase, llvm::StringRef note = "");
 
   /// Every phase with its time, and the total.
   void printTable(llvm::raw_ostream &os) const;
@@ -34,6 +35,7 @@ private:
   struct Phase {
     std::string name;
     double seconds;
+    std::string note;
   };
   using Clock = std::chrono::steady_clock;
   double since(Clock::time_point t) const;

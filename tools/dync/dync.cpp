@@ -29,6 +29,7 @@
 #include "mlir/InitAllPasses.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -123,6 +124,11 @@ cl::opt<bool> embedWeights("embed-weights",
                             cl::cat(dyncCategory));
 cl::opt<unsigned> optLevel("O", cl::desc("Optimization level 0-3 (default 2)"),
                            cl::Prefix, cl::init(2), cl::cat(dyncCategory));
+
+cl::opt<unsigned> jobs("j",
+                      cl::desc("Threads generating machine code for -o model.so, at most 64 "
+                               "(default: the cores this process may use, at most 8)"),
+                      cl::value_desc("N"), cl::Prefix, cl::init(0), cl::cat(dyncCategory));
 
 cl::opt<std::string> memoryBudget(
     "memory-budget",
@@ -480,21 +486,19 @@ int main(int argc, char **argv) {
       return error(message);
     phases.done("LLVM IR");
     if (emit == Emit::So) {
-      SmallString<128> object;
-      if (llvm::sys::fs::createTemporaryFile("dync", "o", object))
-        return error("cannot create a temporary object file");
-      {
-        std::error_code ec;
-        llvm::raw_fd_ostream os(object, ec);
-        if (ec)
-          return error("cannot write '" + object + "': " + ec.message());
-        if (failed(dync::emitNative(*llvmModule, cpu, false, os, message)))
-          return error(message);
-      }
-      phases.done("machine code");
-      LogicalResult linked = dync::linkSharedLibrary(object, outputFile, message);
-      llvm::sys::fs::remove(object);
-      if (failed(linked))
+      SmallVector<std::string> objects;
+      llvm::scope_exit removeObjects([&] {
+        for (const std::string &o : objects)
+          if (!o.empty())
+            llvm::sys::fs::remove(o);
+      });
+      if (failed(dync::emitObjects(std::move(llvmModule), cpu,
+                                   jobs ? std::min(jobs.getValue(), 64u) : dync::codegenJobs(),
+                                   objects, message)))
+        return error(message);
+      phases.done("machine code", std::to_string(objects.size()) +
+                                      (objects.size() == 1 ? " part" : " parts in parallel"));
+      if (failed(dync::linkSharedLibrary(objects, outputFile, message)))
         return error(message);
       phases.done("link");
       return finished();

@@ -69,23 +69,23 @@ static void defineParallelLaunches(llvm::Module &m) {
     b.CreateCall(body, args);
     b.CreateRetVoid();
 
+    // The serial path goes through the trampoline too, so the body has one
+    // call site and LLVM inlines it once (two sites doubled the code of every
+    // parallel loop, and the time LLVM spends on it).
     launch->setLinkage(llvm::GlobalValue::InternalLinkage);
     auto *entry = llvm::BasicBlock::Create(ctx, "entry", launch);
     auto *serial = llvm::BasicBlock::Create(ctx, "serial", launch);
     auto *pooled = llvm::BasicBlock::Create(ctx, "pooled", launch);
     b.SetInsertPoint(entry);
-    llvm::Value *fn = b.CreateLoad(ptrTy, hook);
-    b.CreateCondBr(b.CreateIsNull(fn), serial, pooled);
-    b.SetInsertPoint(serial);
-    args.assign({b.getInt64(0), launch->getArg(0)});
-    for (unsigned i = 2; i < launch->arg_size(); ++i)
-      args.push_back(launch->getArg(i));
-    b.CreateCall(body, args);
-    b.CreateRetVoid();
-    b.SetInsertPoint(pooled);
     llvm::Value *frame = b.CreateAlloca(frameTy);
     for (unsigned i = 0; i < captureTypes.size(); ++i)
       b.CreateStore(launch->getArg(i + 2), b.CreateStructGEP(frameTy, frame, i));
+    llvm::Value *fn = b.CreateLoad(ptrTy, hook);
+    b.CreateCondBr(b.CreateIsNull(fn), serial, pooled);
+    b.SetInsertPoint(serial);
+    b.CreateCall(tramp, {frame, b.getInt64(0), launch->getArg(0)});
+    b.CreateRetVoid();
+    b.SetInsertPoint(pooled);
     b.CreateCall(hookTy, fn, {tramp, frame, launch->getArg(0), launch->getArg(1)});
     b.CreateRetVoid();
   }

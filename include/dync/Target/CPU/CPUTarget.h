@@ -95,10 +95,21 @@ mlir::LogicalResult emitNative(llvm::Module &llvmModule,
                                const CpuOptions &options, bool assembly,
                                llvm::raw_pwrite_stream &os, std::string &error);
 
-/// Links an object into a shared library with the system's C compiler driver.
-mlir::LogicalResult linkSharedLibrary(llvm::StringRef object,
-                                      llvm::StringRef output,
-                                      std::string &error);
+/// How many parts a model library's machine code is generated in at once:
+/// the cores this process may use, at most 8.
+unsigned codegenJobs();
+
+/// Generates the machine code of `llvmModule` in `jobs` parts on as many
+/// threads, into temporary object files whose paths it appends to `objects`
+/// (also on failure: the caller removes them).
+mlir::LogicalResult emitObjects(std::unique_ptr<llvm::Module> llvmModule,
+                                const CpuOptions &options, unsigned jobs,
+                                llvm::SmallVectorImpl<std::string> &objects,
+                                std::string &error);
+
+/// Links objects into a shared library with the system's C compiler driver.
+mlir::LogicalResult linkSharedLibrary(llvm::ArrayRef<std::string> objects,
+                                      llvm::StringRef output, std::string &error);
 
 /// Writes the C header of a statically linked model (`--emit=header`) for a
 /// module at the `codegen` stage or later: declarations of the object's
