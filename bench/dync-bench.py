@@ -32,6 +32,18 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
 from generate import Graph, Model  # noqa: E402
 
 
+# What the charts are drawn from (written to --results as JSON): per workload,
+# the median time of each system, and for dynamic workloads (fraction of the
+# full work run, time) at several settings of their runtime params.
+RESULTS = {"workloads": {}, "work_curves": {}}
+COMPILED = set()
+
+
+def record(workload, **times):
+    RESULTS["workloads"].setdefault(workload, {}).update(
+        {k.replace("_", " "): v for k, v in times.items() if v is not None})
+
+
 def median_ms(fn, reps):
     ts = []
     for _ in range(reps):
@@ -57,8 +69,11 @@ def blas_name():
 
 def run_dync(build, model, workdir, inputs, reps, params=()):
     so = os.path.join(workdir, model.name + ".so")
-    model.write(workdir)
-    subprocess.run([os.path.join(build, "bin", "dync"), os.path.join(workdir, model.name + ".json"), "-o", so], check=True)
+    if model.name not in COMPILED:  # a param sweep runs one library
+        model.write(workdir)
+        subprocess.run([os.path.join(build, "bin", "dync"), os.path.join(workdir, model.name + ".json"), "-o", so],
+                       check=True)
+        COMPILED.add(model.name)
     args = [os.path.join(build, "bin", "dync-run"), so, "--bench", str(reps),
             "--stats-json", os.path.join(workdir, model.name + ".stats.json")]
     for name, value in inputs.items():
@@ -108,6 +123,7 @@ def w1(build, workdir, reps, small, limit):
     print(f"  limit {flop / (limit * 1e6):.2f} ms at {limit:.1f} GFLOP/s -> dync reaches "
           f"{100 * flop / (ms * 1e6) / limit:.1f}% of the matmul rate")
     print(f"  work done: tokens per expert {tokens} (sum {sum(tokens)} = T*k)")
+    record("W1 MoE FFN", dync=ms, dync_dense=dense_ms, numpy=np_ms)
 
 
 def skip_model(name, B, d, blocks, always):
@@ -149,6 +165,17 @@ def w4(build, workdir, reps, small, limit):
     print(f"  dync gated {ms:.2f} ms | dync ungated {dense_ms:.2f} ms -> ungated/gated {dense_ms / ms:.2f}x "
           f"(work ratio {total / max(ran, 1):.2f}x: {ran} of {total} (sample, block) pairs ran)")
     print(f"  limit {flop / (limit * 1e6):.2f} ms -> dync reaches {100 * flop / (ms * 1e6) / limit:.1f}% of the matmul rate")
+    record("W4 skip gates", dync=ms, dync_dense=dense_ms)
+    # The odd blocks' gate: t=-1 runs every block, t=0.5 skips them for half
+    # the samples, t=1.1 for all; the even blocks always run.
+    curve = []
+    for t in (-1.0, 0.5, 1.1):
+        t_ms, t_stats = run_dync(build, skip_model("w4_gated", B, d, blocks, False), workdir, {"x": x}, reps,
+                                 [f"t={t}"])
+        t_ran = sum(t_stats.get(f"blk{i}.samples_run", 0) for i in range(blocks))
+        curve.append((t_ran / total, t_ms))
+    print("  time against work: " + ", ".join(f"{f:.2f} of the work in {t:.2f} ms" for f, t in curve))
+    RESULTS["work_curves"]["W4 skip gates"] = {"points": curve, "full_ms": dense_ms}
 
 
 def bsa_model(name, S, H, D, block, budget, dense):
@@ -188,6 +215,7 @@ def w2(build, workdir, reps, small, limit):
     print(f"  limit {flop / (limit * 1e6):.2f} ms (density x dense FLOP) -> dync reaches "
           f"{100 * flop / (ms * 1e6) / limit:.1f}% of the matmul rate")
     print(f"  work done: {computed} of {total} (query block, key block) pairs computed")
+    record("W2 block-sparse attention", dync=ms, dync_dense=dense_ms, numpy_dense=np_ms)
 
 
 def encoder_stack(name, B, S, d, heads, ffn, layers, exits):
@@ -244,6 +272,16 @@ def w3(build, workdir, reps, small, limit):
           f"full/exits {full_ms / ms:.2f}x (work ratio {layers / max(mean_depth, 1e-9):.2f}x: mean depth "
           f"{mean_depth:.2f} of {layers})")
     print(f"  work done: samples computed per stage {depth} (threshold {threshold:.3f})")
+    record("W3 early exit", dync=ms, dync_full_depth=full_ms)
+    curve = [(1.0, full_ms), (mean_depth / layers, ms)]
+    for q in (0.1, 0.9):
+        t = float(np.quantile(conf, q))
+        q_ms, q_stats = run_dync(build, sparse, workdir, {"x": x}, reps, [f"exit_threshold={t}"])
+        q_depth = sum(q_stats.get(f"exit.stage{i}_samples", 0) for i in range(layers)) / B
+        curve.append((q_depth / layers, q_ms))
+    curve.sort()
+    print("  time against work: " + ", ".join(f"{f:.2f} of the work in {t:.2f} ms" for f, t in curve))
+    RESULTS["work_curves"]["W3 early exit"] = {"points": curve, "full_ms": full_ms}
 
 
 def w5(build, workdir, reps, small, limit):
@@ -278,6 +316,7 @@ def w5(build, workdir, reps, small, limit):
     print(f"W5 static_block B={B} S={S} d={d} heads={heads} ffn={ffn}")
     print(f"  dync {ms:.2f} ms | numpy {np_ms:.2f} ms -> dync/numpy {ms / np_ms:.2f}x "
           f"(outputs agree to {err:.1e} relative)")
+    record("W5 static block", dync=ms, numpy=np_ms)
     print(f"  limit {flop / (limit * 1e6):.2f} ms -> dync reaches {100 * flop / (ms * 1e6) / limit:.1f}% of the matmul rate")
 
 
@@ -330,6 +369,7 @@ def dync_vs_ort(build, workdir, reps, path, x, dims):
 
 
 def report_vs_ort(title, ms, ort_ms, err, version, flop, limit):
+    record(title.split(" (")[0].split(" T=")[0].split(" S=")[0], dync=ms, onnxruntime=ort_ms)
     if ort_ms is None:
         print(f"{title}: dync {ms:.2f} ms; ONNX Runtime not installed in this python")
         return
@@ -421,6 +461,7 @@ def c1(build, workdir, reps, small, limit):
     seconds = time.perf_counter() - t0
     print(f"C1 compile: {layers}-layer MoE transformer d={d} heads={heads} experts={E} hidden={h}")
     print(f"  dync -o model.so: {seconds:.1f} s, {os.path.getsize(so) / 1e6:.2f} MB (weights not embedded)")
+    RESULTS["compile_s"] = seconds
 
 
 def main():
@@ -429,6 +470,7 @@ def main():
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--workloads", default="W1,W2,W3,W4,W5,O1,O5,C1")
     p.add_argument("--small", action="store_true", help="smaller sizes, for a quick look")
+    p.add_argument("--results", help="write the results as JSON here (./dev bench: build/bench/results.json)")
     a = p.parse_args()
     limit = sgemm_gflops()
     print(f"machine fp32 matmul rate (numpy 1024^3, BLAS: {blas_name()}): {limit:.1f} GFLOP/s")
@@ -439,6 +481,12 @@ def main():
         for wl in a.workloads.split(","):
             {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "O1": o1, "O5": o5, "C1": c1}[wl](
                 a.build, work, a.reps, a.small, limit)
+    if a.results:
+        RESULTS["limit_gflops"] = limit
+        os.makedirs(os.path.dirname(os.path.abspath(a.results)), exist_ok=True)
+        with open(a.results, "w") as f:
+            json.dump(RESULTS, f, indent=1)
+        print(f"results: {a.results}")
     return 0
 
 
