@@ -120,3 +120,16 @@ config.substitutions.append(
 # --explain=svg renders with Graphviz (./dev installs it).
 if shutil.which("dot"):
     config.available_features.add("graphviz")
+
+# An x86 feature this CPU lacks (the /proc/cpuinfo spelling differs from
+# LLVM's for some), for the test that a model compiled for it is refused at
+# load instead of faulting; AVX-512 machines use a later extension.
+try:
+    _flags = next((l.split(":", 1)[1].split() for l in open("/proc/cpuinfo") if l.startswith("flags")), [])
+except OSError:
+    _flags = []
+for _llvm, _proc in (("avx512f", "avx512f"), ("avx512fp16", "avx512_fp16"), ("avx512vbmi", "avx512vbmi")):
+    if _flags and _proc not in _flags:
+        config.available_features.add("missing-cpu-feature")
+        config.substitutions.append(("%missing_cpu_feature", _llvm))
+        break

@@ -11,6 +11,7 @@
 
 #include <cfloat>
 #include <cmath>
+#include <optional>
 
 using namespace dync::rt;
 
@@ -28,6 +29,39 @@ const nlohmann::json &jsonArray(const nlohmann::json &j, const char *key) {
   static const nlohmann::json empty = nlohmann::json::array();
   auto it = j.find(key);
   return it != j.end() && it->is_array() ? *it : empty;
+}
+
+/// Whether the running CPU has the x86 feature `name`, as the compiler names
+/// it in the manifest's `cpu_features`; nullopt for a name this runtime
+/// cannot test (a newer compiler's), which is not held against the model.
+std::optional<bool> cpuHas(const std::string &name) {
+#if defined(__x86_64__) || defined(__i386__)
+  // __builtin_cpu_supports takes only string literals.
+#define DYNC_FEATURE(llvmName, builtinName)                                             \
+  if (name == llvmName)                                                                \
+    return __builtin_cpu_supports(builtinName) != 0;
+  DYNC_FEATURE("sse4.1", "sse4.1")
+  DYNC_FEATURE("sse4.2", "sse4.2")
+  DYNC_FEATURE("popcnt", "popcnt")
+  DYNC_FEATURE("avx", "avx")
+  DYNC_FEATURE("avx2", "avx2")
+  DYNC_FEATURE("fma", "fma")
+  DYNC_FEATURE("f16c", "f16c")
+  DYNC_FEATURE("bmi", "bmi")
+  DYNC_FEATURE("bmi2", "bmi2")
+  DYNC_FEATURE("avx512f", "avx512f")
+  DYNC_FEATURE("avx512bw", "avx512bw")
+  DYNC_FEATURE("avx512dq", "avx512dq")
+  DYNC_FEATURE("avx512vl", "avx512vl")
+  DYNC_FEATURE("avx512cd", "avx512cd")
+  DYNC_FEATURE("avx512vnni", "avx512vnni")
+  DYNC_FEATURE("avx512bf16", "avx512bf16")
+  DYNC_FEATURE("avx512fp16", "avx512fp16")
+  DYNC_FEATURE("avx512vbmi", "avx512vbmi")
+  DYNC_FEATURE("avx512ifma", "avx512ifma")
+#undef DYNC_FEATURE
+#endif
+  return std::nullopt;
 }
 
 } // namespace
@@ -50,6 +84,15 @@ dync_status_t *dync::rt::readManifest(dync_model_t &model, const char *text,
                 "'%s' was compiled for target '%s', which this runtime cannot run", modelPath,
                 target.c_str());
   model.cuda = target == "cuda";
+  std::string missing;
+  for (const auto &f : jsonArray(manifest, "cpu_features"))
+    if (f.is_string() && cpuHas(f.get<std::string>()) == false)
+      missing += (missing.empty() ? "" : ", ") + f.get<std::string>();
+  if (!missing.empty())
+    return fail(DYNC_STATUS_INCOMPATIBLE,
+                "cannot run model '%s': it was compiled for CPU features this CPU lacks (%s); "
+                "compile it on this machine, or for it with dync --cpu/--mattr",
+                modelPath, missing.c_str());
 
   if (auto dims = manifest.find("dims"); dims != manifest.end() && dims->is_object())
     for (auto &[name, d] : dims->items())

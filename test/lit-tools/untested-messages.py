@@ -30,6 +30,7 @@ UNREACHABLE = {
     "invalid pass manager options": "the options are parsed by MLIR before",
     "cannot create a temporary object file": "needs a full /tmp",
     "dyn-merge-subgraphs: cannot redirect the uses of this subgraph": "only calls use a subgraph, and a call's callee can always be replaced",
+    "the module's manifest is not a JSON object": "dyn-emit-manifest always writes an object",
     "cannot create a temporary file for the graph": "needs a full /tmp",
     "Graphviz's dot failed to render the graph": "dot failing on the graph dync writes (a Graphviz bug)",
     "out of memory loading '": "allocation of the model's handle",

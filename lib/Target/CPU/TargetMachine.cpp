@@ -10,6 +10,7 @@
 
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/TargetSelect.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
 
@@ -42,6 +43,24 @@ llvm::TargetMachine *makeTargetMachine(const CpuOptions &options, std::string &e
                                                         : llvm::CodeGenOptLevel::Aggressive;
   return target->createTargetMachine(triple, cpu, features, llvm::TargetOptions(),
                                      llvm::Reloc::PIC_, std::nullopt, level);
+}
+
+std::vector<std::string> checkedCpuFeatures(const llvm::TargetMachine &tm) {
+  // The x86 features libdyncrt can test on the running CPU (its table in
+  // runtime/src/Manifest.cpp names the same ones).
+  static const char *const kChecked[] = {
+      "sse4.1",   "sse4.2",   "popcnt",     "avx",        "avx2",       "fma",
+      "f16c",     "bmi",      "bmi2",       "avx512f",    "avx512bw",   "avx512dq",
+      "avx512vl", "avx512cd", "avx512vnni", "avx512bf16", "avx512fp16", "avx512vbmi",
+      "avx512ifma"};
+  std::vector<std::string> used;
+  if (!tm.getTargetTriple().isX86())
+    return used;
+  const llvm::MCSubtargetInfo *sti = tm.getMCSubtargetInfo();
+  for (const char *f : kChecked)
+    if (sti->checkFeatures(std::string("+") + f))
+      used.push_back(f);
+  return used;
 }
 
 } // namespace dync

@@ -134,6 +134,19 @@ std::unique_ptr<llvm::Module> translateToLLVM(ModuleOp module,
     return nullptr;
   llvmModule->setDataLayout(tm->createDataLayout());
   llvmModule->setTargetTriple(tm->getTargetTriple());
+  // The manifest names the CPU features the code may use, so that libdyncrt
+  // refuses the model on a CPU without them instead of faulting on the first
+  // instruction it lacks.
+  std::vector<std::string> features = checkedCpuFeatures(*tm);
+  size_t close = manifest.rfind('}');
+  if (close == std::string::npos) {
+    error = "the module's manifest is not a JSON object";
+    return nullptr;
+  }
+  std::string list = ",\"cpu_features\":[";
+  for (size_t i = 0; i < features.size(); ++i)
+    list += (i ? ",\"" : "\"") + features[i] + "\"";
+  manifest.insert(close, list + "]");
 
   // void dync_entry(void **args, void *results): one calling convention for
   // every model, so the runtime needs no per-model glue. args[i] points to

@@ -17,6 +17,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace llvm {
 class LLVMContext;
@@ -48,6 +49,10 @@ std::pair<std::string, std::string> hostTarget();
 /// A TargetMachine for `options` (the host's CPU and features by default);
 /// null with `error` set if the target is unknown.
 llvm::TargetMachine *makeTargetMachine(const CpuOptions &options, std::string &error);
+
+/// The CPU features of `tm` that libdyncrt checks before it runs a model
+/// (x86 only; elsewhere none), recorded in the manifest as `cpu_features`.
+std::vector<std::string> checkedCpuFeatures(const llvm::TargetMachine &tm);
 
 /// The matmul micro-kernel's vector width and register tile for the target.
 DynVectorizeMatmulsOptions matmulKernelFor(const CpuOptions &options);
