@@ -314,7 +314,10 @@ bool cuda::copyFromDevice(void *managed, const void *device, size_t bytes) {
 namespace {
 
 /// cuBLAS, loaded with the first GEMM of a CUDA run (`$DYNC_CUBLAS`, else
-/// libcublas.so.13, .12, .11): the handle is per process.
+/// libcublas.so.13, .12, .11): the handle is per process. Sessions on other
+/// threads share it: cuBLAS documents its functions as thread-safe with one
+/// handle as long as no thread changes the handle's configuration (stream,
+/// math mode, workspace), and nothing here does.
 struct Cublas {
   using Handle = void *;
   int (*create)(Handle *);
