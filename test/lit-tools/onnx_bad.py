@@ -202,7 +202,8 @@ bad_br = h.make_graph([h.make_node("Relu", ["ghost"], ["o2"])], "b2", [], [h.mak
 save("if_undefined", pz + [h.make_node("If", ["p"], ["y"], then_branch=br, else_branch=bad_br, name="n")],
      [x], [y], [zf])
 shape_k = [h.make_node("Shape", ["x"], ["s"]), h.make_node("Gather", ["s", "i0"], ["kk"], axis=0)]
-save("topk_smallest", [h.make_node("TopK", ["x", "k1"], ["y", "idx"], largest=0, name="n")], [x], [y],
+xi = h.make_tensor_value_info("xi", T.INT64, ["B", 4])
+save("topk_smallest", [h.make_node("TopK", ["xi", "k1"], ["y", "idx"], largest=0, name="n")], [xi], [y],
      [i64("k1", [1])])
 save("topk_k", shape_k + [h.make_node("TopK", ["x", "kk"], ["y", "idx"], name="n")], [x], [y], [i64("i0", [0])])
 save("trilu_rank", [h.make_node("Trilu", ["v1"], ["y"], name="n")], [x], [y],

@@ -210,12 +210,14 @@ def case_external():
 
 
 def case_indexing():
-    """TopK (values and indices), Gather by computed indices (ArgMax),
+    """TopK (values and indices; the largest on the last axis, the smallest
+    on another), Gather by computed indices (ArgMax),
     Expand (to a larger rank and a dynamic dim), ConstantOfShape of a
     computed shape, Trilu upper and lower with k, and a causal mask built
     the dynamic way (Trilu of ConstantOfShape [S, S])."""
     nodes = [
         h.make_node("TopK", ["x", "k3"], ["tv", "ti"], axis=-1),
+        h.make_node("TopK", ["x", "k2"], ["sv", "si"], axis=1, largest=0),   # the 2 smallest rows
         h.make_node("ArgMax", ["x"], ["am"], axis=1, keepdims=0),            # [B, 4] i64
         h.make_node("Gather", ["x", "am"], ["ga"], axis=1),                  # [B, B, 4, 4]
         h.make_node("Expand", ["v", "eshape"], ["ex"]),                      # [2, 3, 4]
@@ -230,10 +232,10 @@ def case_indexing():
         h.make_node("Trilu", ["mones"], ["causal"], upper=0),
         h.make_node("Mul", ["x", "causal"], ["masked"]),
     ]
-    inits = [init("k3", np.array([3], np.int64)), init("v", randn(1, 4)),
+    inits = [init("k3", np.array([3], np.int64)), init("k2", np.array([2], np.int64)), init("v", randn(1, 4)),
              init("eshape", np.array([2, 3, 1], np.int64)), init("k1", np.array(1, np.int64)),
              init("s1", np.array([1], np.int64)), init("s2", np.array([2], np.int64))]
-    outs = {"tv": F, "ti": T.INT64, "ga": F, "ex": F, "x1": F, "up": F, "lo": F, "masked": F}
+    outs = {"tv": F, "ti": T.INT64, "sv": F, "si": T.INT64, "ga": F, "ex": F, "x1": F, "up": F, "lo": F, "masked": F}
     m = model("indexing", nodes, [vi("x", F, ["B", 4, 4])], [vi(o, t, None) for o, t in outs.items()],
               inits)
     return m, {"x": randn(3, 4, 4)}, {"B": (1, 8)}

@@ -67,8 +67,6 @@ LogicalResult OnnxImporter::translateRange(OnnxNodeView &n, const onnx::NodeProt
 
 LogicalResult OnnxImporter::translateTopK(OnnxNodeView &n, const onnx::NodeProto &node,
                                           ImplicitLocOpBuilder &b) {
-  if (intAttr(node, "largest", 1) != 1)
-    return failNode(n, "TopK of the smallest values (largest=0) is not supported");
   FailureOr<SmallVector<Dim>> k = intsInput(n, node, 1, "K");
   if (failed(k))
     return failure();
@@ -77,13 +75,35 @@ LogicalResult OnnxImporter::translateTopK(OnnxNodeView &n, const onnx::NodeProto
   FailureOr<TValue> x = tensorInput(n, node, 0, b);
   if (failed(x))
     return failure();
+  bool largest = intAttr(node, "largest", 1) != 0;
+  if (!largest && !isa<FloatType>(x->elt()))
+    return failNode(n, "TopK of the smallest values (largest=0) is supported on floats only");
+  // The k smallest are the k largest of -x, in the same order (ascending
+  // values; ties to the lower index, as ONNX Runtime orders them).
+  TensorBuilder tb(b);
+  auto negate = [&](Value v) {
+    return tb.map({v}, cast<RankedTensorType>(v.getType()),
+                  [](ImplicitLocOpBuilder &ib, ValueRange e) -> Value {
+                    return arith::NegFOp::create(ib, e[0]);
+                  });
+  };
+  if (!largest)
+    x->v = negate(x->v);
   // Sorted, ties to the lower index (ONNX's order; sorted=0 leaves the
   // order free, so sorted is right too).
   n.op = "topk";
   n.attrs["k"] = k->front().size;
   n.attrs["axis"] = intAttr(node, "axis", -1);
   n.inputs = {*x};
-  return emit(n, node, b);
+  FailureOr<SmallVector<TValue>> results = g.emit(n, b);
+  if (failed(results))
+    return failure();
+  if (!largest && !results->empty())
+    (*results)[0].v = negate((*results)[0].v);
+  for (int i = 0; i < node.output_size() && size_t(i) < results->size(); ++i)
+    if (!node.output(i).empty())
+      bind(node, i, (*results)[i]);
+  return success();
 }
 
 LogicalResult OnnxImporter::translateExpand(OnnxNodeView &n, const onnx::NodeProto &node,
