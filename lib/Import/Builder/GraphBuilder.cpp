@@ -116,8 +116,10 @@ LogicalResult GraphBuilder::failAt(const std::string &where, const llvm::Twine &
 }
 
 LogicalResult GraphBuilder::failNode(const NodeView &n, const llvm::Twine &msg) {
+  std::string excerpt = n.excerpt();
   return fail("node '" + n.name + "' (" + n.path + ", op '" +
-              (n.sourceOp.empty() ? n.op : n.sourceOp) + "'): " + msg);
+              (n.sourceOp.empty() ? n.op : n.sourceOp) + "'): " + msg +
+              (excerpt.empty() ? "" : "\n  " + n.path + " = " + excerpt));
 }
 
 Shape liveShape(const Shape &shape, size_t n) {

@@ -104,7 +104,19 @@ public:
   /// The number of early-exit stages, each checked to hold a body, a head
   /// and, exactly when `gateCriterion`, a gate.
   virtual FailureOr<size_t> numStages(bool gateCriterion) = 0;
+
+  // Messages ----------------------------------------------------------------
+  /// The node as the model file spells it, on one short line (subgraphs
+  /// elided), shown under an error about it; empty if there is none.
+  virtual std::string excerpt() const { return ""; }
 };
+
+/// `text` cut to `max` characters, with "..." where it was cut.
+inline std::string shortened(std::string text, size_t max = 120) {
+  if (text.size() > max)
+    text = text.substr(0, max - 3) + "...";
+  return text;
+}
 
 } // namespace dync::import
 

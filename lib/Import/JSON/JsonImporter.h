@@ -48,6 +48,7 @@ public:
   JsonNodeView(JsonImporter &importer, const json &j, Location loc, Scope &scope)
       : NodeView(loc), importer(importer), j(j), scope(scope) {}
 
+  std::string excerpt() const override;
   bool hasAttr(StringRef name) const override { return attr(name) != nullptr; }
   FailureOr<int64_t> intAttr(StringRef name, std::optional<int64_t> dflt) override;
   FailureOr<double> floatAttr(StringRef name, std::optional<double> dflt) override;

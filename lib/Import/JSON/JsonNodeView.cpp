@@ -272,4 +272,14 @@ FailureOr<size_t> JsonNodeView::numStages(bool gateCrit) {
   return stages.size();
 }
 
+std::string JsonNodeView::excerpt() const {
+  if (!j.is_object())
+    return "";
+  json shown = j;
+  if (auto sg = shown.find("subgraphs"); sg != shown.end() && sg->is_object())
+    for (auto &[name, graph] : sg->items())
+      graph = "...";
+  return shortened(shown.dump());
+}
+
 } // namespace dync::import

@@ -429,6 +429,7 @@ LogicalResult OnnxImporter::importNode(const onnx::NodeProto &node, const std::s
   Location loc = NameLoc::get(StringAttr::get(&ctx, name),
                               NameLoc::get(StringAttr::get(&ctx, where), fileLoc));
   OnnxNodeView n(*this, loc);
+  n.proto = &node;
   n.name = name;
   n.path = where;
   n.op = node.op_type();
@@ -543,6 +544,47 @@ OwningOpRef<ModuleOp> OnnxImporter::run() {
 //===----------------------------------------------------------------------===//
 // OnnxNodeView: the attributes the translation set.
 //===----------------------------------------------------------------------===//
+
+/// `Op(inputs) -> (outputs) {attributes}`, the node as ONNX has it (graph
+/// attributes, tensors and long lists elided).
+std::string OnnxNodeView::excerpt() const {
+  if (!proto)
+    return "";
+  std::string s = proto->op_type() + "(";
+  for (int i = 0; i < proto->input_size(); ++i)
+    s += (i ? ", " : "") + proto->input(i);
+  s += ") -> (";
+  for (int i = 0; i < proto->output_size(); ++i)
+    s += (i ? ", " : "") + proto->output(i);
+  s += ")";
+  for (int i = 0; i < proto->attribute_size(); ++i) {
+    const onnx::AttributeProto &a = proto->attribute(i);
+    s += (i ? ", " : " {") + a.name() + "=";
+    switch (a.type()) {
+    case onnx::AttributeProto::INT:
+      s += std::to_string(a.i());
+      break;
+    case onnx::AttributeProto::FLOAT:
+      s += llvm::formatv("{0}", a.f()).str();
+      break;
+    case onnx::AttributeProto::STRING:
+      s += "'" + a.s() + "'";
+      break;
+    case onnx::AttributeProto::INTS: {
+      s += "[";
+      for (int k = 0; k < a.ints_size() && k < 8; ++k)
+        s += (k ? ", " : "") + std::to_string(a.ints(k));
+      s += a.ints_size() > 8 ? ", ...]" : "]";
+      break;
+    }
+    default:
+      s += "...";
+    }
+  }
+  if (proto->attribute_size())
+    s += "}";
+  return shortened(s);
+}
 
 template <typename T>
 FailureOr<T> OnnxNodeView::get(StringRef name, std::optional<T> dflt) {

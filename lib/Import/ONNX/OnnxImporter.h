@@ -101,10 +101,15 @@ public:
     v.path = path;
     v.sourceOp = sourceOp;
     v.op = dyncOp.str();
+    v.proto = proto;
     return v;
   }
 
+  std::string excerpt() const override;
+
   OnnxImporter &importer;
+  /// The node itself, for the excerpt under a message.
+  const onnx::NodeProto *proto = nullptr;
   std::map<std::string, Attr> attrs;
   std::map<std::string, std::string> weights; // slot -> weights-file tensor
   /// An If's branches and the outer values they read (passed as operands).
