@@ -113,9 +113,12 @@ public:
 
 /// `text` cut to `max` characters, with "..." where it was cut.
 inline std::string shortened(std::string text, size_t max = 120) {
-  if (text.size() > max)
-    text = text.substr(0, max - 3) + "...";
-  return text;
+  if (text.size() <= max)
+    return text;
+  size_t cut = max - 3;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80)
+    --cut; // not inside a UTF-8 sequence
+  return text.substr(0, cut) + "...";
 }
 
 } // namespace dync::import

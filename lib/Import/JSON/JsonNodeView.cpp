@@ -279,7 +279,8 @@ std::string JsonNodeView::excerpt() const {
   if (auto sg = shown.find("subgraphs"); sg != shown.end() && sg->is_object())
     for (auto &[name, graph] : sg->items())
       graph = "...";
-  return shortened(shown.dump());
+  // replace: never throw (exceptions are off), whatever the strings hold.
+  return shortened(shown.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 } // namespace dync::import
