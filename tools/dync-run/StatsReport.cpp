@@ -4,7 +4,8 @@
 // statistics"): NODE.samples / NODE.samples_run (a gate), NODE.samples_then /
 // NODE.samples_else (a per-sample cond), NODE.stageK_samples (an early exit),
 // NODE.tokens and NODE.expert_tokens[e] (a MoE layer), NODE.blocks /
-// NODE.blocks_computed (block-sparse attention), time_ns.PATH (a subgraph).
+// NODE.blocks_computed and NODE.head_blocks_computed[h] (block-sparse
+// attention), time_ns.PATH (a subgraph).
 //
 //===----------------------------------------------------------------------===//
 
@@ -127,6 +128,18 @@ void dync::printStatsReport(std::FILE *out, const Stats &stats) {
     std::fprintf(out, "  %-36s %8lld %8lld %7.1f%%  %s\n", node.c_str(),
                  static_cast<long long>(total), static_cast<long long>(v), percent(v, total),
                  bar(v, total).c_str());
+  }
+  // Block-sparse attention per head: NODE.head_blocks_computed[h], each head
+  // of NODE.blocks / heads pairs.
+  for (auto &[node, rows] : indexed(stats, ".head_blocks_computed[", "]")) {
+    int64_t perHead = has(node + ".blocks") && !rows.empty()
+                          ? value[node + ".blocks"] / static_cast<int64_t>(rows.size())
+                          : 0;
+    std::fprintf(out, "attention %-20s %5s %8s %8s  (blocks each head computed)\n", node.c_str(),
+                 "head", "computed", "density");
+    for (auto &[h, v] : rows)
+      std::fprintf(out, "  %-28s %5d %8lld %7.1f%%  %s\n", "", h, static_cast<long long>(v),
+                   percent(v, perHead), bar(v, perHead).c_str());
   }
   // Time per subgraph, slowest first.
   Stats times;

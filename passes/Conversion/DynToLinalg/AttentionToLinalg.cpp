@@ -260,6 +260,11 @@ struct LowerBsaAttention : OpConversionPattern<dyn::BsaAttentionOp> {
                         // A block this loop enters, counted as it is computed.
                         dyn::RtCountOp::create(i5, constIndex(i5, 1),
                                                i5.getStringAttr(node + ".blocks_computed"));
+                        // And per head, when the heads are a static count.
+                        if (int64_t heads = qt.getDimSize(1); !ShapedType::isDynamic(heads))
+                          dyn::RtCountOp::create(i5, constIndex(i5, 1), hi,
+                                                 i5.getStringAttr(node + ".head_blocks_computed"),
+                                                 i5.getI64IntegerAttr(heads));
                         Value kStart = arith::MulIOp::create(i5, kj, constIndex(i5, bs));
                         Value kb = block(i5, k, bi, hi, kStart, d);
                         Value vb = block(i5, v, bi, hi, kStart, dv);
