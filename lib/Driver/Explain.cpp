@@ -5,7 +5,11 @@
 
 #include "dync/Dialect/Dyn/DynOps.h"
 #include "dync/Analysis/BoundsAnalysis.h"
+#include "dync/Passes/Codegen/Passes.h"
 #include "dync/Passes/Common.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Pass/PassManager.h"
 
 #include "llvm/ADT/SetVector.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -164,6 +168,35 @@ SmallVector<std::string> decisions(func::FuncOp host,
   return lines;
 }
 
+/// For each subgraph code generation compiles as another one (the layers of
+/// a stack, equal but for their weights), that one: found by running the
+/// passes that decide it on a copy, then pairing the calls of the two
+/// modules in order (threading the weights changes calls' operands, not
+/// their number or order).
+llvm::StringMap<std::string> mergedSubgraphs(ModuleOp module) {
+  llvm::StringMap<std::string> merged;
+  OwningOpRef<ModuleOp> copy(cast<ModuleOp>(module->clone()));
+  // A failure here is the compile's to report, not the report's.
+  ScopedDiagnosticHandler quiet(module.getContext(), [](Diagnostic &) { return success(); });
+  PassManager pm(module.getContext());
+  pm.addPass(createDynThreadExternals());
+  pm.addPass(createDynMergeSubgraphs());
+  if (failed(pm.run(*copy)))
+    return merged; // the compile itself will say why
+  SmallVector<StringRef> before, after;
+  auto callees = [](ModuleOp m, SmallVectorImpl<StringRef> &out) {
+    m.walk([&](func::CallOp c) { out.push_back(c.getCallee()); });
+  };
+  callees(module, before);
+  callees(*copy, after);
+  if (before.size() != after.size())
+    return merged;
+  for (auto [b, a] : llvm::zip(before, after))
+    if (b != a)
+      merged[b] = a.str();
+  return merged;
+}
+
 } // namespace
 
 void explainPartition(ModuleOp module, llvm::raw_ostream &os, bool dot) {
@@ -227,9 +260,14 @@ void explainPartition(ModuleOp module, llvm::raw_ostream &os, bool dot) {
   double total = 0;
   for (auto &i : infos)
     total += i.second.flops;
+  llvm::StringMap<std::string> merged = mergedSubgraphs(module);
   os << "\nsubgraphs: " << subgraphs.size()
      << " (no data-dependent control; dynamic dims bounded), at most "
-     << humanFlops(total) << " in all\n";
+     << humanFlops(total) << " in all";
+  if (!merged.empty())
+    os << "; " << subgraphs.size() - merged.size()
+       << " distinct (the others are compiled once, as the subgraph they equal)";
+  os << "\n";
   for (func::FuncOp fn : subgraphs) {
     const SubgraphInfo &info = infos[fn.getSymName()];
     os << "  @" << fn.getSymName() << ": " << info.ops << " ops, <= "
@@ -239,6 +277,8 @@ void explainPartition(ModuleOp module, llvm::raw_ostream &os, bool dot) {
       for (StringRef p : info.params)
         os << " " << p;
     }
+    if (auto it = merged.find(fn.getSymName()); it != merged.end())
+      os << "; compiled as @" << it->second << " (the same code, its own weights)";
     os << "\n    " << signature(fn) << "\n";
   }
 
