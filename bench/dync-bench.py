@@ -29,7 +29,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
-from generate import Graph, Model  # noqa: E402
+from generate import Graph, Model, moe_transformer  # noqa: E402
 
 
 # What the charts are drawn from (written to --results as JSON): per workload,
@@ -442,17 +442,7 @@ def o1(build, workdir, reps, small, limit):
 
 def c1(build, workdir, reps, small, limit):
     layers, d, heads, E, h, S = (2, 128, 4, 4, 256, 32) if small else (12, 512, 8, 4, 1024, 128)
-    m = Model("c1_moe_transformer", {"B": {"min": 1, "max": 8}},
-              [{"name": "x", "dtype": "f32", "shape": ["B", S, d]}], ["y"])
-    g = Graph(m, m.nodes, "")
-    x = "x"
-    for i in range(layers):
-        a = g.layer_norm(x, d, f"l{i}.ln1")
-        a = g.mha(a, d, heads, f"l{i}.attn", causal=True)
-        x = g.node("add", [x, a], name=f"l{i}.res1")
-        f = g.layer_norm(x, d, f"l{i}.ln2")
-        f = g.moe(f, d, h, E, 2, f"l{i}.moe")
-        x = g.node("add", [x, f], name=f"l{i}.res2" if i + 1 < layers else "y")
+    m = moe_transformer("c1_moe_transformer", layers, d, heads, E, h, S, 8)
     m.write(workdir)
     so = os.path.join(workdir, m.name + ".so")
     t0 = time.perf_counter()

@@ -222,6 +222,24 @@ def encoder_layer(g, x, d, heads, ffn, name):
     return g.node("add", [x, f], name=name + ".res2")
 
 
+def moe_transformer(name, layers, d, heads, experts, hidden, seq, batch):
+    """A stack of equal pre-norm layers (causal attention, then a top-2 MoE
+    FFN) on x [B, seq, d]: the C1 benchmark's model, and the repeated-layers
+    test's at a small size."""
+    m = Model(name, {"B": {"min": 1, "max": batch}},
+              [{"name": "x", "dtype": "f32", "shape": ["B", seq, d]}], ["y"])
+    g = Graph(m, m.nodes, "")
+    x = "x"
+    for i in range(layers):
+        a = g.layer_norm(x, d, f"l{i}.ln1")
+        a = g.mha(a, d, heads, f"l{i}.attn", causal=True)
+        x = g.node("add", [x, a], name=f"l{i}.res1")
+        f = g.layer_norm(x, d, f"l{i}.ln2")
+        f = g.moe(f, d, hidden, experts, 2, f"l{i}.moe")
+        x = g.node("add", [x, f], name=f"l{i}.res2" if i + 1 < layers else "y")
+    return m
+
+
 def early_exit_encoder():
     d, heads, ffn, seq, classes = 32, 4, 64, 8, 5
     m = Model("early_exit_encoder", {"B": {"min": 1, "max": 32}},
