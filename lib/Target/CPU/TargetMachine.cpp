@@ -14,6 +14,8 @@
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
 
+#include <mutex>
+
 namespace dync {
 
 /// The host's CPU and its features, as LLVM names them.
@@ -26,8 +28,13 @@ std::pair<std::string, std::string> hostTarget() {
 }
 
 llvm::TargetMachine *makeTargetMachine(const CpuOptions &options, std::string &error) {
-  llvm::InitializeNativeTarget();
-  llvm::InitializeNativeTargetAsmPrinter();
+  // Once: code generation makes target machines on several threads, and
+  // registering the target writes LLVM's registry.
+  static std::once_flag initialized;
+  std::call_once(initialized, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+  });
   llvm::Triple triple(llvm::sys::getProcessTriple());
   const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
   if (!target)
