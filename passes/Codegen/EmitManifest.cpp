@@ -25,6 +25,14 @@ using namespace dync;
 
 namespace {
 
+/// The manifest's text. Names come from the model file (an `.mlir` may hold
+/// any bytes): text that is not UTF-8 is replaced, never thrown on (this
+/// code has no exceptions, so nlohmann's default would abort).
+std::string dumpManifest(const nlohmann::json &m) {
+  return m.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+
 /// The compiled-model ABI (libdyncrt's DYNC_MODEL_ABI_VERSION): 2 passes the
 /// run statistics array as an entry argument.
 constexpr int kModelAbiVersion = 2;
@@ -42,7 +50,7 @@ std::string buildManifest(ModuleOp module, StringRef target) {
     m["weights_file"] = name.getValue().str();
   auto entry = module.lookupSymbol<func::FuncOp>("forward");
   if (!entry)
-    return m.dump();
+    return dumpManifest(m);
   m["dims"] = nlohmann::json::object();
   if (auto dims = entry->getAttrOfType<DictionaryAttr>(mlir::dyn::attrs::kDims))
     for (NamedAttribute d : dims)
@@ -106,7 +114,7 @@ std::string buildManifest(ModuleOp module, StringRef target) {
     r["rank"] = t.getRank();
     m["results"].push_back(r);
   }
-  return m.dump();
+  return dumpManifest(m);
 }
 
 struct EmitManifestPass : dync::impl::DynEmitManifestBase<EmitManifestPass> {
