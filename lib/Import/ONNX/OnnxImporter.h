@@ -148,6 +148,9 @@ public:
   /// Builds `n` (its op, attributes and inputs set) with the shared builder
   /// and binds its results to the node's outputs.
   LogicalResult emit(OnnxNodeView &n, const onnx::NodeProto &node, ImplicitLocOpBuilder &b);
+  /// Binds the node's outputs to the results of the dync op built for it.
+  LogicalResult bindResults(OnnxNodeView &n, const onnx::NodeProto &node,
+                            ArrayRef<TValue> results);
   void bind(const onnx::NodeProto &node, int i, OnnxValue v) { values[node.output(i)] = std::move(v); }
   void bind(const onnx::NodeProto &node, int i, TValue t) {
     OnnxValue v;

@@ -153,10 +153,15 @@ LogicalResult OnnxImporter::emit(OnnxNodeView &n, const onnx::NodeProto &node,
   FailureOr<SmallVector<TValue>> results = g.emit(n, b);
   if (failed(results))
     return failure();
-  for (int i = 0; i < node.output_size() && size_t(i) < results->size(); ++i)
+  return bindResults(n, node, *results);
+}
+
+LogicalResult OnnxImporter::bindResults(OnnxNodeView &n, const onnx::NodeProto &node,
+                                        ArrayRef<TValue> results) {
+  for (int i = 0; i < node.output_size() && size_t(i) < results.size(); ++i)
     if (!node.output(i).empty())
-      bind(node, i, (*results)[i]);
-  for (int i = int(results->size()); i < node.output_size(); ++i)
+      bind(node, i, results[i]);
+  for (int i = int(results.size()); i < node.output_size(); ++i)
     if (!node.output(i).empty())
       return failNode(n, "output " + std::to_string(i) + " ('" + node.output(i) +
                              "') is not supported");

@@ -100,10 +100,7 @@ LogicalResult OnnxImporter::translateTopK(OnnxNodeView &n, const onnx::NodeProto
     return failure();
   if (!largest && !results->empty())
     (*results)[0].v = negate((*results)[0].v);
-  for (int i = 0; i < node.output_size() && size_t(i) < results->size(); ++i)
-    if (!node.output(i).empty())
-      bind(node, i, (*results)[i]);
-  return success();
+  return bindResults(n, node, *results);
 }
 
 LogicalResult OnnxImporter::translateExpand(OnnxNodeView &n, const onnx::NodeProto &node,

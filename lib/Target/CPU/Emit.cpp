@@ -50,10 +50,6 @@ LogicalResult emitNative(llvm::Module &llvmModule, const CpuOptions &options,
   return success();
 }
 
-namespace {
-
-} // namespace
-
 LogicalResult linkSharedLibrary(ArrayRef<std::string> objects, StringRef output,
                                 std::string &error) {
   auto cc = llvm::sys::findProgramByName("cc");

@@ -21,6 +21,8 @@
 #include "llvm/IR/Module.h"
 #include "llvm/Target/TargetMachine.h"
 
+#include <nlohmann/json.hpp>
+
 using namespace mlir;
 
 namespace dync {
@@ -137,16 +139,13 @@ std::unique_ptr<llvm::Module> translateToLLVM(ModuleOp module,
   // The manifest names the CPU features the code may use, so that libdyncrt
   // refuses the model on a CPU without them instead of faulting on the first
   // instruction it lacks.
-  std::vector<std::string> features = checkedCpuFeatures(*tm);
-  size_t close = manifest.rfind('}');
-  if (close == std::string::npos) {
+  nlohmann::json manifestJson = nlohmann::json::parse(manifest, nullptr, /*allow_exceptions=*/false);
+  if (!manifestJson.is_object()) {
     error = "the module's manifest is not a JSON object";
     return nullptr;
   }
-  std::string list = ",\"cpu_features\":[";
-  for (size_t i = 0; i < features.size(); ++i)
-    list += (i ? ",\"" : "\"") + features[i] + "\"";
-  manifest.insert(close, list + "]");
+  manifestJson["cpu_features"] = checkedCpuFeatures(*tm);
+  manifest = manifestJson.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 
   // void dync_entry(void **args, void *results): one calling convention for
   // every model, so the runtime needs no per-model glue. args[i] points to
