@@ -100,8 +100,10 @@ void buildCpuLoweringPipeline(OpPassManager &pm, const CpuOptions &options) {
   pm.addNestedPass<func::FuncOp>(arith::createArithEmulateUnsupportedFloats(bf16InF32));
   pm.addNestedPass<func::FuncOp>(createDynExpandBF16());
   // Parallel dimensions become scf.parallel; the outermost parallel loops
-  // go to the runtime's thread pool.
+  // go to the runtime's thread pool, split along one dimension that holds
+  // the leading ones (a batch of 1 is not all the threads get).
   pm.addPass(createConvertLinalgToParallelLoopsPass());
+  pm.addNestedPass<func::FuncOp>(createDynCollapseParallelLoops());
   pm.addPass(createDynOutlineParallelLoops());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());

@@ -90,6 +90,31 @@ def DynVectorizeMatmuls : Pass<"dyn-vectorize-matmuls", "::mlir::func::FuncOp"> 
                            "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect"];
 }
 
+def DynCollapseParallelLoops : Pass<"dyn-collapse-parallel-loops", "::mlir::func::FuncOp"> {
+  let summary = "Collapses the leading dimensions of outermost parallel loops";
+  let description = [{
+    The thread pool splits an outermost `scf.parallel` along its first
+    dimension only (see `dyn-outline-parallel-loops`), and that dimension is
+    often a batch of 1 (`[B, S, d]` activations, `[B, H, S, S]` attention
+    scores): such a loop used to run on one thread whatever its size. This
+    pass combines dimensions with upstream `collapseParallelLoops`
+    (normalized to 0..n step 1, the indices recovered by division) so that
+    the first dimension holds them all:
+
+    - when the body holds a loop (a micro-kernel's tile loops, a reduction),
+      every dimension is combined: the division is paid once per iteration
+      of real work;
+    - otherwise (an elementwise body) every dimension but the innermost is
+      combined: the innermost stays a loop that LLVM vectorizes, and the
+      division is paid once per row.
+
+    Loops of one dimension, loops with results and loops nested in another
+    `scf.parallel` are left alone, and so is a loop whose combined
+    dimensions would be only the first.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect"];
+}
+
 def DynOutlineParallelLoops : Pass<"dyn-outline-parallel-loops", "::mlir::ModuleOp"> {
   let summary = "Outlines outermost parallel loops for the runtime's thread pool";
   let description = [{
