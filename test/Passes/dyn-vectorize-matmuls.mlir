@@ -9,6 +9,10 @@
 // WIDE:         scf.for %{{.+}} step %c6 {
 // WIDE:           %{{.+}}:24 = scf.for %{{.+}} = %c0 to %c512 step %c16 iter_args({{.+}}) -> (vector<16xf32>,
 // WIDE-COUNT-6:     vector.load %{{.+}} : memref<?x512xf32>, vector<16xf32>
+// With 16 lanes the tree works in 4 groups of 4, then halves twice.
+// WIDE:           vector.shuffle %{{.+}}, %{{.+}} [0, 16, 1, 17, 4, 20, 5, 21, 8, 24, 9, 25, 12, 28, 13, 29]
+// WIDE:           vector.shuffle %[[G:.+]], %[[G]] [0, 1, 2, 3, 4, 5, 6, 7] : vector<16xf32>, vector<16xf32>
+// WIDE:           vector.shuffle %[[H:.+]], %[[H]] [0, 1, 2, 3] : vector<8xf32>, vector<8xf32>
 
 // A Linear layer y += x @ Wᵀ: blocks of 64 columns of W in parallel; in a
 // block, tiles of 3 rows x 4 columns accumulate in 12 vectors of 8 lanes
@@ -29,11 +33,24 @@
 // CHECK:                 arith.addf %{{.+}}, %{{.+}} fastmath<contract> : vector<8xf32>
 // CHECK-COUNT-11:        arith.addf %{{.+}}, %{{.+}} fastmath<contract> : vector<8xf32>
 // CHECK:                 scf.yield
-// CHECK:               vector.reduction <add>, %[[ACC]]#0 fastmath<reassoc,contract> : vector<8xf32> into f32
-// CHECK-COUNT-11:      vector.reduction <add>
-// CHECK:               %[[OLD:.+]] = memref.load %[[Y]][%[[ROW]], %[[COL]]]
-// CHECK:               arith.addf %[[OLD]]
-// CHECK:               memref.store %{{.+}}, %[[Y]][%[[ROW]], %[[COL]]]
+// k is a multiple of 8 and y contiguous along n: a row's 4 sums come out of
+// a shuffle tree as one vector (in-group unpacks, then the halves added),
+// which updates y with one vector load and store.
+// CHECK:               %[[P0:.+]] = vector.shuffle %[[ACC]]#0, %[[ACC]]#1 [0, 8, 1, 9, 4, 12, 5, 13]
+// CHECK:               %[[P1:.+]] = vector.shuffle %[[ACC]]#0, %[[ACC]]#1 [2, 10, 3, 11, 6, 14, 7, 15]
+// CHECK:               %[[Z01:.+]] = arith.addf %[[P0]], %[[P1]] : vector<8xf32>
+// CHECK:               %[[Z23:.+]] = arith.addf %{{.+}}, %{{.+}} : vector<8xf32>
+// CHECK:               %[[Q0:.+]] = vector.shuffle %[[Z01]], %[[Z23]] [0, 1, 8, 9, 4, 5, 12, 13]
+// CHECK:               %[[Q1:.+]] = vector.shuffle %[[Z01]], %[[Z23]] [2, 3, 10, 11, 6, 7, 14, 15]
+// CHECK:               %[[G:.+]] = arith.addf %[[Q0]], %[[Q1]] : vector<8xf32>
+// CHECK:               %[[LO4:.+]] = vector.shuffle %[[G]], %[[G]] [0, 1, 2, 3]
+// CHECK:               %[[HI4:.+]] = vector.shuffle %[[G]], %[[G]] [4, 5, 6, 7]
+// CHECK:               %[[S:.+]] = arith.addf %[[LO4]], %[[HI4]] : vector<4xf32>
+// CHECK:               %[[OLD:.+]] = vector.load %[[Y]][%[[ROW]], %[[COL]]] : memref<?x200xf32>, vector<4xf32>
+// CHECK:               %[[NEW:.+]] = arith.addf %[[OLD]], %[[S]] : vector<4xf32>
+// CHECK:               vector.store %[[NEW]], %[[Y]][%[[ROW]], %[[COL]]]
+// CHECK-COUNT-2:       vector.store %{{.+}}, %[[Y]]
+// CHECK-NOT:           vector.reduction
 // The 1-column tiles of the leftover columns, then the 1-row tiles.
 // CHECK:             scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c1 {
 // CHECK:               scf.for %{{.+}} = %c0 to %c512 step %c8 iter_args(%{{.+}} = %{{.+}}, %{{.+}} = %{{.+}}, %{{.+}} = %{{.+}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>)

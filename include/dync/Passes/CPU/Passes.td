@@ -59,7 +59,12 @@ def DynVectorizeMatmuls : Pass<"dyn-vectorize-matmuls", "::mlir::func::FuncOp"> 
       multiply-add per (row, column) for each `lanes` values of `k` (3 + 4
       vector loads per 12 multiply-adds), then a sum of lanes, a scalar tail
       for `k % lanes`, and one update of each output; the rows and columns
-      left over get 1-row and 1-column tiles.
+      left over get 1-row and 1-column tiles. When `k` is a multiple of
+      `lanes`, tiles are 4 columns wide and the output is contiguous along
+      `n`, a row's 4 sums come out of one shuffle tree as a vector that
+      updates the output with one load and store (measured: 8% off a
+      128 x 512 x 2048 matmul on AVX2, whose 4 full reductions per row took
+      a sixth of the time).
 
     Each output is the sum of `lanes` interleaved partial sums
     (reassociated, as in any BLAS), added to the output's initial value.
