@@ -89,74 +89,105 @@ struct PlanBuffersPass : dync::impl::DynPlanBuffersBase<PlanBuffersPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = module.getContext();
-    auto indexType = IndexType::get(ctx);
-    auto bytesType = MemRefType::get({ShapedType::kDynamic}, IntegerType::get(ctx, 8));
     func::FuncOp workspace;
     int64_t nextSlot = 0;
     for (auto f : llvm::to_vector(module.getOps<func::FuncOp>())) {
       if (f.isDeclaration() || !f.getBody().hasOneBlock())
         continue;
-      Block &block = f.getBody().front();
-      DenseMap<Operation *, unsigned> position;
-      unsigned at = 0;
-      for (Operation &op : block)
-        position[&op] = at++;
-      SmallVector<Planned> buffers;
-      for (auto alloc : block.getOps<memref::AllocOp>()) {
-        MemRefType t = alloc.getType();
-        if (!t.getLayout().isIdentity() || !elementBytes(t.getElementType()) ||
-            t.getMemorySpace())
-          continue;
-        if (memref::DeallocOp d = soleDealloc(alloc, block))
-          buffers.push_back({alloc, d, position[alloc], lastUse(alloc, d, block, position)});
-      }
-      if (buffers.empty())
-        continue;
-      // Slots: a buffer takes the first slot whose last buffer is freed
-      // before it is allocated.
-      SmallVector<unsigned> slotEnd;
-      for (Planned &p : buffers) {
-        for (unsigned s = 0; s < slotEnd.size() && p.slot < 0; ++s)
-          if (slotEnd[s] < p.begin) {
-            p.slot = s;
-            slotEnd[s] = p.end;
-          }
-        if (p.slot < 0) {
-          p.slot = slotEnd.size();
-          slotEnd.push_back(p.end);
-        }
-      }
-      if (!workspace) {
-        OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
-        workspace = func::FuncOp::create(
-            mb, module.getLoc(), "dync_workspace",
-            FunctionType::get(ctx, {indexType, indexType}, {bytesType}));
-        workspace.setPrivate();
-        workspace->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
-      }
-      for (Planned &p : buffers) {
-        ImplicitLocOpBuilder b(p.alloc.getLoc(), p.alloc);
-        MemRefType t = p.alloc.getType();
-        Value bytes = arith::ConstantIndexOp::create(b, *elementBytes(t.getElementType()));
-        unsigned dynamic = 0;
-        for (int64_t d = 0; d < t.getRank(); ++d) {
-          Value size = t.isDynamicDim(d)
-                           ? p.alloc.getDynamicSizes()[dynamic++]
-                           : arith::ConstantIndexOp::create(b, t.getDimSize(d)).getResult();
-          bytes = arith::MulIOp::create(b, bytes, size);
-        }
-        Value slot = arith::ConstantIndexOp::create(b, nextSlot + p.slot);
-        Value base = func::CallOp::create(b, workspace, ValueRange{slot, bytes}).getResult(0);
-        Value view = memref::ViewOp::create(b, t, base, arith::ConstantIndexOp::create(b, 0),
-                                            p.alloc.getDynamicSizes());
-        p.alloc.replaceAllUsesWith(view);
-        p.dealloc.erase();
-        p.alloc.erase();
-      }
-      f->setAttr(mlir::dyn::attrs::kWorkspaceSlots,
-                 IntegerAttr::get(IntegerType::get(ctx, 64), slotEnd.size()));
-      nextSlot += slotEnd.size();
+      int64_t functionSlots = 0;
+      for (Block *block : plannedBlocks(f))
+        functionSlots += plan(*block, workspace, nextSlot);
+      if (functionSlots > 0)
+        f->setAttr(mlir::dyn::attrs::kWorkspaceSlots,
+                   IntegerAttr::get(IntegerType::get(ctx, 64), functionSlots));
     }
+  }
+
+  /// The blocks whose buffers get slots: the body of `f`, and the bodies of
+  /// the loops and branches in it (a MoE layer's loop over experts), each
+  /// with slots of its own. Not inside a parallel loop: its iterations run
+  /// on the pool's threads, and a body that calls into the runtime would
+  /// stay on one (dyn-outline-parallel-loops).
+  static SmallVector<Block *> plannedBlocks(func::FuncOp f) {
+    SmallVector<Block *> blocks{&f.getBody().front()};
+    f.walk([&](Operation *op) {
+      if (!isa<scf::ForOp, scf::IfOp, scf::WhileOp, scf::IndexSwitchOp>(op))
+        return;
+      for (Operation *up = op->getParentOp(); up != f; up = up->getParentOp())
+        if (!isa<scf::ForOp, scf::IfOp, scf::WhileOp, scf::IndexSwitchOp>(up))
+          return;
+      for (Region &r : op->getRegions())
+        if (r.hasOneBlock())
+          blocks.push_back(&r.front());
+    });
+    return blocks;
+  }
+
+  /// Gives the buffers that `block` allocates and frees slots numbered from
+  /// `nextSlot` (advanced past them); returns how many it used.
+  int64_t plan(Block &block, func::FuncOp &workspace, int64_t &nextSlot) {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = module.getContext();
+    auto indexType = IndexType::get(ctx);
+    auto bytesType = MemRefType::get({ShapedType::kDynamic}, IntegerType::get(ctx, 8));
+    DenseMap<Operation *, unsigned> position;
+    unsigned at = 0;
+    for (Operation &op : block)
+      position[&op] = at++;
+    SmallVector<Planned> buffers;
+    for (auto alloc : block.getOps<memref::AllocOp>()) {
+      MemRefType t = alloc.getType();
+      if (!t.getLayout().isIdentity() || !elementBytes(t.getElementType()) ||
+          t.getMemorySpace())
+        continue;
+      if (memref::DeallocOp d = soleDealloc(alloc, block))
+        buffers.push_back({alloc, d, position[alloc], lastUse(alloc, d, block, position)});
+    }
+    if (buffers.empty())
+      return 0;
+    // Slots: a buffer takes the first slot whose last buffer is freed
+    // before it is allocated.
+    SmallVector<unsigned> slotEnd;
+    for (Planned &p : buffers) {
+      for (unsigned s = 0; s < slotEnd.size() && p.slot < 0; ++s)
+        if (slotEnd[s] < p.begin) {
+          p.slot = s;
+          slotEnd[s] = p.end;
+        }
+      if (p.slot < 0) {
+        p.slot = slotEnd.size();
+        slotEnd.push_back(p.end);
+      }
+    }
+    if (!workspace) {
+      OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
+      workspace = func::FuncOp::create(
+          mb, module.getLoc(), "dync_workspace",
+          FunctionType::get(ctx, {indexType, indexType}, {bytesType}));
+      workspace.setPrivate();
+      workspace->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
+    }
+    for (Planned &p : buffers) {
+      ImplicitLocOpBuilder b(p.alloc.getLoc(), p.alloc);
+      MemRefType t = p.alloc.getType();
+      Value bytes = arith::ConstantIndexOp::create(b, *elementBytes(t.getElementType()));
+      unsigned dynamic = 0;
+      for (int64_t d = 0; d < t.getRank(); ++d) {
+        Value size = t.isDynamicDim(d)
+                         ? p.alloc.getDynamicSizes()[dynamic++]
+                         : arith::ConstantIndexOp::create(b, t.getDimSize(d)).getResult();
+        bytes = arith::MulIOp::create(b, bytes, size);
+      }
+      Value slot = arith::ConstantIndexOp::create(b, nextSlot + p.slot);
+      Value base = func::CallOp::create(b, workspace, ValueRange{slot, bytes}).getResult(0);
+      Value view = memref::ViewOp::create(b, t, base, arith::ConstantIndexOp::create(b, 0),
+                                          p.alloc.getDynamicSizes());
+      p.alloc.replaceAllUsesWith(view);
+      p.dealloc.erase();
+      p.alloc.erase();
+    }
+    nextSlot += slotEnd.size();
+    return slotEnd.size();
   }
 };
 

@@ -76,11 +76,11 @@ func.func @nested_use(%x: f32, %n: index) {
 
 // -----
 
-// Left to malloc: a returned buffer, one freed conditionally, and one
-// allocated inside a loop.
+// Left to malloc: a returned buffer and one freed conditionally (the one
+// a loop's body allocates and frees gets a slot: see @loop_body).
 // CHECK-LABEL: func.func @escapes(
-// CHECK-COUNT-3: memref.alloc
-// CHECK-NOT:     dync_workspace
+// CHECK-COUNT-2: memref.alloc
+// CHECK-NOT:     memref.alloc
 func.func @escapes(%cond: i1, %n: index) -> memref<4xf32> {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
@@ -111,4 +111,50 @@ func.func @address_taken(%x: f32) -> index {
   memref.dealloc %b : memref<8xf32>
   memref.dealloc %a : memref<8xf32>
   return %p : index
+}
+
+// -----
+
+// A loop's body (a MoE layer's loop over experts) gets slots of its own for
+// the buffers each iteration allocates and frees: they do not share with
+// %outer, live across the loop, and the two in the body share one as they
+// would at the top. A parallel loop's body is left alone: its iterations
+// run on the pool's threads, which a call into the runtime would keep from
+// happening.
+// CHECK-LABEL: func.func @loop_body(
+// CHECK-SAME:    attributes {dyn.workspace_slots = 2 : i64}
+// CHECK:         %[[S0:c0_[0-9]+]] = arith.constant 0 : index
+// CHECK-NEXT:    call @dync_workspace(%[[S0]], %{{.+}})
+// CHECK:         scf.for
+// CHECK:           %[[S1:c1_[0-9]+]] = arith.constant 1 : index
+// CHECK-NEXT:      func.call @dync_workspace(%[[S1]], %{{.+}})
+// CHECK:           %[[S1B:c1_[0-9]+]] = arith.constant 1 : index
+// CHECK-NEXT:      func.call @dync_workspace(%[[S1B]], %{{.+}})
+// CHECK:         scf.parallel
+// CHECK:           memref.alloc(
+// CHECK:           memref.dealloc
+// CHECK-NOT:     dync_workspace
+// CHECK:         return
+func.func @loop_body(%n: index, %x: f32) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %outer = memref.alloc() : memref<16xf32>
+  scf.for %e = %c0 to %c4 step %c1 {
+    %a = memref.alloc(%n) : memref<?xf32>
+    memref.store %x, %a[%c0] : memref<?xf32>
+    %v = memref.load %a[%c0] : memref<?xf32>
+    memref.dealloc %a : memref<?xf32>
+    %b = memref.alloc(%n) : memref<?xf32>
+    memref.store %v, %b[%c0] : memref<?xf32>
+    memref.store %v, %outer[%e] : memref<16xf32>
+    memref.dealloc %b : memref<?xf32>
+  }
+  scf.parallel (%i) = (%c0) to (%c4) step (%c1) {
+    %t = memref.alloc(%n) : memref<?xf32>
+    memref.store %x, %t[%c0] : memref<?xf32>
+    memref.dealloc %t : memref<?xf32>
+  }
+  memref.dealloc %outer : memref<16xf32>
+  return
 }

@@ -87,8 +87,11 @@ def DynPlanBuffers : Pass<"dyn-plan-buffers", "::mlir::ModuleOp"> {
     one unconditional `memref.dealloc` — a temporary of a subgraph, of a
     branch, of the host program — gets a slot: buffers whose lifetimes
     (alloc to dealloc, in the block's order) do not overlap share one. The
-    plan is made at compile time, per function; its slots are numbered
-    across the module.
+    same holds in the body of every `scf.for`, `scf.if`, `scf.while` and
+    `scf.index_switch` not inside a parallel loop (the temporaries each
+    expert of a MoE layer's loop allocates and frees), with slots of its
+    own. The plan is made at compile time, per function; its slots are
+    numbered across the module.
 
     Each alloc becomes `dync_workspace(slot, bytes)` (libdyncrt: the calling
     thread's buffer for that slot, grown when a run needs more, kept for the
