@@ -105,13 +105,26 @@ private:
 };
 } // namespace
 
-/// Whether `loop` may run on another thread: nothing in it reads a
+/// Whether `root` may run on another thread: nothing in it reads a
 /// thread-local global (whose value is the calling thread's) or calls a
-/// function.
-static bool mayRunElsewhere(scf::ParallelOp loop) {
-  WalkResult r = loop.walk([&](Operation *op) {
-    if (isa<func::CallOp, LLVM::CallOp>(op))
+/// function other than one the module defines that may run elsewhere too
+/// (bufferization's `dealloc_helper`). The runtime's functions (the
+/// workspace, the clock) are declarations: they keep a loop in place.
+/// `known` holds the functions already looked at (a recursive one counts as
+/// fine while it is being looked at).
+static bool mayRunElsewhere(Operation *root, llvm::DenseMap<Operation *, bool> &known) {
+  WalkResult r = root->walk([&](Operation *op) {
+    if (isa<LLVM::CallOp>(op))
       return WalkResult::interrupt();
+    if (auto call = dyn_cast<func::CallOp>(op)) {
+      auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(op, call.getCalleeAttr());
+      if (!callee || callee.isDeclaration())
+        return WalkResult::interrupt();
+      if (known.try_emplace(callee, true).second)
+        known[callee] = mayRunElsewhere(callee, known);
+      if (!known.lookup(callee))
+        return WalkResult::interrupt();
+    }
     if (auto address = dyn_cast<LLVM::AddressOfOp>(op)) {
       auto global = SymbolTable::lookupNearestSymbolFrom<LLVM::GlobalOp>(
           op, address.getGlobalNameAttr());
@@ -122,6 +135,11 @@ static bool mayRunElsewhere(scf::ParallelOp loop) {
     return WalkResult::advance();
   });
   return !r.wasInterrupted();
+}
+
+static bool mayRunElsewhere(scf::ParallelOp loop) {
+  llvm::DenseMap<Operation *, bool> known;
+  return mayRunElsewhere(loop, known);
 }
 
 /// Replaces `loop` (in `parent`) by a launch of an outlined body.

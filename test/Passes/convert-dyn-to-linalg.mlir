@@ -73,17 +73,19 @@ func.func @experts(%rows: tensor<?x8xf32>, %off: tensor<3xi32>, %w1: tensor<2x4x
 
 // -----
 
-// Block-sparse attention visits only the kept blocks, and counts each one
-// it enters, inside the branch that computes it.
+// Block-sparse attention: every (batch, head, query block) in parallel,
+// each writing its own rows of the output; in one, a loop over the key
+// blocks visits only the kept ones, and counts each one it enters, inside
+// the branch that computes it.
 // CHECK-LABEL: func.func @bsa
-// CHECK:       scf.for
-// CHECK:       scf.for
-// CHECK:       scf.for
+// CHECK:       %[[OUT:.*]] = scf.forall (%[[B:.*]], %[[H:.*]], %[[QB:.*]]) in (%{{.*}}, %{{.*}}, 4) shared_outs(%[[ACC:.*]] = %{{.*}}) -> (tensor<1x2x32x8xf32>)
 // CHECK:       scf.for
 // CHECK:       %[[KEPT:.*]] = tensor.extract %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}] : tensor<1x2x4x4xi1>
 // CHECK:       scf.if %[[KEPT]]
 // CHECK-NEXT:  %[[ONE:.*]] = arith.constant 1 : index
 // CHECK-NEXT:  dyn.rt.count %[[ONE]] {name = "bsa.blocks_computed"} : index
+// CHECK:       scf.forall.in_parallel
+// CHECK-NEXT:  tensor.parallel_insert_slice %{{.*}} into %[[ACC]][%[[B]], %[[H]], %{{.*}}, 0] [1, 1, 8, 8]
 // CHECK:       dyn.rt.count %{{.*}} {name = "bsa.blocks"} : index
 // CHECK-NOT:   dyn.bsa.attention
 func.func @bsa(%q: tensor<1x2x32x8xf32>, %l: tensor<1x2x4x4xi1>) -> tensor<1x2x32x8xf32> {

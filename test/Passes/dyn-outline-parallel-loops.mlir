@@ -141,6 +141,52 @@ func.func @stays(%n: index) {
 
 // -----
 
+// Calls of functions the module defines (bufferization's dealloc_helper)
+// go to the pool with the loop, twice over and through a recursive
+// function; a defined function that calls a declaration (the runtime's
+// workspace) keeps its loop in place.
+// CHECK-LABEL: func.func @helpers(
+// CHECK:         call @__dync_launch.helpers.0(
+// CHECK:         scf.parallel
+// CHECK:           call @uses_runtime
+// CHECK:       func.func private @__dync_par.helpers.0(
+// CHECK:           call @helper
+// CHECK:           call @helper
+// CHECK:           call @recursive
+// CHECK-NOT:   __dync_launch.helpers.1
+func.func private @runtime() -> i64
+func.func private @helper(%x: index) -> index {
+  %c1 = arith.constant 1 : index
+  %y = arith.addi %x, %c1 : index
+  return %y : index
+}
+func.func private @recursive(%x: index) -> index {
+  %y = call @recursive(%x) : (index) -> index
+  %z = call @helper(%y) : (index) -> index
+  return %z : index
+}
+func.func private @uses_runtime() -> i64 {
+  %t = call @runtime() : () -> i64
+  return %t : i64
+}
+func.func @helpers(%n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    %a = func.call @helper(%i) : (index) -> index
+    %b = func.call @helper(%a) : (index) -> index
+    %c = func.call @recursive(%b) : (index) -> index
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    %t = func.call @uses_runtime() : () -> i64
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
 // A parallel loop with a reduction result stays too.
 // CHECK-LABEL: func.func @sum(
 // CHECK:         scf.parallel

@@ -18,6 +18,7 @@
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Transforms/Passes.h"
 
 #include "llvm/MC/MCSubtargetInfo.h"
@@ -87,6 +88,9 @@ void buildBufferizationPipeline(OpPassManager &pm, int64_t memoryBudget) {
 
 void buildCpuLoweringPipeline(OpPassManager &pm, const CpuOptions &options) {
   buildBufferizationPipeline(pm, options.memoryBudget);
+  // Loops over independent blocks (block-sparse attention's query blocks)
+  // go to the thread pool like any parallel loop.
+  pm.addPass(createForallToParallelLoopPass());
   // Dot-product matmuls become a vector micro-kernel; other reductions are
   // put in a form that LLVM's loop vectorizer takes.
   pm.addNestedPass<func::FuncOp>(createDynVectorizeMatmuls(matmulKernelFor(options)));

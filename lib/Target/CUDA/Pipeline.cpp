@@ -18,6 +18,7 @@
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Transforms/Passes.h"
 
 #include "llvm/Support/FileSystem.h"
@@ -42,6 +43,9 @@ static void buildGpuLaunchPipeline(OpPassManager &pm, const CudaOptions &options
   // The plan's workspace slots come from libdyncrt, which gives a CUDA
   // model's run memory that host and device both address.
   buildBufferizationPipeline(pm, options.host.memoryBudget);
+  // Loops over independent blocks (block-sparse attention's query blocks)
+  // stay host loops around the kernels.
+  pm.addPass(createForallToForLoopPass());
   // Polynomials in arith ops: kernels need no libdevice for exp, tanh, erf.
   pm.addNestedPass<func::FuncOp>(createDynApproximateMath());
   arith::ArithEmulateUnsupportedFloatsOptions bf16InF32;

@@ -233,115 +233,113 @@ struct LowerBsaAttention : OpConversionPattern<dyn::BsaAttentionOp> {
       SmallVector<OpFoldResult> str(4, ib.getIndexAttr(1));
       return Value(tensor::ExtractSliceOp::create(ib, RankedTensorType::get({bs, w}, elt), src, off, size, str));
     };
-    auto loopB = scf::ForOp::create(b, zero, nb, one, ValueRange{out0},
-      [&](OpBuilder &b1, Location l1, Value bi, ValueRange o1) {
-        ImplicitLocOpBuilder i1(l1, b1);
-        auto loopH = scf::ForOp::create(i1, zero, nh, one, o1,
-          [&](OpBuilder &b2, Location l2, Value hi, ValueRange o2) {
-            ImplicitLocOpBuilder i2(l2, b2);
-            auto loopQ = scf::ForOp::create(i2, zero, constIndex(i2, nq), one, o2,
-              [&](OpBuilder &b3, Location l3, Value qi, ValueRange o3) {
-                ImplicitLocOpBuilder i3(l3, b3);
-                TensorBuilder t3(i3);
-                Value qStart = arith::MulIOp::create(i3, qi, constIndex(i3, bs));
-                Value qb = block(i3, q, bi, hi, qStart, d);
-                Value m0 = t3.filled({i3.getIndexAttr(bs), i3.getIndexAttr(1)}, elt,
-                                     i3.getFloatAttr(elt, -std::numeric_limits<double>::infinity()));
-                Value l0 = t3.filled({i3.getIndexAttr(bs), i3.getIndexAttr(1)}, elt, i3.getFloatAttr(elt, 0.0));
-                Value a0 = t3.filled({i3.getIndexAttr(bs), i3.getIndexAttr(dv)}, elt, i3.getFloatAttr(elt, 0.0));
-                auto loopK = scf::ForOp::create(i3, zero, constIndex(i3, nk), one, ValueRange{m0, l0, a0},
-                  [&](OpBuilder &b4, Location l4, Value kj, ValueRange st) {
-                    ImplicitLocOpBuilder i4(l4, b4);
-                    Value kept = tensor::ExtractOp::create(i4, layout, ValueRange{bi, hi, qi, kj});
-                    auto ifOp = scf::IfOp::create(i4, kept,
-                      [&](OpBuilder &b5, Location l5) {
-                        ImplicitLocOpBuilder i5(l5, b5);
-                        TensorBuilder t5(i5);
-                        // A block this loop enters, counted as it is computed.
-                        dyn::RtCountOp::create(i5, constIndex(i5, 1),
-                                               i5.getStringAttr(node + ".blocks_computed"));
-                        // And per head, when the heads are a static count.
-                        if (int64_t heads = qt.getDimSize(1); !ShapedType::isDynamic(heads))
-                          dyn::RtCountOp::create(i5, constIndex(i5, 1), hi,
-                                                 i5.getStringAttr(node + ".head_blocks_computed"),
-                                                 i5.getI64IntegerAttr(heads));
-                        Value kStart = arith::MulIOp::create(i5, kj, constIndex(i5, bs));
-                        Value kb = block(i5, k, bi, hi, kStart, d);
-                        Value vb = block(i5, v, bi, hi, kStart, dv);
-                        auto sq = RankedTensorType::get({bs, bs}, elt);
-                        Value s = t5.matmul(qb, kb, sq, /*transposeB=*/true);
-                        MLIRContext *ctx = i5.getContext();
-                        auto id2 = AffineMap::getMultiDimIdentityMap(2, ctx);
-                        Value sinit = t5.empty({i5.getIndexAttr(bs), i5.getIndexAttr(bs)}, elt);
-                        SmallVector<utils::IteratorType> par2(2, utils::IteratorType::parallel);
-                        s = linalg::GenericOp::create(
-                                i5, TypeRange{sq}, ValueRange{s}, ValueRange{sinit},
-                                ArrayRef<AffineMap>{id2, id2}, par2,
-                                [&](OpBuilder &b6, Location l6, ValueRange a) {
-                                  ImplicitLocOpBuilder i6(l6, b6);
-                                  Value x = arith::MulFOp::create(i6, a[0], arith::ConstantOp::create(i6, i6.getFloatAttr(elt, scale)));
-                                  if (causal) {
-                                    Value qp = arith::AddIOp::create(i6, qStart, linalg::IndexOp::create(i6, 0));
-                                    Value kp = arith::AddIOp::create(i6, kStart, linalg::IndexOp::create(i6, 1));
-                                    Value later = arith::CmpIOp::create(i6, arith::CmpIPredicate::ugt, kp, qp);
-                                    Value ninf = arith::ConstantOp::create(
-                                        i6, i6.getFloatAttr(elt, -std::numeric_limits<double>::infinity()));
-                                    x = arith::SelectOp::create(i6, later, ninf, x);
-                                  }
-                                  linalg::YieldOp::create(i6, x);
-                                })
-                                .getResult(0);
-                        auto colType = RankedTensorType::get({bs, 1}, elt);
-                        Value rowMax = t5.reduce(s, {1}, ReduceKind::Max, true);
-                        Value mNew = t5.map({st[0], rowMax}, colType, [](ImplicitLocOpBuilder &ab, ValueRange a) {
-                          return Value(arith::MaximumFOp::create(ab, a[0], a[1]));
-                        });
-                        // A row with nothing visible yet keeps max -inf: use 0
-                        // as the reference so that exp never sees -inf - -inf.
-                        Value ref = t5.map(mNew, colType, [&](ImplicitLocOpBuilder &ab, ValueRange a) {
-                          Value ninf = arith::ConstantOp::create(ab, ab.getFloatAttr(elt, -std::numeric_limits<double>::infinity()));
-                          Value isInf = arith::CmpFOp::create(ab, arith::CmpFPredicate::OEQ, a[0], ninf);
-                          return Value(arith::SelectOp::create(ab, isInf, arith::ConstantOp::create(ab, ab.getFloatAttr(elt, 0.0)), a[0]));
-                        });
-                        Value p = t5.map({s, ref}, sq, [](ImplicitLocOpBuilder &ab, ValueRange a) {
-                          return Value(math::ExpOp::create(ab, arith::SubFOp::create(ab, a[0], a[1])));
-                        });
-                        Value alpha = t5.map({st[0], ref}, colType, [](ImplicitLocOpBuilder &ab, ValueRange a) {
-                          return Value(math::ExpOp::create(ab, arith::SubFOp::create(ab, a[0], a[1])));
-                        });
-                        Value rowSum = t5.reduce(p, {1}, ReduceKind::Sum, true);
-                        Value lNew = t5.map({st[1], alpha, rowSum}, colType, [](ImplicitLocOpBuilder &ab, ValueRange a) {
-                          return Value(arith::AddFOp::create(ab, arith::MulFOp::create(ab, a[0], a[1]), a[2]));
-                        });
-                        auto accType = RankedTensorType::get({bs, dv}, elt);
-                        Value pv = t5.matmul(p, vb, accType);
-                        Value aNew = t5.map({st[2], alpha, pv}, accType, [](ImplicitLocOpBuilder &ab, ValueRange a) {
-                          return Value(arith::AddFOp::create(ab, arith::MulFOp::create(ab, a[0], a[1]), a[2]));
-                        });
-                        scf::YieldOp::create(i5, ValueRange{mNew, lNew, aNew});
-                      },
-                      [&](OpBuilder &b5, Location l5) { scf::YieldOp::create(b5, l5, st); });
-                    scf::YieldOp::create(i4, ifOp.getResults());
-                  });
-                auto accType = RankedTensorType::get({bs, dv}, elt);
-                Value res = t3.map({loopK.getResult(2), loopK.getResult(1)}, accType,
-                                   [](ImplicitLocOpBuilder &ab, ValueRange a) {
-                                     return Value(arith::DivFOp::create(ab, a[0], a[1]));
-                                   });
-                SmallVector<OpFoldResult> off{bi, hi, qStart, i3.getIndexAttr(0)};
-                SmallVector<OpFoldResult> size{i3.getIndexAttr(1), i3.getIndexAttr(1), i3.getIndexAttr(bs), i3.getIndexAttr(dv)};
-                SmallVector<OpFoldResult> str(4, i3.getIndexAttr(1));
-                scf::YieldOp::create(i3, Value(tensor::InsertSliceOp::create(i3, res, o3[0], off, size, str)));
+    // Every (batch, head, query block) in parallel: each writes its own
+    // rows of the output.
+    auto forall = scf::ForallOp::create(
+        b, SmallVector<OpFoldResult>{nb, nh, b.getIndexAttr(nq)}, ValueRange{out0}, std::nullopt);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      Block *body = forall.getBody();
+      Value bi = body->getArgument(0), hi = body->getArgument(1), qi = body->getArgument(2);
+      b.setInsertionPoint(forall.getTerminator());
+      ImplicitLocOpBuilder &i3 = b;
+      TensorBuilder t3(i3);
+      Value qStart = arith::MulIOp::create(i3, qi, constIndex(i3, bs));
+      Value qb = block(i3, q, bi, hi, qStart, d);
+      Value m0 = t3.filled({i3.getIndexAttr(bs), i3.getIndexAttr(1)}, elt,
+                           i3.getFloatAttr(elt, -std::numeric_limits<double>::infinity()));
+      Value l0 = t3.filled({i3.getIndexAttr(bs), i3.getIndexAttr(1)}, elt, i3.getFloatAttr(elt, 0.0));
+      Value a0 = t3.filled({i3.getIndexAttr(bs), i3.getIndexAttr(dv)}, elt, i3.getFloatAttr(elt, 0.0));
+      auto loopK = scf::ForOp::create(i3, zero, constIndex(i3, nk), one, ValueRange{m0, l0, a0},
+        [&](OpBuilder &b4, Location l4, Value kj, ValueRange st) {
+          ImplicitLocOpBuilder i4(l4, b4);
+          Value kept = tensor::ExtractOp::create(i4, layout, ValueRange{bi, hi, qi, kj});
+          auto ifOp = scf::IfOp::create(i4, kept,
+            [&](OpBuilder &b5, Location l5) {
+              ImplicitLocOpBuilder i5(l5, b5);
+              TensorBuilder t5(i5);
+              // A block this loop enters, counted as it is computed.
+              dyn::RtCountOp::create(i5, constIndex(i5, 1),
+                                     i5.getStringAttr(node + ".blocks_computed"));
+              // And per head, when the heads are a static count.
+              if (int64_t heads = qt.getDimSize(1); !ShapedType::isDynamic(heads))
+                dyn::RtCountOp::create(i5, constIndex(i5, 1), hi,
+                                       i5.getStringAttr(node + ".head_blocks_computed"),
+                                       i5.getI64IntegerAttr(heads));
+              Value kStart = arith::MulIOp::create(i5, kj, constIndex(i5, bs));
+              Value kb = block(i5, k, bi, hi, kStart, d);
+              Value vb = block(i5, v, bi, hi, kStart, dv);
+              auto sq = RankedTensorType::get({bs, bs}, elt);
+              Value s = t5.matmul(qb, kb, sq, /*transposeB=*/true);
+              MLIRContext *ctx = i5.getContext();
+              auto id2 = AffineMap::getMultiDimIdentityMap(2, ctx);
+              Value sinit = t5.empty({i5.getIndexAttr(bs), i5.getIndexAttr(bs)}, elt);
+              SmallVector<utils::IteratorType> par2(2, utils::IteratorType::parallel);
+              s = linalg::GenericOp::create(
+                      i5, TypeRange{sq}, ValueRange{s}, ValueRange{sinit},
+                      ArrayRef<AffineMap>{id2, id2}, par2,
+                      [&](OpBuilder &b6, Location l6, ValueRange a) {
+                        ImplicitLocOpBuilder i6(l6, b6);
+                        Value x = arith::MulFOp::create(i6, a[0], arith::ConstantOp::create(i6, i6.getFloatAttr(elt, scale)));
+                        if (causal) {
+                          Value qp = arith::AddIOp::create(i6, qStart, linalg::IndexOp::create(i6, 0));
+                          Value kp = arith::AddIOp::create(i6, kStart, linalg::IndexOp::create(i6, 1));
+                          Value later = arith::CmpIOp::create(i6, arith::CmpIPredicate::ugt, kp, qp);
+                          Value ninf = arith::ConstantOp::create(
+                              i6, i6.getFloatAttr(elt, -std::numeric_limits<double>::infinity()));
+                          x = arith::SelectOp::create(i6, later, ninf, x);
+                        }
+                        linalg::YieldOp::create(i6, x);
+                      })
+                      .getResult(0);
+              auto colType = RankedTensorType::get({bs, 1}, elt);
+              Value rowMax = t5.reduce(s, {1}, ReduceKind::Max, true);
+              Value mNew = t5.map({st[0], rowMax}, colType, [](ImplicitLocOpBuilder &ab, ValueRange a) {
+                return Value(arith::MaximumFOp::create(ab, a[0], a[1]));
               });
-            scf::YieldOp::create(i2, loopQ.getResults());
-          });
-        scf::YieldOp::create(i1, loopH.getResults());
-      });
+              // A row with nothing visible yet keeps max -inf: use 0
+              // as the reference so that exp never sees -inf - -inf.
+              Value ref = t5.map(mNew, colType, [&](ImplicitLocOpBuilder &ab, ValueRange a) {
+                Value ninf = arith::ConstantOp::create(ab, ab.getFloatAttr(elt, -std::numeric_limits<double>::infinity()));
+                Value isInf = arith::CmpFOp::create(ab, arith::CmpFPredicate::OEQ, a[0], ninf);
+                return Value(arith::SelectOp::create(ab, isInf, arith::ConstantOp::create(ab, ab.getFloatAttr(elt, 0.0)), a[0]));
+              });
+              Value p = t5.map({s, ref}, sq, [](ImplicitLocOpBuilder &ab, ValueRange a) {
+                return Value(math::ExpOp::create(ab, arith::SubFOp::create(ab, a[0], a[1])));
+              });
+              Value alpha = t5.map({st[0], ref}, colType, [](ImplicitLocOpBuilder &ab, ValueRange a) {
+                return Value(math::ExpOp::create(ab, arith::SubFOp::create(ab, a[0], a[1])));
+              });
+              Value rowSum = t5.reduce(p, {1}, ReduceKind::Sum, true);
+              Value lNew = t5.map({st[1], alpha, rowSum}, colType, [](ImplicitLocOpBuilder &ab, ValueRange a) {
+                return Value(arith::AddFOp::create(ab, arith::MulFOp::create(ab, a[0], a[1]), a[2]));
+              });
+              auto accType = RankedTensorType::get({bs, dv}, elt);
+              Value pv = t5.matmul(p, vb, accType);
+              Value aNew = t5.map({st[2], alpha, pv}, accType, [](ImplicitLocOpBuilder &ab, ValueRange a) {
+                return Value(arith::AddFOp::create(ab, arith::MulFOp::create(ab, a[0], a[1]), a[2]));
+              });
+              scf::YieldOp::create(i5, ValueRange{mNew, lNew, aNew});
+            },
+            [&](OpBuilder &b5, Location l5) { scf::YieldOp::create(b5, l5, st); });
+          scf::YieldOp::create(i4, ifOp.getResults());
+        });
+      auto accType = RankedTensorType::get({bs, dv}, elt);
+      Value res = t3.map({loopK.getResult(2), loopK.getResult(1)}, accType,
+                         [](ImplicitLocOpBuilder &ab, ValueRange a) {
+                           return Value(arith::DivFOp::create(ab, a[0], a[1]));
+                         });
+      SmallVector<OpFoldResult> off{bi, hi, qStart, i3.getIndexAttr(0)};
+      SmallVector<OpFoldResult> size{i3.getIndexAttr(1), i3.getIndexAttr(1), i3.getIndexAttr(bs), i3.getIndexAttr(dv)};
+      SmallVector<OpFoldResult> str(4, i3.getIndexAttr(1));
+      b.setInsertionPointToStart(forall.getTerminator().getBody());
+      tensor::ParallelInsertSliceOp::create(i3, res, forall.getRegionIterArgs()[0], off,
+                                            size, str);
+    }
     // Of all (query block, key block) pairs; the loop counts those it computes.
     Value total = arith::MulIOp::create(b, arith::MulIOp::create(b, nb, nh), constIndex(b, nq * nk));
     dyn::RtCountOp::create(b, total, b.getStringAttr(node + ".blocks"));
-    Value out = loopB.getResult(0);
-    out = castTo(b, out, op.getResult().getType());
+    Value out = castTo(b, forall.getResult(0), op.getResult().getType());
     rw.replaceOp(op, out);
     return success();
   }

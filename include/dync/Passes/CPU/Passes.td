@@ -139,8 +139,10 @@ def DynOutlineParallelLoops : Pass<"dyn-outline-parallel-loops", "::mlir::Module
     (`dync_parallel_hook`), which decides from `work` how many threads the
     loop is worth.
 
-    Loops whose body reads a thread-local global or calls a
-    function stay in place: they run on the calling thread.
+    Loops whose body reads a thread-local global or calls a function that
+    is declared only (the runtime's workspace, its clock) stay in place:
+    they run on the calling thread. Calls of functions the module defines
+    (bufferization's `dealloc_helper`) are fine if those functions are.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
                            "::mlir::scf::SCFDialect"];
