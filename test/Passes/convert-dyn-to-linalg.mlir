@@ -49,6 +49,41 @@ func.func @attention(%q: tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32> {
 
 // -----
 
+// Lengths that are static multiples of 64: by blocks of 64 queries x 64
+// keys, every (batch, head, query block) in parallel, a loop over key
+// blocks carrying the online softmax's row max, row sum and accumulator;
+// causal attention stops at the query block's diagonal (min(qi + 1, 3)).
+// No S x S tensor.
+// CHECK-LABEL: func.func @attention_blocks
+// CHECK:       scf.forall (%{{.*}}, %{{.*}}, %[[QI:.*]]) in (%{{.*}}, %{{.*}}, 3) shared_outs(
+// CHECK:         %[[NEXT:.*]] = arith.addi %[[QI]], %c1
+// CHECK:         %[[END:.*]] = arith.minsi %[[NEXT]], %c3
+// CHECK:         scf.for %{{.*}} = %c0 to %[[END]] step %c1 iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (tensor<64x1xf32>, tensor<64x1xf32>, tensor<64x8xf32>)
+// CHECK:           math.exp
+// CHECK:         scf.forall.in_parallel
+// CHECK-NEXT:      tensor.parallel_insert_slice %{{.*}} [1, 1, 64, 8]
+// CHECK-NOT:   tensor<{{.*}}192x192
+func.func @attention_blocks(%q: tensor<?x2x192x8xf32>) -> tensor<?x2x192x8xf32> {
+  %o = dyn.attention %q, %q, %q {causal} : tensor<?x2x192x8xf32>, tensor<?x2x192x8xf32>, tensor<?x2x192x8xf32> -> tensor<?x2x192x8xf32>
+  return %o : tensor<?x2x192x8xf32>
+}
+
+// -----
+
+// Near misses keep the materialised scores: a dynamic length, and a static
+// one that is not a multiple of 64.
+// CHECK-LABEL: func.func @attention_not_blocks
+// CHECK-NOT:   scf.forall
+// CHECK:       tensor<1x2x?x?xf32>
+// CHECK:       tensor<1x2x96x96xf32>
+func.func @attention_not_blocks(%q: tensor<1x2x?x8xf32>, %r: tensor<1x2x96x8xf32>) -> (tensor<1x2x?x8xf32>, tensor<1x2x96x8xf32>) {
+  %o = dyn.attention %q, %q, %q : tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32> -> tensor<1x2x?x8xf32>
+  %p = dyn.attention %r, %r, %r : tensor<1x2x96x8xf32>, tensor<1x2x96x8xf32>, tensor<1x2x96x8xf32> -> tensor<1x2x96x8xf32>
+  return %o, %p : tensor<1x2x?x8xf32>, tensor<1x2x96x8xf32>
+}
+
+// -----
+
 // MoE: experts run in a loop over experts, each on its own rows only; the
 // rows expert e computes are counted in the branch that computes them, into
 // statistic e of the family (dyn-lower-statistics gives it slots).

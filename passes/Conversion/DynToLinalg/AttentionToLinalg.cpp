@@ -17,9 +17,13 @@ using namespace dync::dyn_to_linalg;
 
 namespace {
 
-/// softmax((q·scale)·kᵀ [+ causal mask]) · v
+/// softmax((q·scale)·kᵀ [+ causal mask]) · v: by blocks of queries and keys
+/// (flash attention) when both lengths are static multiples of the block,
+/// else with the S x S scores materialised.
 struct LowerAttention : OpConversionPattern<dyn::AttentionOp> {
   using OpConversionPattern::OpConversionPattern;
+  static LogicalResult lowerByBlocks(dyn::AttentionOp op, Value q, Value k, Value v,
+                                     ImplicitLocOpBuilder &b, ConversionPatternRewriter &rw);
   LogicalResult matchAndRewrite(dyn::AttentionOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rw) const override {
     ImplicitLocOpBuilder b(op.getLoc(), rw);
@@ -30,6 +34,8 @@ struct LowerAttention : OpConversionPattern<dyn::AttentionOp> {
     int64_t d = qType.getDimSize(3);
     if (ShapedType::isDynamic(d))
       return rw.notifyMatchFailure(op, "head dim must be static");
+    if (succeeded(lowerByBlocks(op, q, k, v, b, rw)))
+      return success();
     double scale = op.getScale() ? op.getScale()->convertToDouble() : 1.0 / std::sqrt(double(d));
     auto scoresType = RankedTensorType::get(
         {qType.getDimSize(0), qType.getDimSize(1), qType.getDimSize(2), kType.getDimSize(2)}, elt);
@@ -205,6 +211,196 @@ struct LowerBsaSelect : OpConversionPattern<dyn::BsaSelectOp> {
   }
 };
 
+/// The operands and shape of an attention computed by blocks.
+struct BlockedAttention {
+  BlockedAttention(Value q, Value k, Value v, int64_t bs, std::optional<APFloat> scaleAttr,
+                   bool causal)
+      : q(q), k(k), v(v), bs(bs), causal(causal) {
+    auto qt = rankedType(q);
+    elt = qt.getElementType();
+    d = qt.getDimSize(3);
+    dv = rankedType(v).getDimSize(3);
+    scale = scaleAttr ? scaleAttr->convertToDouble() : 1.0 / std::sqrt(double(d));
+  }
+  bool valid() const { return !ShapedType::isDynamic(d) && !ShapedType::isDynamic(dv); }
+  RankedTensorType qType() const { return rankedType(q); }
+  /// Rows [start, start + bs) of head `hi` of batch `bi` of `src`, `w` wide.
+  Value block(ImplicitLocOpBuilder &ib, Value src, Value bi, Value hi, Value start,
+              int64_t w) const {
+    SmallVector<OpFoldResult> off{bi, hi, start, ib.getIndexAttr(0)};
+    SmallVector<OpFoldResult> size{ib.getIndexAttr(1), ib.getIndexAttr(1), ib.getIndexAttr(bs),
+                                   ib.getIndexAttr(w)};
+    SmallVector<OpFoldResult> str(4, ib.getIndexAttr(1));
+    return tensor::ExtractSliceOp::create(ib, RankedTensorType::get({bs, w}, elt), src, off, size,
+                                          str);
+  }
+
+  Value q, k, v;
+  int64_t bs;
+  bool causal;
+  Type elt;
+  int64_t d, dv;
+  double scale;
+};
+
+/// One key block of the online softmax: the running row max, row sum and
+/// accumulator `st` of a query block `qb` updated with key block `kj`.
+SmallVector<Value> attendBlock(ImplicitLocOpBuilder &ib, const BlockedAttention &att, Value qb,
+                               Value bi, Value hi, Value qStart, Value kj, ValueRange st) {
+  TensorBuilder tb(ib);
+  Type elt = att.elt;
+  int64_t bs = att.bs;
+  double scale = att.scale;
+  bool causal = att.causal;
+  Value kStart = arith::MulIOp::create(ib, kj, constIndex(ib, bs));
+  Value kb = att.block(ib, att.k, bi, hi, kStart, att.d);
+  Value vb = att.block(ib, att.v, bi, hi, kStart, att.dv);
+  auto sq = RankedTensorType::get({bs, bs}, elt);
+  Value s = tb.matmul(qb, kb, sq, /*transposeB=*/true);
+  MLIRContext *ctx = ib.getContext();
+  auto id2 = AffineMap::getMultiDimIdentityMap(2, ctx);
+  Value sinit = tb.empty({ib.getIndexAttr(bs), ib.getIndexAttr(bs)}, elt);
+  SmallVector<utils::IteratorType> par2(2, utils::IteratorType::parallel);
+  s = linalg::GenericOp::create(
+          ib, TypeRange{sq}, ValueRange{s}, ValueRange{sinit},
+          ArrayRef<AffineMap>{id2, id2}, par2,
+          [&](OpBuilder &b6, Location l6, ValueRange a) {
+            ImplicitLocOpBuilder i6(l6, b6);
+            Value x = arith::MulFOp::create(i6, a[0], arith::ConstantOp::create(i6, i6.getFloatAttr(elt, scale)));
+            if (causal) {
+              Value qp = arith::AddIOp::create(i6, qStart, linalg::IndexOp::create(i6, 0));
+              Value kp = arith::AddIOp::create(i6, kStart, linalg::IndexOp::create(i6, 1));
+              Value later = arith::CmpIOp::create(i6, arith::CmpIPredicate::ugt, kp, qp);
+              Value ninf = arith::ConstantOp::create(
+                  i6, i6.getFloatAttr(elt, -std::numeric_limits<double>::infinity()));
+              x = arith::SelectOp::create(i6, later, ninf, x);
+            }
+            linalg::YieldOp::create(i6, x);
+          })
+          .getResult(0);
+  auto colType = RankedTensorType::get({bs, 1}, elt);
+  Value rowMax = tb.reduce(s, {1}, ReduceKind::Max, true);
+  Value mNew = tb.map({st[0], rowMax}, colType, [](ImplicitLocOpBuilder &ab, ValueRange a) {
+    return Value(arith::MaximumFOp::create(ab, a[0], a[1]));
+  });
+  // A row with nothing visible yet keeps max -inf: use 0
+  // as the reference so that exp never sees -inf - -inf.
+  Value ref = tb.map(mNew, colType, [&](ImplicitLocOpBuilder &ab, ValueRange a) {
+    Value ninf = arith::ConstantOp::create(ab, ab.getFloatAttr(elt, -std::numeric_limits<double>::infinity()));
+    Value isInf = arith::CmpFOp::create(ab, arith::CmpFPredicate::OEQ, a[0], ninf);
+    return Value(arith::SelectOp::create(ab, isInf, arith::ConstantOp::create(ab, ab.getFloatAttr(elt, 0.0)), a[0]));
+  });
+  Value p = tb.map({s, ref}, sq, [](ImplicitLocOpBuilder &ab, ValueRange a) {
+    return Value(math::ExpOp::create(ab, arith::SubFOp::create(ab, a[0], a[1])));
+  });
+  Value alpha = tb.map({st[0], ref}, colType, [](ImplicitLocOpBuilder &ab, ValueRange a) {
+    return Value(math::ExpOp::create(ab, arith::SubFOp::create(ab, a[0], a[1])));
+  });
+  Value rowSum = tb.reduce(p, {1}, ReduceKind::Sum, true);
+  Value lNew = tb.map({st[1], alpha, rowSum}, colType, [](ImplicitLocOpBuilder &ab, ValueRange a) {
+    return Value(arith::AddFOp::create(ab, arith::MulFOp::create(ab, a[0], a[1]), a[2]));
+  });
+  auto accType = RankedTensorType::get({bs, att.dv}, elt);
+  Value pv = tb.matmul(p, vb, accType);
+  Value aNew = tb.map({st[2], alpha, pv}, accType, [](ImplicitLocOpBuilder &ab, ValueRange a) {
+    return Value(arith::AddFOp::create(ab, arith::MulFOp::create(ab, a[0], a[1]), a[2]));
+  });
+  return {mNew, lNew, aNew};
+}
+
+/// softmax(q·kᵀ·scale [+ causal mask])·v computed a block of `bs` queries
+/// against a block of `bs` keys at a time (flash attention's online
+/// softmax: the bs x bs scores stay in cache, never the S x S matrix). Every
+/// (batch, head, query block) in parallel, each writing its own rows of the
+/// output; in one, a loop over key blocks [0, keyBlocks(qi)) in which
+/// `keep`, when given, decides per block (block-sparse attention's layout),
+/// and `entered` is built at the start of the branch that computes a kept
+/// block (its counters).
+Value blockedAttention(ImplicitLocOpBuilder &b, const BlockedAttention &att, int64_t nq,
+                       function_ref<Value(ImplicitLocOpBuilder &, Value)> keyBlocks,
+                       function_ref<Value(ImplicitLocOpBuilder &, Value, Value, Value, Value)> keep,
+                       function_ref<void(ImplicitLocOpBuilder &, Value)> entered) {
+  TensorBuilder tb(b);
+  Value q = att.q;
+  Type elt = att.elt;
+  int64_t bs = att.bs, dv = att.dv;
+  Value zero = constIndex(b, 0), one = constIndex(b, 1);
+  Value nb = tensor::DimOp::create(b, q, 0), nh = tensor::DimOp::create(b, q, 1);
+  Value out0 = tb.empty({tb.size(q, 0), tb.size(q, 1), tb.size(q, 2), b.getIndexAttr(dv)}, elt);
+  auto forall = scf::ForallOp::create(
+      b, SmallVector<OpFoldResult>{nb, nh, b.getIndexAttr(nq)}, ValueRange{out0}, std::nullopt);
+  OpBuilder::InsertionGuard guard(b);
+  Block *body = forall.getBody();
+  Value bi = body->getArgument(0), hi = body->getArgument(1), qi = body->getArgument(2);
+  b.setInsertionPoint(forall.getTerminator());
+  Value qStart = arith::MulIOp::create(b, qi, constIndex(b, bs));
+  Value qb = att.block(b, q, bi, hi, qStart, att.d);
+  Value m0 = tb.filled({b.getIndexAttr(bs), b.getIndexAttr(1)}, elt,
+                       b.getFloatAttr(elt, -std::numeric_limits<double>::infinity()));
+  Value l0 = tb.filled({b.getIndexAttr(bs), b.getIndexAttr(1)}, elt, b.getFloatAttr(elt, 0.0));
+  Value a0 = tb.filled({b.getIndexAttr(bs), b.getIndexAttr(dv)}, elt, b.getFloatAttr(elt, 0.0));
+  auto loopK = scf::ForOp::create(
+      b, zero, keyBlocks(b, qi), one, ValueRange{m0, l0, a0},
+      [&](OpBuilder &b4, Location l4, Value kj, ValueRange st) {
+        ImplicitLocOpBuilder i4(l4, b4);
+        if (!keep) {
+          scf::YieldOp::create(i4, attendBlock(i4, att, qb, bi, hi, qStart, kj, st));
+          return;
+        }
+        auto ifOp = scf::IfOp::create(
+            i4, keep(i4, bi, hi, qi, kj),
+            [&](OpBuilder &b5, Location l5) {
+              ImplicitLocOpBuilder i5(l5, b5);
+              entered(i5, hi);
+              scf::YieldOp::create(i5, attendBlock(i5, att, qb, bi, hi, qStart, kj, st));
+            },
+            [&](OpBuilder &b5, Location l5) { scf::YieldOp::create(b5, l5, st); });
+        scf::YieldOp::create(i4, ifOp.getResults());
+      });
+  auto accType = RankedTensorType::get({bs, dv}, elt);
+  Value res = tb.map({loopK.getResult(2), loopK.getResult(1)}, accType,
+                     [](ImplicitLocOpBuilder &ab, ValueRange x) {
+                       return Value(arith::DivFOp::create(ab, x[0], x[1]));
+                     });
+  SmallVector<OpFoldResult> off{bi, hi, qStart, b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> size{b.getIndexAttr(1), b.getIndexAttr(1), b.getIndexAttr(bs),
+                                 b.getIndexAttr(dv)};
+  SmallVector<OpFoldResult> str(4, b.getIndexAttr(1));
+  b.setInsertionPointToStart(forall.getTerminator().getBody());
+  tensor::ParallelInsertSliceOp::create(b, res, forall.getRegionIterArgs()[0], off, size, str);
+  return forall.getResult(0);
+}
+
+/// The queries and keys a block holds in dense attention: as block-sparse
+/// attention's default, a size at which a block's scores (16 KiB) stay in L1.
+constexpr int64_t kAttentionBlock = 64;
+
+LogicalResult LowerAttention::lowerByBlocks(dyn::AttentionOp op, Value q, Value k, Value v,
+                                            ImplicitLocOpBuilder &b,
+                                            ConversionPatternRewriter &rw) {
+  int64_t sq = rankedType(q).getDimSize(2), sk = rankedType(k).getDimSize(2);
+  if (ShapedType::isDynamic(sq) || ShapedType::isDynamic(sk) || sq % kAttentionBlock != 0 ||
+      sk % kAttentionBlock != 0)
+    return failure();
+  BlockedAttention att(q, k, v, kAttentionBlock, op.getScale(), op.getCausal());
+  if (!att.valid())
+    return failure();
+  int64_t nk = sk / kAttentionBlock;
+  bool causal = op.getCausal();
+  Value out = blockedAttention(
+      b, att, sq / kAttentionBlock,
+      [&](ImplicitLocOpBuilder &ib, Value qi) {
+        // Causal: the key blocks after the query block are all masked.
+        if (!causal)
+          return constIndex(ib, nk);
+        Value upTo = arith::AddIOp::create(ib, qi, constIndex(ib, 1));
+        return Value(arith::MinSIOp::create(ib, upTo, constIndex(ib, nk)));
+      },
+      nullptr, nullptr);
+  rw.replaceOp(op, castTo(b, out, op.getResult().getType()));
+  return success();
+}
+
 /// For each (batch, head, query block), an online softmax over the kept key
 /// blocks only: the work follows the layout.
 struct LowerBsaAttention : OpConversionPattern<dyn::BsaAttentionOp> {
@@ -212,135 +408,33 @@ struct LowerBsaAttention : OpConversionPattern<dyn::BsaAttentionOp> {
   LogicalResult matchAndRewrite(dyn::BsaAttentionOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rw) const override {
     ImplicitLocOpBuilder b(op.getLoc(), rw);
-    TensorBuilder tb(b);
-    Value q = adaptor.getQuery(), k = adaptor.getKey(), v = adaptor.getValue(), layout = adaptor.getLayout();
-    auto qt = rankedType(q), vt = rankedType(v);
-    int64_t bs = op.getBlockSize(), d = qt.getDimSize(3), dv = vt.getDimSize(3);
+    Value layout = adaptor.getLayout();
     int64_t nq = rankedType(layout).getDimSize(2), nk = rankedType(layout).getDimSize(3);
-    if (ShapedType::isDynamic(d) || ShapedType::isDynamic(dv) || ShapedType::isDynamic(nq) ||
-        ShapedType::isDynamic(nk))
+    BlockedAttention a(adaptor.getQuery(), adaptor.getKey(), adaptor.getValue(),
+                       op.getBlockSize(), op.getScale(), op.getCausal());
+    if (!a.valid() || ShapedType::isDynamic(nq) || ShapedType::isDynamic(nk))
       return rw.notifyMatchFailure(op, "needs static sequence and head dims");
-    Type elt = qt.getElementType();
-    double scale = op.getScale() ? op.getScale()->convertToDouble() : 1.0 / std::sqrt(double(d));
-    bool causal = op.getCausal();
     std::string node = nodeNameOf(op, "bsa");
-    Value zero = constIndex(b, 0), one = constIndex(b, 1);
-    Value nb = tensor::DimOp::create(b, q, 0), nh = tensor::DimOp::create(b, q, 1);
-    Value out0 = tb.empty({tb.size(q, 0), tb.size(q, 1), tb.size(q, 2), b.getIndexAttr(dv)}, elt);
-    auto block = [&](ImplicitLocOpBuilder &ib, Value src, Value bi, Value hi, Value start, int64_t w) {
-      SmallVector<OpFoldResult> off{bi, hi, start, ib.getIndexAttr(0)};
-      SmallVector<OpFoldResult> size{ib.getIndexAttr(1), ib.getIndexAttr(1), ib.getIndexAttr(bs), ib.getIndexAttr(w)};
-      SmallVector<OpFoldResult> str(4, ib.getIndexAttr(1));
-      return Value(tensor::ExtractSliceOp::create(ib, RankedTensorType::get({bs, w}, elt), src, off, size, str));
-    };
-    // Every (batch, head, query block) in parallel: each writes its own
-    // rows of the output.
-    auto forall = scf::ForallOp::create(
-        b, SmallVector<OpFoldResult>{nb, nh, b.getIndexAttr(nq)}, ValueRange{out0}, std::nullopt);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      Block *body = forall.getBody();
-      Value bi = body->getArgument(0), hi = body->getArgument(1), qi = body->getArgument(2);
-      b.setInsertionPoint(forall.getTerminator());
-      ImplicitLocOpBuilder &i3 = b;
-      TensorBuilder t3(i3);
-      Value qStart = arith::MulIOp::create(i3, qi, constIndex(i3, bs));
-      Value qb = block(i3, q, bi, hi, qStart, d);
-      Value m0 = t3.filled({i3.getIndexAttr(bs), i3.getIndexAttr(1)}, elt,
-                           i3.getFloatAttr(elt, -std::numeric_limits<double>::infinity()));
-      Value l0 = t3.filled({i3.getIndexAttr(bs), i3.getIndexAttr(1)}, elt, i3.getFloatAttr(elt, 0.0));
-      Value a0 = t3.filled({i3.getIndexAttr(bs), i3.getIndexAttr(dv)}, elt, i3.getFloatAttr(elt, 0.0));
-      auto loopK = scf::ForOp::create(i3, zero, constIndex(i3, nk), one, ValueRange{m0, l0, a0},
-        [&](OpBuilder &b4, Location l4, Value kj, ValueRange st) {
-          ImplicitLocOpBuilder i4(l4, b4);
-          Value kept = tensor::ExtractOp::create(i4, layout, ValueRange{bi, hi, qi, kj});
-          auto ifOp = scf::IfOp::create(i4, kept,
-            [&](OpBuilder &b5, Location l5) {
-              ImplicitLocOpBuilder i5(l5, b5);
-              TensorBuilder t5(i5);
-              // A block this loop enters, counted as it is computed.
-              dyn::RtCountOp::create(i5, constIndex(i5, 1),
-                                     i5.getStringAttr(node + ".blocks_computed"));
-              // And per head, when the heads are a static count.
-              if (int64_t heads = qt.getDimSize(1); !ShapedType::isDynamic(heads))
-                dyn::RtCountOp::create(i5, constIndex(i5, 1), hi,
-                                       i5.getStringAttr(node + ".head_blocks_computed"),
-                                       i5.getI64IntegerAttr(heads));
-              Value kStart = arith::MulIOp::create(i5, kj, constIndex(i5, bs));
-              Value kb = block(i5, k, bi, hi, kStart, d);
-              Value vb = block(i5, v, bi, hi, kStart, dv);
-              auto sq = RankedTensorType::get({bs, bs}, elt);
-              Value s = t5.matmul(qb, kb, sq, /*transposeB=*/true);
-              MLIRContext *ctx = i5.getContext();
-              auto id2 = AffineMap::getMultiDimIdentityMap(2, ctx);
-              Value sinit = t5.empty({i5.getIndexAttr(bs), i5.getIndexAttr(bs)}, elt);
-              SmallVector<utils::IteratorType> par2(2, utils::IteratorType::parallel);
-              s = linalg::GenericOp::create(
-                      i5, TypeRange{sq}, ValueRange{s}, ValueRange{sinit},
-                      ArrayRef<AffineMap>{id2, id2}, par2,
-                      [&](OpBuilder &b6, Location l6, ValueRange a) {
-                        ImplicitLocOpBuilder i6(l6, b6);
-                        Value x = arith::MulFOp::create(i6, a[0], arith::ConstantOp::create(i6, i6.getFloatAttr(elt, scale)));
-                        if (causal) {
-                          Value qp = arith::AddIOp::create(i6, qStart, linalg::IndexOp::create(i6, 0));
-                          Value kp = arith::AddIOp::create(i6, kStart, linalg::IndexOp::create(i6, 1));
-                          Value later = arith::CmpIOp::create(i6, arith::CmpIPredicate::ugt, kp, qp);
-                          Value ninf = arith::ConstantOp::create(
-                              i6, i6.getFloatAttr(elt, -std::numeric_limits<double>::infinity()));
-                          x = arith::SelectOp::create(i6, later, ninf, x);
-                        }
-                        linalg::YieldOp::create(i6, x);
-                      })
-                      .getResult(0);
-              auto colType = RankedTensorType::get({bs, 1}, elt);
-              Value rowMax = t5.reduce(s, {1}, ReduceKind::Max, true);
-              Value mNew = t5.map({st[0], rowMax}, colType, [](ImplicitLocOpBuilder &ab, ValueRange a) {
-                return Value(arith::MaximumFOp::create(ab, a[0], a[1]));
-              });
-              // A row with nothing visible yet keeps max -inf: use 0
-              // as the reference so that exp never sees -inf - -inf.
-              Value ref = t5.map(mNew, colType, [&](ImplicitLocOpBuilder &ab, ValueRange a) {
-                Value ninf = arith::ConstantOp::create(ab, ab.getFloatAttr(elt, -std::numeric_limits<double>::infinity()));
-                Value isInf = arith::CmpFOp::create(ab, arith::CmpFPredicate::OEQ, a[0], ninf);
-                return Value(arith::SelectOp::create(ab, isInf, arith::ConstantOp::create(ab, ab.getFloatAttr(elt, 0.0)), a[0]));
-              });
-              Value p = t5.map({s, ref}, sq, [](ImplicitLocOpBuilder &ab, ValueRange a) {
-                return Value(math::ExpOp::create(ab, arith::SubFOp::create(ab, a[0], a[1])));
-              });
-              Value alpha = t5.map({st[0], ref}, colType, [](ImplicitLocOpBuilder &ab, ValueRange a) {
-                return Value(math::ExpOp::create(ab, arith::SubFOp::create(ab, a[0], a[1])));
-              });
-              Value rowSum = t5.reduce(p, {1}, ReduceKind::Sum, true);
-              Value lNew = t5.map({st[1], alpha, rowSum}, colType, [](ImplicitLocOpBuilder &ab, ValueRange a) {
-                return Value(arith::AddFOp::create(ab, arith::MulFOp::create(ab, a[0], a[1]), a[2]));
-              });
-              auto accType = RankedTensorType::get({bs, dv}, elt);
-              Value pv = t5.matmul(p, vb, accType);
-              Value aNew = t5.map({st[2], alpha, pv}, accType, [](ImplicitLocOpBuilder &ab, ValueRange a) {
-                return Value(arith::AddFOp::create(ab, arith::MulFOp::create(ab, a[0], a[1]), a[2]));
-              });
-              scf::YieldOp::create(i5, ValueRange{mNew, lNew, aNew});
-            },
-            [&](OpBuilder &b5, Location l5) { scf::YieldOp::create(b5, l5, st); });
-          scf::YieldOp::create(i4, ifOp.getResults());
+    int64_t heads = a.qType().getDimSize(1);
+    Value out = blockedAttention(
+        b, a, nq, [&](ImplicitLocOpBuilder &ib, Value) { return constIndex(ib, nk); },
+        [&](ImplicitLocOpBuilder &ib, Value bi, Value hi, Value qi, Value kj) {
+          return Value(tensor::ExtractOp::create(ib, layout, ValueRange{bi, hi, qi, kj}));
+        },
+        [&](ImplicitLocOpBuilder &ib, Value hi) {
+          // A block this loop enters, counted as it is computed (and per
+          // head, when the heads are a static count).
+          dyn::RtCountOp::create(ib, constIndex(ib, 1), ib.getStringAttr(node + ".blocks_computed"));
+          if (!ShapedType::isDynamic(heads))
+            dyn::RtCountOp::create(ib, constIndex(ib, 1), hi,
+                                   ib.getStringAttr(node + ".head_blocks_computed"),
+                                   ib.getI64IntegerAttr(heads));
         });
-      auto accType = RankedTensorType::get({bs, dv}, elt);
-      Value res = t3.map({loopK.getResult(2), loopK.getResult(1)}, accType,
-                         [](ImplicitLocOpBuilder &ab, ValueRange a) {
-                           return Value(arith::DivFOp::create(ab, a[0], a[1]));
-                         });
-      SmallVector<OpFoldResult> off{bi, hi, qStart, i3.getIndexAttr(0)};
-      SmallVector<OpFoldResult> size{i3.getIndexAttr(1), i3.getIndexAttr(1), i3.getIndexAttr(bs), i3.getIndexAttr(dv)};
-      SmallVector<OpFoldResult> str(4, i3.getIndexAttr(1));
-      b.setInsertionPointToStart(forall.getTerminator().getBody());
-      tensor::ParallelInsertSliceOp::create(i3, res, forall.getRegionIterArgs()[0], off,
-                                            size, str);
-    }
     // Of all (query block, key block) pairs; the loop counts those it computes.
+    Value nb = tensor::DimOp::create(b, a.q, 0), nh = tensor::DimOp::create(b, a.q, 1);
     Value total = arith::MulIOp::create(b, arith::MulIOp::create(b, nb, nh), constIndex(b, nq * nk));
     dyn::RtCountOp::create(b, total, b.getStringAttr(node + ".blocks"));
-    Value out = castTo(b, forall.getResult(0), op.getResult().getType());
-    rw.replaceOp(op, out);
+    rw.replaceOp(op, castTo(b, out, op.getResult().getType()));
     return success();
   }
 };
