@@ -200,6 +200,8 @@ def w2(build, workdir, reps, small, limit):
     qkv = {n: rng.standard_normal((1, H, S, D), dtype=np.float32) for n in ("q", "k", "v")}
     ms, stats = run_dync(build, bsa_model("w2_bsa", S, H, D, block, budget, False), workdir, qkv, reps)
     dense_ms, _ = run_dync(build, bsa_model("w2_dense", S, H, D, block, budget, True), workdir, qkv, reps)
+    dense_out = np.load(os.path.join(workdir, "out.npy"))
+    ort = ort_attention(workdir, reps, qkv, dense_out)
     def numpy_dense():
         s = qkv["q"] @ qkv["k"].transpose(0, 1, 3, 2) / np.sqrt(D)
         p = np.exp(s - s.max(-1, keepdims=True))
@@ -213,10 +215,48 @@ def w2(build, workdir, reps, small, limit):
     print(f"  dync block-sparse {ms:.2f} ms | dync dense attention {dense_ms:.2f} ms -> dense/sparse "
           f"{dense_ms / ms:.2f}x (work ratio {1 / max(density, 1e-9):.2f}x)")
     print(f"  numpy dense attention {np_ms:.2f} ms -> dync sparse/numpy dense {ms / np_ms:.2f}x")
+    ort_ms = None
+    if ort:
+        ort_ms, err, version = ort
+        print(f"  onnxruntime {version} dense attention (PyTorch -> ONNX, same q, k, v) {ort_ms:.2f} ms -> "
+              f"dync dense/ort {dense_ms / ort_ms:.2f}x, dync sparse/ort {ms / ort_ms:.2f}x "
+              f"(dense outputs agree to {err:.1e} relative)")
     print(f"  limit {flop / (limit * 1e6):.2f} ms (density x dense FLOP) -> dync reaches "
           f"{100 * flop / (ms * 1e6) / limit:.1f}% of the matmul rate")
     print(f"  work done: {computed} of {total} (query block, key block) pairs computed")
-    record("W2 block-sparse attention", dync=ms, dync_dense=dense_ms, numpy_dense=np_ms)
+    record("W2 block-sparse attention", dync=ms, dync_dense=dense_ms, numpy_dense=np_ms,
+           onnxruntime_dense=ort_ms)
+
+
+EXPORT_ATTENTION = r"""
+import sys, torch, torch.nn as nn
+path = sys.argv[1]
+class Attention(nn.Module):
+    def forward(self, q, k, v):
+        return torch.softmax(q @ k.transpose(-2, -1) / q.size(-1) ** 0.5, dim=-1) @ v
+x = torch.randn(1, 2, 128, 64)
+torch.onnx.export(Attention(), (x, x, x), path, input_names=["q", "k", "v"], output_names=["o"],
+                  dynamic_axes={n: {0: "B", 1: "H", 2: "S"} for n in ("q", "k", "v", "o")}, opset_version=17)
+"""
+
+
+def ort_attention(workdir, reps, qkv, want):
+    """Dense attention written in PyTorch, exported to ONNX and run by ONNX
+    Runtime (2 threads) on the same q, k, v: (ms, relative difference from
+    `want`, version), or None without ONNX Runtime or the export."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return None
+    path = os.path.join(workdir, "w2_attention.onnx")
+    if not export(EXPORT_ATTENTION, [], path, "W2's ONNX Runtime peer"):
+        return None
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 2
+    sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+    got = sess.run(["o"], qkv)[0]
+    ms = median_ms(lambda: sess.run(["o"], qkv), reps)
+    return ms, float(np.abs(got - want).max() / max(np.abs(want).max(), 1e-30)), ort.__version__
 
 
 def encoder_stack(name, B, S, d, heads, ffn, layers, exits):
