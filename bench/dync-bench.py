@@ -12,9 +12,12 @@ For each workload, compiles the model with dync and times it with
   - the machine's fp32 matmul rate (numpy 1024^3), which bounds everything;
 and O5 / O1: W5's block and W1's MoE FFN written in PyTorch (the MoE as a
 loop over experts with torch.where and index_add), exported to ONNX, compiled
-by dync and run by ONNX Runtime (PyPI) on the same file.
-Reports median ms, ratios, the fraction of the matmul limit reached, and the
-work the network decided to do (from dync-run's statistics). Not a test:
+by dync and run by ONNX Runtime (PyPI) on the same file; W2's dense attention
+against ONNX Runtime's on a PyTorch export.
+Reports median ms, ratios, the fraction of the matmul limit reached, the
+work the network decided to do (from dync-run's statistics), and peak
+resident memory: dync-run's, and ONNX Runtime's in a process of its own
+(with what python, numpy and ORT take before the session). Not a test:
 these machines are shared and noisy.
 """
 import argparse
@@ -37,6 +40,50 @@ from generate import Graph, Model, moe_transformer  # noqa: E402
 # full work run, time) at several settings of their runtime params.
 RESULTS = {"workloads": {}, "work_curves": {}}
 COMPILED = set()
+
+
+# Peak resident memory (MB) of each dync-run process, by model name.
+RSS = {}
+
+# ONNX Runtime in a process of its own, so that its peak resident memory is
+# its own: the interpreter and numpy (the baseline, before the session), then
+# the session and its runs.
+ORT_RSS = r"""
+import sys, numpy as np, onnxruntime as ort
+def hwm():  # this address space's peak, as dync-run reports it (VmHWM)
+    return next(float(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")) / 1024
+path, reps = sys.argv[1], int(sys.argv[2])
+feeds = {kv.split("=", 1)[0]: np.load(kv.split("=", 1)[1]) for kv in sys.argv[3:]}
+base = hwm()
+opts = ort.SessionOptions()
+opts.intra_op_num_threads = 2
+sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+for _ in range(reps + 1):
+    sess.run(None, feeds)
+print(base, hwm())
+"""
+
+
+def ort_peak_rss(path, reps, feeds):
+    """(baseline MB, peak MB) of ONNX Runtime running `path` in its own
+    process on the .npy files `feeds` (name -> path), or None."""
+    r = subprocess.run([sys.executable, "-c", ORT_RSS, path, str(reps)] +
+                       [f"{k}={v}" for k, v in feeds.items()], capture_output=True, text=True)
+    if r.returncode != 0:
+        return None
+    base, peak = (float(x) for x in r.stdout.split())
+    return base, peak
+
+
+def report_rss(workload, dync_mb, ort=None, label=""):
+    if dync_mb is None:
+        return
+    RESULTS.setdefault("peak_rss_mb", {})[workload] = {
+        "dync": dync_mb, **({"onnxruntime": ort[1], "onnxruntime before the session": ort[0]} if ort else {})}
+    line = f"  peak RSS{label}: dync-run {dync_mb:.0f} MB"
+    if ort:
+        line += f" | onnxruntime process {ort[1]:.0f} MB ({ort[0]:.0f} MB of it python, numpy and ORT before the session)"
+    print(line)
 
 
 def record(workload, **times):
@@ -84,8 +131,14 @@ def run_dync(build, model, workdir, inputs, reps, params=()):
         args += ["--param", p]
     out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
     ms = float(re.search(r"median_ms=([0-9.]+)", out).group(1))
+    RSS[model.name] = peak_rss(out)
     stats = json.load(open(os.path.join(workdir, model.name + ".stats.json")))
     return ms, stats
+
+
+def peak_rss(dync_run_stdout):
+    m = re.search(r"peak_rss_mb=([0-9.]+)", dync_run_stdout)
+    return float(m.group(1)) if m else None
 
 
 def moe_model(name, T, d, h, E, k):
@@ -124,6 +177,7 @@ def w1(build, workdir, reps, small, limit):
           f"{100 * flop / (ms * 1e6) / limit:.1f}% of the matmul rate")
     print(f"  work done: tokens per expert {tokens} (sum {sum(tokens)} = T*k)")
     record("W1 MoE FFN", dync=ms, dync_dense=dense_ms, numpy=np_ms)
+    report_rss("W1 MoE FFN", RSS.get("w1_moe"))
 
 
 def skip_model(name, B, d, blocks, always):
@@ -166,6 +220,7 @@ def w4(build, workdir, reps, small, limit):
           f"(work ratio {total / max(ran, 1):.2f}x: {ran} of {total} (sample, block) pairs ran)")
     print(f"  limit {flop / (limit * 1e6):.2f} ms -> dync reaches {100 * flop / (ms * 1e6) / limit:.1f}% of the matmul rate")
     record("W4 skip gates", dync=ms, dync_dense=dense_ms)
+    report_rss("W4 skip gates", RSS.get("w4_gated"))
     # The odd blocks' gate: t=-1 runs every block, t=0.5 skips them for half
     # the samples, t=1.1 for all; the even blocks always run.
     curve = [(ran / total, ms)]  # t=0.5, the default, ran above
@@ -226,6 +281,11 @@ def w2(build, workdir, reps, small, limit):
     print(f"  work done: {computed} of {total} (query block, key block) pairs computed")
     record("W2 block-sparse attention", dync=ms, dync_dense=dense_ms, numpy_dense=np_ms,
            onnxruntime_dense=ort_ms)
+    attention = os.path.join(workdir, "w2_attention.onnx")
+    report_rss("W2 block-sparse attention", RSS.get("w2_bsa"), label=" (block-sparse)")
+    report_rss("W2 dense attention", RSS.get("w2_dense"),
+               ort_peak_rss(attention, reps, {n: os.path.join(workdir, n + ".npy") for n in qkv})
+               if ort else None, label=" (dense)")
 
 
 EXPORT_ATTENTION = r"""
@@ -314,6 +374,7 @@ def w3(build, workdir, reps, small, limit):
           f"{mean_depth:.2f} of {layers})")
     print(f"  work done: samples computed per stage {depth} (threshold {threshold:.3f})")
     record("W3 early exit", dync=ms, dync_full_depth=full_ms)
+    report_rss("W3 early exit", RSS.get("w3_exit"))
     curve = [(1.0, full_ms), (mean_depth / layers, ms)]
     for q in (0.1, 0.9):
         t = float(np.quantile(conf, q))
@@ -358,6 +419,7 @@ def w5(build, workdir, reps, small, limit):
     print(f"  dync {ms:.2f} ms | numpy {np_ms:.2f} ms -> dync/numpy {ms / np_ms:.2f}x "
           f"(outputs agree to {err:.1e} relative)")
     record("W5 static block", dync=ms, numpy=np_ms)
+    report_rss("W5 static block", RSS.get("w5_block"))
     print(f"  limit {flop / (limit * 1e6):.2f} ms -> dync reaches {100 * flop / (ms * 1e6) / limit:.1f}% of the matmul rate")
 
 
@@ -396,6 +458,7 @@ def dync_vs_ort(build, workdir, reps, path, x, dims):
                           "--output", f"y={os.path.join(workdir, 'y.npy')}"],
                          check=True, capture_output=True, text=True).stdout
     ms = float(re.search(r"median_ms=([0-9.]+)", out).group(1))
+    RSS[path] = peak_rss(out), ort_peak_rss(path, reps, {"x": os.path.join(workdir, "x.npy")})
     try:
         import onnxruntime as ort
     except ImportError:
@@ -409,8 +472,9 @@ def dync_vs_ort(build, workdir, reps, path, x, dims):
     return ms, ort_ms, err, ort.__version__
 
 
-def report_vs_ort(title, ms, ort_ms, err, version, flop, limit):
-    record(title.split(" (")[0].split(" T=")[0].split(" S=")[0], dync=ms, onnxruntime=ort_ms)
+def report_vs_ort(title, ms, ort_ms, err, version, flop, limit, path):
+    workload = title.split(" (")[0].split(" T=")[0].split(" S=")[0]
+    record(workload, dync=ms, onnxruntime=ort_ms)
     if ort_ms is None:
         print(f"{title}: dync {ms:.2f} ms; ONNX Runtime not installed in this python")
         return
@@ -419,6 +483,7 @@ def report_vs_ort(title, ms, ort_ms, err, version, flop, limit):
           f"(outputs agree to {err:.1e} relative)")
     print(f"  limit {flop / (limit * 1e6):.2f} ms -> dync reaches {100 * flop / (ms * 1e6) / limit:.1f}% "
           "of the matmul rate")
+    report_rss(workload, *RSS.get(path, (None, None)))
 
 
 def export(script, args, path, name):
@@ -441,7 +506,7 @@ def o5(build, workdir, reps, small, limit):
     ms, ort_ms, err, version = dync_vs_ort(build, workdir, reps, path, x, {"S": S})
     flop = 2 * B * S * (4 * d * d + 2 * d * ffn) + 2 * 2 * B * S * S * d
     report_vs_ort(f"O5 onnx_block (PyTorch -> ONNX) B={B} S={S} d={d} heads={heads} ffn={ffn}",
-                  ms, ort_ms, err, version, flop, limit)
+                  ms, ort_ms, err, version, flop, limit, path)
 
 
 EXPORT_MOE = r"""
@@ -478,7 +543,7 @@ def o1(build, workdir, reps, small, limit):
     x = np.random.default_rng(1).standard_normal((T, d), dtype=np.float32)
     ms, ort_ms, err, version = dync_vs_ort(build, workdir, reps, path, x, {"T": T})
     report_vs_ort(f"O1 onnx_moe (PyTorch loop over experts -> ONNX) T={T} d={d} h={h} E={E} top-{k}",
-                  ms, ort_ms, err, version, 2 * T * k * 2 * d * h, limit)
+                  ms, ort_ms, err, version, 2 * T * k * 2 * d * h, limit, path)
 
 
 def c1(build, workdir, reps, small, limit):

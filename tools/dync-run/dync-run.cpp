@@ -71,6 +71,20 @@ void printSummary(const char *name, const dync_tensor_t &t) {
 
 } // namespace
 
+/// The process's peak resident memory in MiB: the weights' pages the runs
+/// touched, the workspace, inputs and outputs. Linux's VmHWM, which belongs
+/// to this program's address space (getrusage's ru_maxrss starts from the
+/// parent's at fork, so a small program run from a big one reports the
+/// parent's); 0 where /proc is not there.
+static double peakResidentMiB() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0)
+      return std::atof(line.c_str() + 6) / 1024.0;
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2)
     return usage();
@@ -264,7 +278,8 @@ int main(int argc, char **argv) {
 
   if (!ms.empty()) {
     std::sort(ms.begin(), ms.end());
-    std::printf("median_ms=%.4f min_ms=%.4f\n", ms[ms.size() / 2], ms.front());
+    std::printf("median_ms=%.4f min_ms=%.4f peak_rss_mb=%.1f\n", ms[ms.size() / 2], ms.front(),
+                peakResidentMiB());
   }
   for (auto &o : outputs)
     dync_tensor_free(&o);
