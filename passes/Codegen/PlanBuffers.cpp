@@ -86,21 +86,77 @@ std::optional<int64_t> elementBytes(Type type) {
 }
 
 struct PlanBuffersPass : dync::impl::DynPlanBuffersBase<PlanBuffersPass> {
+  using Base::Base;
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = module.getContext();
     func::FuncOp workspace;
-    int64_t nextSlot = 0;
+    // Each function's slots, numbered from 0 here, then moved to a base.
+    SmallVector<FunctionPlan> plans;
     for (auto f : llvm::to_vector(module.getOps<func::FuncOp>())) {
       if (f.isDeclaration() || !f.getBody().hasOneBlock())
         continue;
-      int64_t functionSlots = 0;
+      FunctionPlan fp{f, {}, 0};
       for (Block *block : plannedBlocks(f))
-        functionSlots += plan(*block, workspace, nextSlot);
-      if (functionSlots > 0)
+        plan(*block, workspace, fp);
+      if (fp.count > 0) {
         f->setAttr(mlir::dyn::attrs::kWorkspaceSlots,
-                   IntegerAttr::get(IntegerType::get(ctx, 64), functionSlots));
+                   IntegerAttr::get(IntegerType::get(ctx, 64), fp.count));
+        plans.push_back(std::move(fp));
+      }
     }
+    // Functions that call none with slots (the subgraphs) share one range
+    // when asked: such a function's buffers live only while it runs, and
+    // while it runs no other of them does on its thread. The others (the
+    // host program, whose buffers live across its calls) get ranges of
+    // their own, before it.
+    DenseSet<Operation *> slotted;
+    for (FunctionPlan &fp : plans)
+      slotted.insert(fp.f);
+    DenseMap<Operation *, bool> reaches;
+    int64_t next = 0, leafSlots = 0;
+    for (FunctionPlan &fp : plans)
+      if (!shareLeafSlots || callsSlotted(fp.f, slotted, reaches)) {
+        fp.base = next;
+        next += fp.count;
+      }
+    for (FunctionPlan &fp : plans)
+      if (fp.base < 0) {
+        fp.base = next;
+        leafSlots = std::max(leafSlots, fp.count);
+      }
+    for (FunctionPlan &fp : plans)
+      for (arith::ConstantIndexOp c : fp.slots)
+        c->setAttr("value", IntegerAttr::get(IndexType::get(ctx),
+                                             fp.base + cast<IntegerAttr>(c.getValue()).getInt()));
+  }
+
+  /// A function's plan: the constants that name its slots (numbered from 0),
+  /// how many it has, and where its range starts.
+  struct FunctionPlan {
+    func::FuncOp f;
+    SmallVector<arith::ConstantIndexOp> slots;
+    int64_t count;
+    int64_t base = -1;
+  };
+
+  /// Whether `f` calls, directly or not, a function with slots.
+  static bool callsSlotted(func::FuncOp f, const DenseSet<Operation *> &slotted,
+                           DenseMap<Operation *, bool> &reaches) {
+    if (auto it = reaches.find(f); it != reaches.end())
+      return it->second;
+    reaches[f] = false; // a recursive call adds nothing
+    bool found = f.walk([&](func::CallOp call) {
+                    auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+                        call, call.getCalleeAttr());
+                    if (callee && (slotted.contains(callee) ||
+                                   (!callee.isDeclaration() &&
+                                    callsSlotted(callee, slotted, reaches))))
+                      return WalkResult::interrupt();
+                    return WalkResult::advance();
+                  }).wasInterrupted();
+    reaches[f] = found;
+    return found;
   }
 
   /// The blocks whose buffers get slots: the body of `f`, and the bodies of
@@ -123,9 +179,9 @@ struct PlanBuffersPass : dync::impl::DynPlanBuffersBase<PlanBuffersPass> {
     return blocks;
   }
 
-  /// Gives the buffers that `block` allocates and frees slots numbered from
-  /// `nextSlot` (advanced past them); returns how many it used.
-  int64_t plan(Block &block, func::FuncOp &workspace, int64_t &nextSlot) {
+  /// Gives the buffers that `block` allocates and frees slots of `fp`'s,
+  /// after those it has.
+  void plan(Block &block, func::FuncOp &workspace, FunctionPlan &fp) {
     ModuleOp module = getOperation();
     MLIRContext *ctx = module.getContext();
     auto indexType = IndexType::get(ctx);
@@ -144,7 +200,7 @@ struct PlanBuffersPass : dync::impl::DynPlanBuffersBase<PlanBuffersPass> {
         buffers.push_back({alloc, d, position[alloc], lastUse(alloc, d, block, position)});
     }
     if (buffers.empty())
-      return 0;
+      return;
     // Slots: a buffer takes the first slot whose last buffer is freed
     // before it is allocated.
     SmallVector<unsigned> slotEnd;
@@ -178,7 +234,8 @@ struct PlanBuffersPass : dync::impl::DynPlanBuffersBase<PlanBuffersPass> {
                          : arith::ConstantIndexOp::create(b, t.getDimSize(d)).getResult();
         bytes = arith::MulIOp::create(b, bytes, size);
       }
-      Value slot = arith::ConstantIndexOp::create(b, nextSlot + p.slot);
+      auto slot = arith::ConstantIndexOp::create(b, fp.count + p.slot);
+      fp.slots.push_back(slot);
       Value base = func::CallOp::create(b, workspace, ValueRange{slot, bytes}).getResult(0);
       Value view = memref::ViewOp::create(b, t, base, arith::ConstantIndexOp::create(b, 0),
                                           p.alloc.getDynamicSizes());
@@ -186,8 +243,7 @@ struct PlanBuffersPass : dync::impl::DynPlanBuffersBase<PlanBuffersPass> {
       p.dealloc.erase();
       p.alloc.erase();
     }
-    nextSlot += slotEnd.size();
-    return slotEnd.size();
+    fp.count += slotEnd.size();
   }
 };
 

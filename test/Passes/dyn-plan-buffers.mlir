@@ -1,4 +1,5 @@
 // RUN: dync-opt %s -dyn-plan-buffers -split-input-file | FileCheck %s
+// RUN: dync-opt %s -dyn-plan-buffers=share-leaf-slots -split-input-file | FileCheck %s --check-prefix=SHARE
 
 // Three temporaries: %a is last used before %c is allocated, so %c takes
 // %a's slot; %b, live meanwhile, gets its own. Each alloc becomes a view of
@@ -157,4 +158,56 @@ func.func @loop_body(%n: index, %x: f32) {
   }
   memref.dealloc %outer : memref<16xf32>
   return
+}
+
+// -----
+
+// Slots across functions. By default every function has a range of its
+// own. With share-leaf-slots, the two subgraphs (which call no function
+// with slots) share one range, after the host's: the host's buffer lives
+// across both calls, the subgraphs' buffers only while each runs.
+// CHECK-LABEL: func.func @host(
+// CHECK:         %[[H:c0_[0-9]+]] = arith.constant 0 : index
+// CHECK-NEXT:    call @dync_workspace(%[[H]],
+// CHECK-LABEL: func.func private @sg0(
+// CHECK:         %[[A:c1(_[0-9]+)?]] = arith.constant 1 : index
+// CHECK-NEXT:    call @dync_workspace(%[[A]],
+// CHECK-LABEL: func.func private @sg1(
+// CHECK:         %[[B:c2(_[0-9]+)?]] = arith.constant 2 : index
+// CHECK-NEXT:    call @dync_workspace(%[[B]],
+// SHARE-LABEL: func.func @host(
+// SHARE:         %[[H:c0_[0-9]+]] = arith.constant 0 : index
+// SHARE-NEXT:    call @dync_workspace(%[[H]],
+// SHARE-LABEL: func.func private @sg0(
+// SHARE:         %[[A:c1(_[0-9]+)?]] = arith.constant 1 : index
+// SHARE-NEXT:    call @dync_workspace(%[[A]],
+// SHARE-LABEL: func.func private @sg1(
+// SHARE:         %[[B:c1(_[0-9]+)?]] = arith.constant 1 : index
+// SHARE-NEXT:    call @dync_workspace(%[[B]],
+func.func @host(%x: f32) -> f32 {
+  %c0 = arith.constant 0 : index
+  %h = memref.alloc() : memref<4xf32>
+  memref.store %x, %h[%c0] : memref<4xf32>
+  %a = call @sg0(%x) : (f32) -> f32
+  %b = call @sg1(%a) : (f32) -> f32
+  %v = memref.load %h[%c0] : memref<4xf32>
+  memref.dealloc %h : memref<4xf32>
+  %r = arith.addf %v, %b : f32
+  return %r : f32
+}
+func.func private @sg0(%x: f32) -> f32 {
+  %c0 = arith.constant 0 : index
+  %t = memref.alloc() : memref<8xf32>
+  memref.store %x, %t[%c0] : memref<8xf32>
+  %v = memref.load %t[%c0] : memref<8xf32>
+  memref.dealloc %t : memref<8xf32>
+  return %v : f32
+}
+func.func private @sg1(%x: f32) -> f32 {
+  %c0 = arith.constant 0 : index
+  %t = memref.alloc() : memref<16xf32>
+  memref.store %x, %t[%c0] : memref<16xf32>
+  %v = memref.load %t[%c0] : memref<16xf32>
+  memref.dealloc %t : memref<16xf32>
+  return %v : f32
 }

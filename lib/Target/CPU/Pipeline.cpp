@@ -60,7 +60,7 @@ DynVectorizeMatmulsOptions matmulKernelFor(const CpuOptions &options) {
   return kernel;
 }
 
-void buildBufferizationPipeline(OpPassManager &pm, int64_t memoryBudget) {
+void buildBufferizationPipeline(OpPassManager &pm, int64_t memoryBudget, bool shareLeafSlots) {
   // Elementwise arith on whole tensors (masks, comparisons) becomes linalg,
   // which bufferizes.
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
@@ -78,7 +78,9 @@ void buildBufferizationPipeline(OpPassManager &pm, int64_t memoryBudget) {
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
   pm.addPass(createConvertBufferizationToMemRefPass());
   // Temporaries share per-thread workspace slots instead of malloc per op.
-  pm.addPass(createDynPlanBuffers());
+  DynPlanBuffersOptions plan;
+  plan.shareLeafSlots = shareLeafSlots;
+  pm.addPass(createDynPlanBuffers(plan));
   if (memoryBudget > 0) {
     DynCheckMemoryBudgetOptions budget;
     budget.maxBytes = memoryBudget;
@@ -87,7 +89,9 @@ void buildBufferizationPipeline(OpPassManager &pm, int64_t memoryBudget) {
 }
 
 void buildCpuLoweringPipeline(OpPassManager &pm, const CpuOptions &options) {
-  buildBufferizationPipeline(pm, options.memoryBudget);
+  // CPU subgraphs run on the calling thread, one at a time: their
+  // temporaries share the workspace.
+  buildBufferizationPipeline(pm, options.memoryBudget, /*shareLeafSlots=*/true);
   // Loops over independent blocks (block-sparse attention's query blocks)
   // go to the thread pool like any parallel loop.
   pm.addPass(createForallToParallelLoopPass());

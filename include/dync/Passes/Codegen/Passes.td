@@ -91,7 +91,14 @@ def DynPlanBuffers : Pass<"dyn-plan-buffers", "::mlir::ModuleOp"> {
     `scf.index_switch` not inside a parallel loop (the temporaries each
     expert of a MoE layer's loop allocates and frees), with slots of its
     own. The plan is made at compile time, per function; its slots are
-    numbered across the module.
+    numbered across the module. With `share-leaf-slots` (the CPU backend's
+    choice), the functions that call no function with slots (the
+    subgraphs) share one range of slot numbers: such a function's buffers
+    live only while it runs, and no other of them runs meanwhile on its
+    thread, so the workspace holds the largest subgraph's plan, not the sum
+    of all (an encoder of 12 distinct stages: 618 MB peak before, see
+    docs/Performance.md). The functions that call them (the host program)
+    keep ranges of their own.
 
     Each alloc becomes `dync_workspace(slot, bytes)` (libdyncrt: the calling
     thread's buffer for that slot, grown when a run needs more, kept for the
@@ -101,6 +108,10 @@ def DynPlanBuffers : Pass<"dyn-plan-buffers", "::mlir::ModuleOp"> {
     conditionally or elsewhere) keep their `malloc`. The function records
     its slot count in `dyn.workspace_slots`.
   }];
+  let options = [
+    Option<"shareLeafSlots", "share-leaf-slots", "bool", "false",
+           "Functions that call none with slots share one range of slot numbers">,
+  ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect"];
 }

@@ -67,8 +67,10 @@ void buildCpuCodegenPipeline(mlir::OpPassManager &pm, llvm::StringRef target = "
 /// The `codegen` stage to buffers, shared by the targets: elementwise ops as
 /// fused linalg, one-shot bufferization with function boundaries,
 /// deallocation, and a static memory plan (workspace slots), checked against
-/// `memoryBudget` bytes if it is positive.
-void buildBufferizationPipeline(mlir::OpPassManager &pm, int64_t memoryBudget);
+/// `memoryBudget` bytes if it is positive. With `shareLeafSlots`, the
+/// subgraphs' temporaries share slots (dyn-plan-buffers).
+void buildBufferizationPipeline(mlir::OpPassManager &pm, int64_t memoryBudget,
+                                bool shareLeafSlots = false);
 
 /// The `codegen` stage to the LLVM dialect: bufferization with function
 /// boundaries and a static memory plan, micro-kernels and vectorization,
