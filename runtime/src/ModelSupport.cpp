@@ -245,9 +245,12 @@ extern "C" DYNC_API int64_t dync_clock_ns(void) {
 }
 
 /// Strided copy between two memrefs of the same shape: what MLIR's lowering
-/// of memref.copy calls when the layouts are not both contiguous. The same
-/// contract as MLIR's runner utils, provided here so that compiled models
-/// depend on libdyncrt alone.
+/// of memref.copy calls when the layouts are not both contiguous (a slice of
+/// rows, the q, k, v thirds of a fused projection). The same contract as
+/// MLIR's runner utils, provided here so that compiled models depend on
+/// libdyncrt alone. The innermost dims that both sides store contiguously
+/// are copied as one run of bytes (a row, usually); the others are counted
+/// through.
 extern "C" DYNC_API void memrefCopy(int64_t elemSize, UnrankedMemRef *src,
                                     UnrankedMemRef *dst) {
   int64_t rank = src->rank;
@@ -259,23 +262,32 @@ extern "C" DYNC_API void memrefCopy(int64_t elemSize, UnrankedMemRef *src,
   sBase += s[2] * elemSize;
   dBase += d[2] * elemSize;
   const int64_t *sizes = &s[3], *sStrides = &s[3 + rank], *dStrides = &d[3 + rank];
-  int64_t total = 1;
   for (int64_t i = 0; i < rank; ++i)
-    total *= sizes[i];
-  if (total == 0)
-    return;
-  std::vector<int64_t> index(rank, 0);
-  for (int64_t e = 0; e < total; ++e) {
+    if (sizes[i] == 0)
+      return;
+  // Dims [inner, rank) are one contiguous run of `run` elements on both.
+  int64_t inner = rank, run = 1;
+  while (inner > 0 && (sizes[inner - 1] == 1 ||
+                       (sStrides[inner - 1] == run && dStrides[inner - 1] == run))) {
+    --inner;
+    run *= sizes[inner];
+  }
+  const size_t bytes = static_cast<size_t>(run * elemSize);
+  std::vector<int64_t> index(inner, 0);
+  for (;;) {
     int64_t so = 0, dof = 0;
-    for (int64_t i = 0; i < rank; ++i) {
+    for (int64_t i = 0; i < inner; ++i) {
       so += index[i] * sStrides[i];
       dof += index[i] * dStrides[i];
     }
-    std::memcpy(dBase + dof * elemSize, sBase + so * elemSize, elemSize);
-    for (int64_t i = rank; i-- > 0;) {
+    std::memcpy(dBase + dof * elemSize, sBase + so * elemSize, bytes);
+    int64_t i = inner;
+    while (i-- > 0) {
       if (++index[i] < sizes[i])
         break;
       index[i] = 0;
     }
+    if (i < 0)
+      return;
   }
 }
