@@ -67,8 +67,9 @@ void buildCudaPipeline(OpPassManager &pm, Stage stop, const CudaOptions &options
   buildPartitionPipeline(pm);
   if (stop == Stage::Partitioned)
     return;
-  // An emulated model runs on the CPU runtime.
-  buildCpuCodegenPipeline(pm, emulate ? "cpu" : "cuda");
+  // An emulated model runs on the CPU runtime. Attention keeps its
+  // whole-sequence form: by blocks, a GPU would launch a kernel per block.
+  buildCpuCodegenPipeline(pm, emulate ? "cpu" : "cuda", /*attentionByBlocks=*/false);
   if (stop == Stage::Codegen)
     return;
   if (emulate)

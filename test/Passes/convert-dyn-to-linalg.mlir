@@ -1,4 +1,5 @@
 // RUN: dync-opt %s -convert-dyn-to-linalg -split-input-file -verify-diagnostics | FileCheck %s
+// RUN: dync-opt %s -convert-dyn-to-linalg=attention-by-blocks=false -split-input-file -verify-diagnostics | FileCheck %s --check-prefix=NOBLOCKS
 
 // The runtime entry points become loops and generics on tensors.
 // CHECK-LABEL: func.func @entry_points
@@ -63,6 +64,10 @@ func.func @attention(%q: tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32> {
 // CHECK:         scf.forall.in_parallel
 // CHECK-NEXT:      tensor.parallel_insert_slice %{{.*}} [1, 1, 64, 8]
 // CHECK-NOT:   tensor<{{.*}}192x192
+// The CUDA target's choice (attention-by-blocks=false): the S x S scores.
+// NOBLOCKS-LABEL: func.func @attention_blocks
+// NOBLOCKS-NOT:   scf.forall
+// NOBLOCKS:       tensor<?x2x192x192xf32>
 func.func @attention_blocks(%q: tensor<?x2x192x8xf32>) -> tensor<?x2x192x8xf32> {
   %o = dyn.attention %q, %q, %q {causal} : tensor<?x2x192x8xf32>, tensor<?x2x192x8xf32>, tensor<?x2x192x8xf32> -> tensor<?x2x192x8xf32>
   return %o : tensor<?x2x192x8xf32>

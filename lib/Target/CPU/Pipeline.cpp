@@ -28,11 +28,13 @@ using namespace mlir;
 
 namespace dync {
 
-void buildCpuCodegenPipeline(OpPassManager &pm, StringRef target) {
+void buildCpuCodegenPipeline(OpPassManager &pm, StringRef target, bool attentionByBlocks) {
   pm.addPass(createDynThreadExternals());
   pm.addPass(createDynTimeSubgraphs());
   pm.addPass(createDynMergeSubgraphs());
-  pm.addPass(createConvertDynToLinalg());
+  ConvertDynToLinalgOptions toLinalg;
+  toLinalg.attentionByBlocks = attentionByBlocks;
+  pm.addPass(createConvertDynToLinalg(toLinalg));
   pm.addPass(createDynLowerStatistics());
   pm.addPass(createDynCheckCpuSupport());
   DynEmitManifestOptions manifest;

@@ -21,7 +21,8 @@ namespace {
 /// (flash attention) when both lengths are static multiples of the block,
 /// else with the S x S scores materialised.
 struct LowerAttention : OpConversionPattern<dyn::AttentionOp> {
-  using OpConversionPattern::OpConversionPattern;
+  LowerAttention(MLIRContext *ctx, bool byBlocks) : OpConversionPattern(ctx), byBlocks(byBlocks) {}
+  bool byBlocks;
   static LogicalResult lowerByBlocks(dyn::AttentionOp op, Value q, Value k, Value v,
                                      ImplicitLocOpBuilder &b, ConversionPatternRewriter &rw);
   LogicalResult matchAndRewrite(dyn::AttentionOp op, OpAdaptor adaptor,
@@ -34,7 +35,7 @@ struct LowerAttention : OpConversionPattern<dyn::AttentionOp> {
     int64_t d = qType.getDimSize(3);
     if (ShapedType::isDynamic(d))
       return rw.notifyMatchFailure(op, "head dim must be static");
-    if (succeeded(lowerByBlocks(op, q, k, v, b, rw)))
+    if (byBlocks && succeeded(lowerByBlocks(op, q, k, v, b, rw)))
       return success();
     double scale = op.getScale() ? op.getScale()->convertToDouble() : 1.0 / std::sqrt(double(d));
     auto scoresType = RankedTensorType::get(
@@ -441,6 +442,8 @@ struct LowerBsaAttention : OpConversionPattern<dyn::BsaAttentionOp> {
 
 } // namespace
 
-void dync::dyn_to_linalg::populateAttentionPatterns(RewritePatternSet &patterns) {
-  patterns.add<LowerAttention, LowerBsaSelect, LowerBsaAttention>(patterns.getContext());
+void dync::dyn_to_linalg::populateAttentionPatterns(RewritePatternSet &patterns,
+                                                   bool attentionByBlocks) {
+  patterns.add<LowerAttention>(patterns.getContext(), attentionByBlocks);
+  patterns.add<LowerBsaSelect, LowerBsaAttention>(patterns.getContext());
 }

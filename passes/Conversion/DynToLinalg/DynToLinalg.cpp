@@ -29,6 +29,7 @@ namespace {
 
 struct ConvertDynToLinalgPass
     : dync::impl::ConvertDynToLinalgBase<ConvertDynToLinalgPass> {
+  using Base::Base;
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
     ConversionTarget target(*ctx);
@@ -44,7 +45,7 @@ struct ConvertDynToLinalgPass
       return !isa<FloatType>(op.getInput().getType().getElementType());
     });
     RewritePatternSet patterns(ctx);
-    populateDynToLinalgPatterns(patterns);
+    populateDynToLinalgPatterns(patterns, attentionByBlocks);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
       signalPassFailure();
   }
@@ -52,9 +53,9 @@ struct ConvertDynToLinalgPass
 
 } // namespace
 
-void dync::populateDynToLinalgPatterns(RewritePatternSet &patterns) {
+void dync::populateDynToLinalgPatterns(RewritePatternSet &patterns, bool attentionByBlocks) {
   dyn_to_linalg::populateRowsPatterns(patterns);
-  dyn_to_linalg::populateAttentionPatterns(patterns);
+  dyn_to_linalg::populateAttentionPatterns(patterns, attentionByBlocks);
   dyn_to_linalg::populateIndexingPatterns(patterns);
   dyn_to_linalg::populateMoePatterns(patterns);
 }

@@ -47,7 +47,7 @@ std::pair<mlir::Value, mlir::Value> topkLastAxis(mlir::ImplicitLocOpBuilder &b, 
 /// dyn.rt.iota, select, gather_rows, scatter_rows.
 void populateRowsPatterns(mlir::RewritePatternSet &patterns);
 /// dyn.attention, dyn.bsa.select, dyn.bsa.attention.
-void populateAttentionPatterns(mlir::RewritePatternSet &patterns);
+void populateAttentionPatterns(mlir::RewritePatternSet &patterns, bool attentionByBlocks);
 /// dyn.topk, dyn.scatter_add.
 void populateIndexingPatterns(mlir::RewritePatternSet &patterns);
 /// dyn.moe.route, dispatch, experts, combine.

@@ -8,8 +8,10 @@
 namespace dync {
 
 /// Patterns spelling dyn.rt.{iota,select,gather_rows,scatter_rows} and
-/// dyn.attention with linalg/tensor/scf/arith on tensors.
-void populateDynToLinalgPatterns(mlir::RewritePatternSet &patterns);
+/// dyn.attention with linalg/tensor/scf/arith on tensors; dense attention
+/// by blocks where its lengths allow and `attentionByBlocks` asks for it.
+void populateDynToLinalgPatterns(mlir::RewritePatternSet &patterns,
+                                 bool attentionByBlocks = true);
 
 } // namespace dync
 

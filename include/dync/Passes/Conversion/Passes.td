@@ -21,7 +21,12 @@ def ConvertDynToLinalg : Pass<"convert-dyn-to-linalg", "::mlir::ModuleOp"> {
       the set entries (the result has exactly that many);
     - `dyn.rt.gather_rows`: a generic reading `source[indices[i], ...]`;
     - `dyn.rt.scatter_rows`: a loop inserting each row at its position;
-    - `dyn.attention`: `softmax(q·kᵀ·scale [+ causal mask])·v` with generics.
+    - `dyn.attention`: `softmax(q·kᵀ·scale [+ causal mask])·v` with generics;
+      with `attention-by-blocks` (the CPU's choice) and query and key lengths
+      that are static multiples of 64, by blocks of 64 queries x 64 keys with
+      an online softmax, every (batch, head, query block) in parallel (a GPU
+      would launch a kernel per block, so the CUDA target keeps the
+      whole-sequence form).
 
     The MoE kernels (route, dispatch with capacity, grouped experts, combine)
     and block-sparse attention (layout selection, online softmax over kept
@@ -31,6 +36,10 @@ def ConvertDynToLinalg : Pass<"convert-dyn-to-linalg", "::mlir::ModuleOp"> {
     definitions and weights, and `dyn.topk` on integers (which
     dyn-check-cpu-support reports).
   }];
+  let options = [
+    Option<"attentionByBlocks", "attention-by-blocks", "bool", "true",
+           "Dense attention of static lengths by blocks of queries and keys (online softmax)">,
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect",

@@ -62,7 +62,8 @@ DynVectorizeMatmulsOptions matmulKernelFor(const CpuOptions &options);
 /// statistics allocated), CPU support checked, the manifest recorded
 /// (`dyn.manifest`, which names `target` unless it is the CPU), and the
 /// entry readied for a C interface. The CUDA target shares this stage.
-void buildCpuCodegenPipeline(mlir::OpPassManager &pm, llvm::StringRef target = "cpu");
+void buildCpuCodegenPipeline(mlir::OpPassManager &pm, llvm::StringRef target = "cpu",
+                             bool attentionByBlocks = true);
 
 /// The `codegen` stage to buffers, shared by the targets: elementwise ops as
 /// fused linalg, one-shot bufferization with function boundaries,
