@@ -114,17 +114,15 @@ struct PlanBuffersPass : dync::impl::DynPlanBuffersBase<PlanBuffersPass> {
     for (FunctionPlan &fp : plans)
       slotted.insert(fp.f);
     DenseMap<Operation *, bool> reaches;
-    int64_t next = 0, leafSlots = 0;
+    int64_t next = 0;
     for (FunctionPlan &fp : plans)
       if (!shareLeafSlots || callsSlotted(fp.f, slotted, reaches)) {
         fp.base = next;
         next += fp.count;
       }
     for (FunctionPlan &fp : plans)
-      if (fp.base < 0) {
+      if (fp.base < 0)
         fp.base = next;
-        leafSlots = std::max(leafSlots, fp.count);
-      }
     for (FunctionPlan &fp : plans)
       for (arith::ConstantIndexOp c : fp.slots)
         c->setAttr("value", IntegerAttr::get(IndexType::get(ctx),
