@@ -45,34 +45,45 @@ COMPILED = set()
 # Peak resident memory (MB) of each dync-run process, by model name.
 RSS = {}
 
-# ONNX Runtime in a process of its own, so that its peak resident memory is
-# its own: the interpreter and numpy (the baseline, before the session), then
-# the session and its runs.
-ORT_RSS = r"""
-import sys, numpy as np, onnxruntime as ort
+# ONNX Runtime in a process of its own (2 threads), so that its peak
+# resident memory is its own: the interpreter, numpy and ORT (the baseline,
+# before the session), then the session and its runs. It times the runs as
+# median_ms does and saves the first output.
+ORT_RUN = r"""
+import json, sys, time, numpy as np, onnxruntime as ort
 def hwm():  # this address space's peak, as dync-run reports it (VmHWM)
     return next(float(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")) / 1024
-path, reps = sys.argv[1], int(sys.argv[2])
-feeds = {kv.split("=", 1)[0]: np.load(kv.split("=", 1)[1]) for kv in sys.argv[3:]}
+path, reps, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+feeds = {kv.split("=", 1)[0]: np.load(kv.split("=", 1)[1]) for kv in sys.argv[4:]}
 base = hwm()
 opts = ort.SessionOptions()
 opts.intra_op_num_threads = 2
 sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
-for _ in range(reps + 1):
+np.save(out, sess.run(None, feeds)[0])
+times = []
+for _ in range(reps):
+    t0 = time.perf_counter()
     sess.run(None, feeds)
-print(base, hwm())
+    times.append((time.perf_counter() - t0) * 1e3)
+print(json.dumps({"ms": sorted(times)[len(times) // 2], "base_mb": base, "peak_mb": hwm(),
+                  "version": ort.__version__}))
 """
 
 
-def ort_peak_rss(path, reps, feeds):
-    """(baseline MB, peak MB) of ONNX Runtime running `path` in its own
-    process on the .npy files `feeds` (name -> path), or None."""
-    r = subprocess.run([sys.executable, "-c", ORT_RSS, path, str(reps)] +
+def run_ort(path, reps, feeds, want):
+    """ONNX Runtime on `path` with the .npy files `feeds` (name -> path):
+    (median ms, relative difference of its first output from `want`,
+    version, (baseline MB, peak MB)), or None without ONNX Runtime."""
+    out = path[:-5] + ".ort.npy"
+    r = subprocess.run([sys.executable, "-c", ORT_RUN, path, str(reps), out] +
                        [f"{k}={v}" for k, v in feeds.items()], capture_output=True, text=True)
     if r.returncode != 0:
+        print("  ONNX Runtime did not run:", (r.stderr.strip().splitlines() or ["?"])[-1])
         return None
-    base, peak = (float(x) for x in r.stdout.split())
-    return base, peak
+    res = json.loads(r.stdout)
+    got = np.load(out)
+    err = float(np.abs(got - want).max() / max(np.abs(want).max(), 1e-30))
+    return res["ms"], err, res["version"], (res["base_mb"], res["peak_mb"])
 
 
 def report_rss(workload, dync_mb, ort=None, label=""):
@@ -256,7 +267,7 @@ def w2(build, workdir, reps, small, limit):
     ms, stats = run_dync(build, bsa_model("w2_bsa", S, H, D, block, budget, False), workdir, qkv, reps)
     dense_ms, _ = run_dync(build, bsa_model("w2_dense", S, H, D, block, budget, True), workdir, qkv, reps)
     dense_out = np.load(os.path.join(workdir, "out.npy"))
-    ort = ort_attention(workdir, reps, qkv, dense_out)
+    ort = ort_attention(workdir, reps, qkv, dense_out)  # the inputs' .npy are run_dync's
     def numpy_dense():
         s = qkv["q"] @ qkv["k"].transpose(0, 1, 3, 2) / np.sqrt(D)
         p = np.exp(s - s.max(-1, keepdims=True))
@@ -270,9 +281,9 @@ def w2(build, workdir, reps, small, limit):
     print(f"  dync block-sparse {ms:.2f} ms | dync dense attention {dense_ms:.2f} ms -> dense/sparse "
           f"{dense_ms / ms:.2f}x (work ratio {1 / max(density, 1e-9):.2f}x)")
     print(f"  numpy dense attention {np_ms:.2f} ms -> dync sparse/numpy dense {ms / np_ms:.2f}x")
-    ort_ms = None
+    ort_ms = ort_rss = None
     if ort:
-        ort_ms, err, version = ort
+        ort_ms, err, version, ort_rss = ort
         print(f"  onnxruntime {version} dense attention (PyTorch -> ONNX, same q, k, v) {ort_ms:.2f} ms -> "
               f"dync dense/ort {dense_ms / ort_ms:.2f}x, dync sparse/ort {ms / ort_ms:.2f}x "
               f"(dense outputs agree to {err:.1e} relative)")
@@ -281,11 +292,8 @@ def w2(build, workdir, reps, small, limit):
     print(f"  work done: {computed} of {total} (query block, key block) pairs computed")
     record("W2 block-sparse attention", dync=ms, dync_dense=dense_ms, numpy_dense=np_ms,
            onnxruntime_dense=ort_ms)
-    attention = os.path.join(workdir, "w2_attention.onnx")
     report_rss("W2 block-sparse attention", RSS.get("w2_bsa"), label=" (block-sparse)")
-    report_rss("W2 dense attention", RSS.get("w2_dense"),
-               ort_peak_rss(attention, reps, {n: os.path.join(workdir, n + ".npy") for n in qkv})
-               if ort else None, label=" (dense)")
+    report_rss("W2 dense attention", RSS.get("w2_dense"), ort_rss, label=" (dense)")
 
 
 EXPORT_ATTENTION = r"""
@@ -302,21 +310,12 @@ torch.onnx.export(Attention(), (x, x, x), path, input_names=["q", "k", "v"], out
 
 def ort_attention(workdir, reps, qkv, want):
     """Dense attention written in PyTorch, exported to ONNX and run by ONNX
-    Runtime (2 threads) on the same q, k, v: (ms, relative difference from
-    `want`, version), or None without ONNX Runtime or the export."""
-    try:
-        import onnxruntime as ort
-    except ImportError:
-        return None
+    Runtime on the same q, k, v (their .npy files in `workdir`): run_ort's
+    result, or None without ONNX Runtime or the export."""
     path = os.path.join(workdir, "w2_attention.onnx")
     if not export(EXPORT_ATTENTION, [], path, "W2's ONNX Runtime peer"):
         return None
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 2
-    sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
-    got = sess.run(["o"], qkv)[0]
-    ms = median_ms(lambda: sess.run(["o"], qkv), reps)
-    return ms, float(np.abs(got - want).max() / max(np.abs(want).max(), 1e-30)), ort.__version__
+    return run_ort(path, reps, {n: os.path.join(workdir, n + ".npy") for n in qkv}, want)
 
 
 def encoder_stack(name, B, S, d, heads, ffn, layers, exits):
@@ -448,7 +447,8 @@ torch.onnx.export(Block().eval(), (torch.randn(1, S, d),), path, input_names=["x
 def dync_vs_ort(build, workdir, reps, path, x, dims):
     """Compiles the ONNX file with dync, runs it with dync-run and with ONNX
     Runtime (2 threads each) on input x; returns (dync ms, ORT ms, relative
-    difference, ORT version), or None without ONNX Runtime."""
+    difference, ORT version), the ORT ones None without ONNX Runtime. Both
+    peak memories go to RSS[path]."""
     so = path[:-5] + ".so"
     subprocess.run([os.path.join(build, "bin", "dync"), path, "-o", so] +
                    [f"--dim={k}={v}" for k, v in dims.items()], check=True)
@@ -458,18 +458,14 @@ def dync_vs_ort(build, workdir, reps, path, x, dims):
                           "--output", f"y={os.path.join(workdir, 'y.npy')}"],
                          check=True, capture_output=True, text=True).stdout
     ms = float(re.search(r"median_ms=([0-9.]+)", out).group(1))
-    RSS[path] = peak_rss(out), ort_peak_rss(path, reps, {"x": os.path.join(workdir, "x.npy")})
-    try:
-        import onnxruntime as ort
-    except ImportError:
+    ort = run_ort(path, reps, {"x": os.path.join(workdir, "x.npy")},
+                  np.load(os.path.join(workdir, "y.npy")))
+    if ort is None:
+        RSS[path] = peak_rss(out), None
         return ms, None, None, None
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 2
-    sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
-    want = sess.run(["y"], {"x": x})[0]
-    ort_ms = median_ms(lambda: sess.run(["y"], {"x": x}), reps)
-    err = float(np.abs(np.load(os.path.join(workdir, "y.npy")) - want).max() / max(np.abs(want).max(), 1e-30))
-    return ms, ort_ms, err, ort.__version__
+    ort_ms, err, version, ort_rss = ort
+    RSS[path] = peak_rss(out), ort_rss
+    return ms, ort_ms, err, version
 
 
 def report_vs_ort(title, ms, ort_ms, err, version, flop, limit, path):
