@@ -163,12 +163,15 @@ struct PlanBuffersPass : dync::impl::DynPlanBuffersBase<PlanBuffersPass> {
   /// on the pool's threads, and a body that calls into the runtime would
   /// stay on one (dyn-outline-parallel-loops).
   static SmallVector<Block *> plannedBlocks(func::FuncOp f) {
+    auto sequential = [](Operation *op) {
+      return isa<scf::ForOp, scf::IfOp, scf::WhileOp, scf::IndexSwitchOp>(op);
+    };
     SmallVector<Block *> blocks{&f.getBody().front()};
     f.walk([&](Operation *op) {
-      if (!isa<scf::ForOp, scf::IfOp, scf::WhileOp, scf::IndexSwitchOp>(op))
+      if (!sequential(op))
         return;
       for (Operation *up = op->getParentOp(); up != f; up = up->getParentOp())
-        if (!isa<scf::ForOp, scf::IfOp, scf::WhileOp, scf::IndexSwitchOp>(up))
+        if (!sequential(up))
           return;
       for (Region &r : op->getRegions())
         if (r.hasOneBlock())

@@ -17,6 +17,11 @@ using namespace dync::dyn_to_linalg;
 
 namespace {
 
+/// The scale of the scores: the op's, else 1/sqrt(head dim) (PyTorch's).
+double attentionScale(std::optional<APFloat> scale, int64_t headDim) {
+  return scale ? scale->convertToDouble() : 1.0 / std::sqrt(double(headDim));
+}
+
 /// softmax((q·scale)·kᵀ [+ causal mask]) · v: by blocks of queries and keys
 /// (flash attention) when both lengths are static multiples of the block,
 /// else with the S x S scores materialised.
@@ -37,7 +42,7 @@ struct LowerAttention : OpConversionPattern<dyn::AttentionOp> {
       return rw.notifyMatchFailure(op, "head dim must be static");
     if (byBlocks && succeeded(lowerByBlocks(op, q, k, v, b, rw)))
       return success();
-    double scale = op.getScale() ? op.getScale()->convertToDouble() : 1.0 / std::sqrt(double(d));
+    double scale = attentionScale(op.getScale(), d);
     auto scoresType = RankedTensorType::get(
         {qType.getDimSize(0), qType.getDimSize(1), qType.getDimSize(2), kType.getDimSize(2)}, elt);
     // The scale goes on q (S x D values) rather than on the scores (S x S):
@@ -177,8 +182,7 @@ struct LowerBsaSelect : OpConversionPattern<dyn::BsaSelectOp> {
                    .getResult(0);
     } else {
       // Softmax over the candidates of s·scale; keep those >= threshold.
-      double scale = op.getScale() ? op.getScale()->convertToDouble()
-                                   : 1.0 / std::sqrt(double(qt.getDimSize(3)));
+      double scale = attentionScale(op.getScale(), qt.getDimSize(3));
       Value sinit = tb.empty(sizes, elt);
       Value masked =
           linalg::GenericOp::create(
@@ -221,7 +225,7 @@ struct BlockedAttention {
     elt = qt.getElementType();
     d = qt.getDimSize(3);
     dv = rankedType(v).getDimSize(3);
-    scale = scaleAttr ? scaleAttr->convertToDouble() : 1.0 / std::sqrt(double(d));
+    scale = attentionScale(scaleAttr, d);
   }
   bool valid() const { return !ShapedType::isDynamic(d) && !ShapedType::isDynamic(dv); }
   RankedTensorType qType() const { return rankedType(q); }
