@@ -65,9 +65,12 @@ Bound BoundsAnalysis::dim(Value v, int64_t i) {
     auto key = std::make_pair(v.getAsOpaquePointer(), i);
     if (auto it = memo.find(key); it != memo.end())
       return it->second;
-    // A cycle (only possible through recursion) has no bound.
+    // A cycle (through recursion, or a loop-carried value, see loopCarried)
+    // has no bound.
     memo[key] = std::nullopt;
+    inProgress.insert(key);
     Bound b = computeDim(v, i);
+    inProgress.erase(key);
     memo[key] = b;
     return b;
   }
@@ -112,8 +115,43 @@ Bound BoundsAnalysis::fromMixed(OpFoldResult size) {
     return scalar(cast<Value>(size));
   }
 
+Bound BoundsAnalysis::loopCarried(Value v, int64_t i, Value init, Value yielded) {
+    // The bound on entry holds in every iteration if, assuming it for the
+    // carried value, the value yielded to the next iteration keeps within it.
+    Bound entry = dim(init, i);
+    if (!entry)
+      return std::nullopt;
+    auto saved = memo;
+    // The values being computed that led here (a subgraph's argument the
+    // loop passes `v` to) are computed again under the assumption.
+    for (const auto &key : inProgress)
+      memo.erase(key);
+    memo[std::make_pair(v.getAsOpaquePointer(), i)] = entry;
+    Bound next = dim(yielded, i);
+    if (next && *next <= *entry)
+      return entry;
+    // It may grow: what was derived from the assumption does not hold.
+    memo = std::move(saved);
+    return std::nullopt;
+  }
+
 Bound BoundsAnalysis::computeDim(Value v, int64_t i) {
     if (auto arg = dyn_cast<BlockArgument>(v)) {
+      // A loop-carried value: its init's size, kept by every iteration.
+      Operation *parent = arg.getOwner()->getParentOp();
+      if (auto forOp = dyn_cast<scf::ForOp>(parent)) {
+        if (arg.getArgNumber() < forOp.getNumInductionVars())
+          return std::nullopt;
+        unsigned k = arg.getArgNumber() - forOp.getNumInductionVars();
+        return loopCarried(v, i, forOp.getInitArgs()[k],
+                           forOp.getBody()->getTerminator()->getOperand(k));
+      }
+      if (auto whileOp = dyn_cast<scf::WhileOp>(parent)) {
+        unsigned k = arg.getArgNumber();
+        if (arg.getOwner() == whileOp.getAfterBody())
+          return dim(whileOp.getConditionOp().getArgs()[k], i);
+        return loopCarried(v, i, whileOp.getInits()[k], whileOp.getYieldOp().getOperand(k));
+      }
       auto fn = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp());
       if (fn && arg.getOwner() == &fn.getBody().front())
         if (Bound b = fromBoundsAttr(fn.getArgAttrDict(arg.getArgNumber()), i))
@@ -136,6 +174,10 @@ Bound BoundsAnalysis::computeDim(Value v, int64_t i) {
         .Case([&](scf::IfOp ifOp) {
           return maxOf(dim(ifOp.thenYield().getOperand(n), i),
                        dim(ifOp.elseYield().getOperand(n), i));
+        })
+        .Case([&](scf::ForOp forOp) { return dim(forOp.getRegionIterArgs()[n], i); })
+        .Case([&](scf::WhileOp whileOp) {
+          return dim(whileOp.getConditionOp().getArgs()[n], i);
         })
         // Sizes multiplied together (not affine): the product of bounds.
         .Case([&](tensor::CollapseShapeOp c) {

@@ -110,3 +110,64 @@ func.func private @reshape_sg(%a: tensor<?x4xf32>, %shape: tensor<3xindex>) -> t
   %c = tensor.collapse_shape %r [[0, 1], [2]] : tensor<?x?x4xf32> into tensor<?x4xf32>
   return %c : tensor<?x4xf32>
 }
+
+// -----
+
+// Loop-carried values (an ONNX Loop in the host program): a value that keeps
+// its init's size in every iteration is bounded by the init, in scf.for and
+// in scf.while (before and after regions), and so is what the loop returns.
+// CHECK-LABEL: func.func private @for_sg
+// CHECK-SAME:  (%{{.*}}: tensor<?x4xf32> {dyn.bounds = array<i64: 8, 4>}) -> (tensor<?x4xf32> {dyn.bounds = array<i64: 8, 4>})
+// CHECK-LABEL: func.func private @while_sg
+// CHECK-SAME:  (%{{.*}}: tensor<?x4xf32> {dyn.bounds = array<i64: 8, 4>}) -> (tensor<?x4xf32> {dyn.bounds = array<i64: 8, 4>})
+// CHECK-LABEL: func.func private @after_sg
+// CHECK-SAME:  (%{{.*}}: tensor<?x4xf32> {dyn.bounds = array<i64: 8, 4>})
+func.func @forward(%x: tensor<?x4xf32> {dyn.shape = ["B", 4]}, %n: index, %go: i1)
+    attributes {dyn.dims = {B = array<i64: 1, 8>}} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %f = scf.for %i = %c0 to %n step %c1 iter_args(%h = %x) -> (tensor<?x4xf32>) {
+    %h2 = func.call @for_sg(%h) : (tensor<?x4xf32>) -> tensor<?x4xf32>
+    scf.yield %h2 : tensor<?x4xf32>
+  }
+  %w = scf.while (%h = %f) : (tensor<?x4xf32>) -> tensor<?x4xf32> {
+    scf.condition(%go) %h : tensor<?x4xf32>
+  } do {
+  ^bb0(%h: tensor<?x4xf32>):
+    %h2 = func.call @while_sg(%h) : (tensor<?x4xf32>) -> tensor<?x4xf32>
+    scf.yield %h2 : tensor<?x4xf32>
+  }
+  %r = func.call @after_sg(%w) : (tensor<?x4xf32>) -> tensor<?x4xf32>
+  return
+}
+func.func private @for_sg(%a: tensor<?x4xf32>) -> tensor<?x4xf32> attributes {dyn.subgraph} {
+  %e = math.exp %a : tensor<?x4xf32>
+  return %e : tensor<?x4xf32>
+}
+func.func private @while_sg(%a: tensor<?x4xf32>) -> tensor<?x4xf32> attributes {dyn.subgraph} {
+  %e = math.tanh %a : tensor<?x4xf32>
+  return %e : tensor<?x4xf32>
+}
+func.func private @after_sg(%a: tensor<?x4xf32>) -> tensor<?x4xf32> attributes {dyn.subgraph} {
+  return %a : tensor<?x4xf32>
+}
+
+// -----
+
+// A loop-carried value that grows each iteration has no bound.
+func.func @forward(%x: tensor<?x4xf32> {dyn.shape = ["B", 4]}, %n: index)
+    attributes {dyn.dims = {B = array<i64: 1, 8>}} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %f = scf.for %i = %c0 to %n step %c1 iter_args(%h = %x) -> (tensor<?x4xf32>) {
+    %h2 = func.call @grow_sg(%h) : (tensor<?x4xf32>) -> tensor<?x4xf32>
+    scf.yield %h2 : tensor<?x4xf32>
+  }
+  return
+}
+// expected-error @+2 {{cannot bound dimension 0 of argument #0 ('tensor<?x4xf32>') of subgraph '@grow_sg'}}
+// expected-error @+1 {{cannot bound dimension 0 of result #0 ('tensor<?x4xf32>') of subgraph '@grow_sg'}}
+func.func private @grow_sg(%a: tensor<?x4xf32>) -> tensor<?x4xf32> attributes {dyn.subgraph} {
+  %c = tensor.concat dim(0) %a, %a : (tensor<?x4xf32>, tensor<?x4xf32>) -> tensor<?x4xf32>
+  return %c : tensor<?x4xf32>
+}

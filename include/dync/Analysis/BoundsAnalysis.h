@@ -15,6 +15,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
 
 #include <optional>
 
@@ -44,10 +45,15 @@ private:
   /// terms of its operands (whose bounds this analysis supplies).
   Bound fromValueBounds(mlir::Value v, std::optional<int64_t> dim);
   Bound computeDim(mlir::Value v, int64_t i);
+  /// Dim `i` of the loop-carried value `v` (a region argument of scf.for or
+  /// scf.while) entered with `init` and continued with `yielded`.
+  Bound loopCarried(mlir::Value v, int64_t i, mlir::Value init, mlir::Value yielded);
   Bound computeScalar(mlir::Value v);
 
   llvm::DenseMap<mlir::func::FuncOp, llvm::SmallVector<mlir::func::CallOp>> callers;
   llvm::DenseMap<std::pair<void *, int64_t>, Bound> memo;
+  /// The dims whose bound is being computed (their memo entry a placeholder).
+  llvm::DenseSet<std::pair<void *, int64_t>> inProgress;
 };
 
 } // namespace dync
