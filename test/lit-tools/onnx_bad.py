@@ -260,3 +260,119 @@ contrib_moe("moe_fc1_shape", fc1=(4, 12, 5))
 contrib_moe("moe_inner", fc2=(4, 4, 10))
 contrib_moe("moe_b1", b1=(4, 7))
 contrib_moe("moe_fc1_rank", fc1=(48, 4))
+
+
+# Loop and sequences.
+def loop_body(nodes, inputs, outputs):
+    return h.make_graph(nodes, "body", inputs, outputs)
+
+
+bi = h.make_tensor_value_info("i", T.INT64, [])
+bc = h.make_tensor_value_info("c", T.BOOL, [])
+bx = h.make_tensor_value_info("xb", F, None)
+bco = h.make_tensor_value_info("c_out", T.BOOL, [])
+bxo = h.make_tensor_value_info("x_out", F, None)
+three = nh.from_array(np.array(3, np.int64), "three")
+true = nh.from_array(np.array(True), "true")
+pass_cond = h.make_node("Identity", ["c"], ["c_out"])
+# The carried value grows: [B, 4] -> [B, 8].
+save("loop_grows", [h.make_node("Loop", ["three", "", "x"], ["y"], name="n", body=loop_body(
+    [pass_cond, h.make_node("Concat", ["xb", "xb"], ["x_out"], axis=1)], [bi, bc, bx], [bco, bxo]))],
+     [x], [y], [three])
+# No trip count and a condition that stays true.
+save("loop_forever", [h.make_node("Loop", ["", "true", "x"], ["y"], name="n", body=loop_body(
+    [pass_cond, h.make_node("Relu", ["xb"], ["x_out"])], [bi, bc, bx], [bco, bxo]))],
+     [x], [y], [true])
+# A scan output of a loop whose body computes its condition.
+save("loop_while_scan", [h.make_node("Loop", ["three", "true", "x"], ["y", "s"], name="n", body=loop_body(
+    [h.make_node("Relu", ["xb"], ["x_out"]), h.make_node("ReduceMax", ["x_out"], ["m"], keepdims=0),
+     h.make_node("Less", ["m", "ten"], ["c_out"])], [bi, bc, bx],
+    [bco, bxo, h.make_tensor_value_info("x_out", F, None)]))],
+     [x], [y, h.make_tensor_value_info("s", F, None)],
+     [three, true, nh.from_array(np.array(10.0, np.float32), "ten")])
+# A scan output with a trip count computed from data.
+save("loop_data_trip", [h.make_node("ReduceMax", ["x"], ["m"], keepdims=0),
+                        h.make_node("Cast", ["m"], ["t"], to=T.INT64),
+                        h.make_node("Loop", ["t", "", "x"], ["y", "s"], name="n", body=loop_body(
+    [pass_cond, h.make_node("Relu", ["xb"], ["x_out"])], [bi, bc, bx],
+    [bco, bxo, h.make_tensor_value_info("x_out", F, None)]))],
+     [x], [y, h.make_tensor_value_info("s", F, None)])
+# The body's inputs do not match the node's loop-carried values.
+save("loop_arity", [h.make_node("Loop", ["three", "", "x"], ["y"], name="n", body=loop_body(
+    [pass_cond], [bi, bc], [bco]))], [x], [y], [three])
+# A sequence carried by a loop that does not start empty.
+save("loop_seq_start", [h.make_node("SequenceConstruct", ["x"], ["s0"]),
+                        h.make_node("Loop", ["three", "", "s0"], ["s"], name="n", body=loop_body(
+    [pass_cond, h.make_node("SequenceInsert", ["sb", "i"], ["s_out"])],
+    [bi, bc, h.make_tensor_sequence_value_info("sb", F, None)],
+    [bco, h.make_tensor_sequence_value_info("s_out", F, None)])),
+                        h.make_node("ConcatFromSequence", ["s"], ["y"], axis=0)], [x], [y], [three])
+# The body reads the carried sequence other than by appending to it.
+save("loop_seq_read", [h.make_node("SequenceEmpty", [], ["s0"], dtype=F),
+                       h.make_node("Loop", ["three", "", "s0"], ["s"], name="n", body=loop_body(
+    [pass_cond, h.make_node("SequenceLength", ["sb"], ["len"], name="len"),
+     h.make_node("SequenceInsert", ["sb", "x"], ["s_out"])],
+    [bi, bc, h.make_tensor_sequence_value_info("sb", F, None)],
+    [bco, h.make_tensor_sequence_value_info("s_out", F, None)])),
+                       h.make_node("ConcatFromSequence", ["s"], ["y"], axis=0)], [x], [y], [three])
+# SequenceAt past the end.
+save("seq_at_range", [h.make_node("SequenceConstruct", ["x", "x"], ["s"]),
+                      h.make_node("SequenceAt", ["s", "three"], ["y"], name="n")], [x], [y], [three])
+zero = nh.from_array(np.array(0, np.int64), "zero")
+relu_body = loop_body([pass_cond, h.make_node("Relu", ["xb"], ["x_out"])], [bi, bc, bx], [bco, bxo])
+save("loop_no_body", [h.make_node("Loop", ["three", "", "x"], ["y"], name="n")], [x], [y], [three])
+save("loop_one_input", [h.make_node("Loop", ["three"], ["y"], name="n", body=relu_body)], [x], [y],
+     [three])
+save("loop_outputs", [h.make_node("Loop", ["three", "", "x"], ["y", "y2"], name="n", body=relu_body)],
+     [x], [y], [three])
+save("loop_trip_float", [h.make_node("ReduceMax", ["x"], ["m"], keepdims=0),
+                         h.make_node("Loop", ["m", "", "x"], ["y"], name="n", body=relu_body)], [x], [y])
+save("loop_cond_vector", [h.make_node("Greater", ["x", "fzero"], ["c0"]),
+                          h.make_node("Loop", ["three", "c0", "x"], ["y"], name="n", body=relu_body)],
+     [x], [y], [three, nh.from_array(np.array(0.0, np.float32), "fzero")])
+save("loop_no_init", [h.make_node("Loop", ["three", "", ""], ["y"], name="n", body=relu_body)], [x], [y],
+     [three])
+save("loop_body_output", [h.make_node("Loop", ["three", "", "x"], ["y"], name="n", body=loop_body(
+    [pass_cond], [bi, bc, bx], [bco, h.make_tensor_value_info("ghost", F, None)]))], [x], [y], [three])
+save("loop_body_cond", [h.make_node("Loop", ["three", "true", "x"], ["y"], name="n", body=loop_body(
+    [h.make_node("Relu", ["xb"], ["x_out"]), h.make_node("Greater", ["x_out", "fzero"], ["c_out"])],
+    [bi, bc, bx], [h.make_tensor_value_info("c_out", T.BOOL, None), bxo]))], [x], [y],
+     [three, true, nh.from_array(np.array(0.0, np.float32), "fzero")])
+seq_vi = h.make_tensor_sequence_value_info
+save("loop_seq_keep", [h.make_node("SequenceEmpty", [], ["s0"], dtype=F),
+                       h.make_node("Loop", ["three", "", "s0"], ["s"], name="n", body=loop_body(
+    [pass_cond], [bi, bc, seq_vi("sb", F, None)], [bco, seq_vi("sb", F, None)])),
+                       h.make_node("ConcatFromSequence", ["s"], ["y"], axis=0)], [x], [y], [three])
+save("loop_scan_nonzero", [h.make_node("Loop", ["three", "", "x"], ["y", "s"], name="n", body=loop_body(
+    [pass_cond, h.make_node("Relu", ["xb"], ["x_out"]), h.make_node("NonZero", ["x_out"], ["nz"])],
+    [bi, bc, bx], [bco, bxo, h.make_tensor_value_info("nz", T.INT64, None)]))],
+     [x], [y, h.make_tensor_value_info("s", T.INT64, None)], [three])
+save("loop_seq_position", [h.make_node("SequenceEmpty", [], ["s0"], dtype=F),
+                           h.make_node("Loop", ["three", "", "s0"], ["s"], name="n", body=loop_body(
+    [pass_cond, h.make_node("SequenceInsert", ["sb", "x", "zero"], ["s_out"], name="ins")],
+    [bi, bc, seq_vi("sb", F, None)], [bco, seq_vi("s_out", F, None)])),
+                           h.make_node("ConcatFromSequence", ["s"], ["y"], axis=0)], [x], [y], [three, zero])
+append_body = loop_body([pass_cond, h.make_node("SequenceInsert", ["sb", "x"], ["s_out"])],
+                        [bi, bc, seq_vi("sb", F, None)], [bco, seq_vi("s_out", F, None)])
+save("seq_insert_stacked", [h.make_node("SequenceEmpty", [], ["s0"], dtype=F),
+                            h.make_node("Loop", ["three", "", "s0"], ["s"], body=append_body),
+                            h.make_node("SequenceInsert", ["s", "x"], ["s2"], name="n"),
+                            h.make_node("ConcatFromSequence", ["s2"], ["y"], axis=0)], [x], [y], [three])
+save("seq_at_stacked", [h.make_node("Shape", ["x"], ["shape"]),
+                        h.make_node("Gather", ["shape", "zero"], ["t"]),
+                        h.make_node("SequenceEmpty", [], ["s0"], dtype=F),
+                        h.make_node("Loop", ["t", "", "s0"], ["s"], body=append_body),
+                        h.make_node("SequenceAt", ["s", "one"], ["y"], name="n")], [x], [y],
+     [zero, nh.from_array(np.array(1, np.int64), "one")])
+save("seq_not_seq", [h.make_node("SequenceAt", ["x", "zero"], ["y"], name="n")], [x], [y], [zero])
+save("seq_position_pair", [h.make_node("SequenceConstruct", ["x", "x"], ["s"]),
+                           h.make_node("SequenceAt", ["s", "pair"], ["y"], name="n")], [x], [y],
+     [nh.from_array(np.array([0, 1], np.int64), "pair")])
+save("seq_concat_no_axis", [h.make_node("SequenceConstruct", ["x", "x"], ["s"]),
+                            h.make_node("ConcatFromSequence", ["s"], ["y"], name="n")], [x], [y])
+save("seq_concat_empty", [h.make_node("SequenceEmpty", [], ["s"], dtype=F),
+                          h.make_node("ConcatFromSequence", ["s"], ["y"], name="n", axis=0)], [x], [y])
+save("seq_stack_rank", [h.make_node("ReduceMax", ["x"], ["m"], keepdims=0),
+                        h.make_node("SequenceConstruct", ["x", "m"], ["s"]),
+                        h.make_node("ConcatFromSequence", ["s"], ["y"], name="n", axis=2, new_axis=1)],
+     [x], [y])

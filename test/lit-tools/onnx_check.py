@@ -645,6 +645,8 @@ def main():
     p.add_argument("--workdir", required=True)
     p.add_argument("cases", nargs="+")
     args = p.parse_args()
+    import onnx_loop_cases  # imports this file as a module: only here, not at the top
+    CASES.update(onnx_loop_cases.CASES)
     bad = 0
     for name in args.cases:
         d = os.path.join(args.workdir, name)

@@ -255,11 +255,25 @@ OpFoldResult GraphBuilder::symSize(ImplicitLocOpBuilder &b, const TValue &like,
   // slip through, the import fails with an internal error instead of building
   // IR that does not verify.
   auto it = dimValues.find(d.sym);
-  if (it == dimValues.end() || it->second.getParentRegion() != Value(like.v).getParentRegion()) {
+  if (it == dimValues.end() || !dimVisible(d.sym, b.getInsertionBlock())) {
     internalError = "no value for dim '" + d.sym + "'";
     return b.getIndexAttr(1);
   }
   return it->second;
+}
+
+bool GraphBuilder::dimVisible(StringRef sym, mlir::Block *block) const {
+  auto it = dimValues.find(sym);
+  if (it == dimValues.end() || !block)
+    return false;
+  mlir::Region *def = mlir::Value(it->second).getParentRegion();
+  for (mlir::Region *r = block->getParent(); r; r = r->getParentRegion()) {
+    if (r == def)
+      return true;
+    if (r->getParentOp()->hasTrait<mlir::OpTrait::IsIsolatedFromAbove>())
+      return false;
+  }
+  return false;
 }
 
 std::pair<int64_t, int64_t> GraphBuilder::sizeBounds(const Dim &d) {

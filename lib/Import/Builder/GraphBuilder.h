@@ -153,6 +153,9 @@ public:
   llvm::StringMap<Type> params;
   /// Index values of the model's dims, taken from the entry's arguments.
   llvm::StringMap<Value> dimValues;
+  /// Whether the value of dim `sym` can be used in `block`: it is defined in
+  /// a region enclosing it, with no isolated region (a cond's branch) between.
+  bool dimVisible(StringRef sym, mlir::Block *block) const;
   /// Where weights are bound from, and which of them nodes used.
   safetensors::File *weightsFile = nullptr;
   llvm::StringSet<> usedWeights;

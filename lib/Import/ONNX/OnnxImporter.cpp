@@ -446,7 +446,8 @@ LogicalResult OnnxImporter::importNode(const onnx::NodeProto &node, const std::s
       {"Add", 2}, {"Sub", 2}, {"Mul", 2}, {"Div", 2}, {"Pow", 2}, {"Equal", 2}, {"Greater", 2},
       {"Less", 2}, {"Where", 3}, {"MatMul", 2}, {"Gemm", 2}, {"LayerNormalization", 2},
       {"Reshape", 2}, {"Slice", 3}, {"Gather", 2}, {"Range", 3}, {"TopK", 2}, {"Expand", 2},
-      {"Conv", 2}, {"BatchNormalization", 5}};
+      {"Conv", 2}, {"BatchNormalization", 5}, {"SequenceInsert", 2}, {"SequenceAt", 2},
+      {"SequenceEmpty", 0}, {"SequenceConstruct", 0}};
   auto need = minInputs.find(node.op_type());
   int wantIn = need == minInputs.end() ? 1 : need->second;
   if (node.input_size() < wantIn)

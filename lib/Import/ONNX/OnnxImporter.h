@@ -25,9 +25,22 @@
 
 namespace dync::import {
 
+/// A sequence (an ONNX sequence of tensors): its tensors known one by one at
+/// import (SequenceConstruct, SequenceInsert), or the tensors a Loop appended
+/// to it, one per iteration, stacked along a new leading dim. Inside a Loop's
+/// body, the sequence carried in (`carried`: nothing known of it) and the one
+/// tensor the body appends to it.
+struct OnnxSequence {
+  SmallVector<TValue> elements;
+  std::optional<TValue> stacked;
+  bool carried = false;
+  std::optional<TValue> appended;
+};
+
 /// A value of the ONNX graph as the importer knows it: a tensor of the IR,
 /// or a small integer tensor known at import time (a shape, axes: each
-/// element a static or symbolic size), or a float constant not yet in the IR.
+/// element a static or symbolic size), or a float constant not yet in the IR,
+/// or a sequence.
 struct OnnxValue {
   std::optional<TValue> tensor;
   /// Known integers; `scalar` if a 0-d tensor.
@@ -41,6 +54,7 @@ struct OnnxValue {
   unsigned intsBits = 64;
   /// A float constant (its data in OnnxImporter::floatConsts).
   bool isFloatConst = false;
+  std::optional<OnnxSequence> seq;
 };
 
 /// A float initializer or Constant: data converted to f32 with its shape.
@@ -245,6 +259,15 @@ public:
   LogicalResult translateBatchNorm(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
   LogicalResult translatePool(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
   LogicalResult translateIf(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
+  // OnnxLoop.cpp
+  LogicalResult translateLoop(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
+  LogicalResult translateSequence(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
+  LogicalResult translateConcatFromSequence(OnnxNodeView &, const onnx::NodeProto &,
+                                            ImplicitLocOpBuilder &);
+  /// The sequence input 0 of `node` holds; the one a Loop's body carries
+  /// only if `inBody` (an append to it).
+  FailureOr<OnnxSequence *> sequenceInput(OnnxNodeView &n, const onnx::NodeProto &node,
+                                          bool inBody);
   /// Imports an If branch into the region `b` builds in, its captured outer
   /// values bound to `args`; returns the branch's outputs.
   FailureOr<SmallVector<TValue>> importBranch(OnnxNodeView &n, const onnx::GraphProto &graph,

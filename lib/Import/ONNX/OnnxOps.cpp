@@ -575,6 +575,11 @@ const std::map<std::string, OnnxImporter::Translate> &OnnxImporter::translations
     m["Split"] = &OnnxImporter::translateSplit;
     m["Range"] = &OnnxImporter::translateRange;
     m["If"] = &OnnxImporter::translateIf;
+    m["Loop"] = &OnnxImporter::translateLoop;
+    for (const char *op : {"SequenceEmpty", "SequenceConstruct", "SequenceInsert", "SequenceAt",
+                           "SequenceLength"})
+      m[op] = &OnnxImporter::translateSequence;
+    m["ConcatFromSequence"] = &OnnxImporter::translateConcatFromSequence;
     m["TopK"] = &OnnxImporter::translateTopK;
     m["Expand"] = &OnnxImporter::translateExpand;
     m["ConstantOfShape"] = &OnnxImporter::translateConstantOfShape;
