@@ -49,6 +49,10 @@ import onnx_check  # noqa: E402
 for name in ("mlp", "elementwise", "shapes", "conv", "gather_scatter", "nonzero", "logical"):
     m, _, _ = onnx_check.CASES[name]()
     open(os.path.join(out, "onnx_import", name + ".onnx"), "wb").write(m.SerializeToString())
+import onnx_loop_cases  # noqa: E402
+for name in ("loop_for", "loop_while", "sequence_ops"):
+    m, _, _ = onnx_loop_cases.CASES[name]()
+    open(os.path.join(out, "onnx_import", name + ".onnx"), "wb").write(m.SerializeToString())
 # MoE layers exported from PyTorch, which the importer raises to dyn.moe (and
 # a near miss it must leave alone).
 with tempfile.TemporaryDirectory() as moe:
