@@ -159,6 +159,22 @@ def case_embedding():
     return m, {"ids": rng.integers(0, 50, (3, 7)).astype(np.int64)}, {"S": (1, 32)}
 
 
+def case_tied_weights():
+    """Weights named twice, as exporters deduplicate equal initializers
+    (tied embeddings, equal biases): the embedding table and the Gemm bias
+    are Identity copies of initializers."""
+    nodes = [
+        h.make_node("Identity", ["E"], ["E_tied"]),
+        h.make_node("Identity", ["c"], ["c_tied"]),
+        h.make_node("Gather", ["E_tied", "ids"], ["e"], axis=0),
+        h.make_node("ReduceMean", ["e"], ["m"], axes=[1], keepdims=0),
+        h.make_node("Gemm", ["m", "Wg", "c_tied"], ["y"], transB=1),
+    ]
+    m = model("tied_weights", nodes, [vi("ids", T.INT64, ["B", "S"])], [vi("y", F, None)],
+              [init("E", randn(50, 8)), init("Wg", randn(4, 8)), init("c", randn(4))])
+    return m, {"ids": rng.integers(0, 50, (3, 7)).astype(np.int64)}, {"S": (1, 32)}
+
+
 def case_conv():
     """Conv (pads 1), BatchNormalization, MaxPool, AveragePool,
     GlobalAveragePool, Flatten and Gemm: a small CNN with a dynamic batch."""

@@ -381,7 +381,7 @@ LogicalResult OnnxImporter::translateGemm(OnnxNodeView &n, const onnx::NodeProto
   int64_t out = floatConsts.at(w).shape[0];
   bool biasSlot = c && c->shape.size() == 1 && c->shape[0] == out;
   if (biasSlot)
-    n.weights["bias"] = node.input(2);
+    n.weights["bias"] = canonical(node.input(2));
   n.inputs = {*x};
   if (failed(emit(n, node, b)))
     return failure();

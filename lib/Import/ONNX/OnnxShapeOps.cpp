@@ -440,7 +440,7 @@ LogicalResult OnnxImporter::translateGather(OnnxNodeView &n, const onnx::NodePro
     if (failed(ids))
       return failure();
     n.op = "embedding";
-    n.weights["weight"] = node.input(0);
+    n.weights["weight"] = canonical(node.input(0));
     n.inputs = {*ids};
     return emit(n, node, b);
   }
