@@ -53,6 +53,16 @@ import onnx_loop_cases  # noqa: E402
 for name in ("loop_for", "loop_while", "sequence_ops"):
     m, _, _ = onnx_loop_cases.CASES[name]()
     open(os.path.join(out, "onnx_import", name + ".onnx"), "wb").write(m.SerializeToString())
+import onnx_gate_cases  # noqa: E402
+for name in ("gate_boundary", "gate_mixes_samples", "gate_reads_other"):
+    m, _, _ = onnx_gate_cases.CASES[name]()
+    open(os.path.join(out, "onnx_import", name + ".onnx"), "wb").write(m.SerializeToString())
+m = onnx_gate_cases.CASES["torch_dense_gate"]()[0]
+open(os.path.join(out, "onnx_import", "torch_dense_gate.onnx"), "wb").write(m.SerializeToString())
+import onnx_exit_cases  # noqa: E402
+for name in ("exit_boundary_gt", "exit_thresholds_differ", "exit_reads_earlier"):
+    m, _, _ = onnx_exit_cases.CASES[name]()
+    open(os.path.join(out, "onnx_import", name + ".onnx"), "wb").write(m.SerializeToString())
 # MoE layers exported from PyTorch, which the importer raises to dyn.moe (and
 # a near miss it must leave alone).
 with tempfile.TemporaryDirectory() as moe:

@@ -435,6 +435,10 @@ LogicalResult OnnxImporter::importNode(const onnx::NodeProto &node, const std::s
   n.op = node.op_type();
   n.sourceOp = node.op_type();
   n.numOutputs = size_t(node.output_size());
+  n.live = importingLive;
+  for (const std::string &out : node.output())
+    if (!out.empty())
+      producers[out] = &node;
   if (node.op_type() == "Constant")
     return success();
   for (int i = 0; i < node.input_size(); ++i)
@@ -489,6 +493,7 @@ LogicalResult OnnxImporter::runImpl(OwningOpRef<ModuleOp> &module) {
 
   Location modelLoc = FileLineColLoc::get(&ctx, path, 0, 0);
   module = ModuleOp::create(modelLoc);
+  moduleOp = *module;
   OpBuilder b(&ctx);
   std::string modelName = graph.name().empty() ? llvm::sys::path::stem(path).str() : graph.name();
   module->getOperation()->setAttr(mlir::dyn::attrs::kModel, b.getStringAttr(modelName));

@@ -20,7 +20,10 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 
+#include <deque>
+#include <functional>
 #include <map>
+#include <set>
 #include <onnx/onnx_pb.h>
 
 namespace dync::import {
@@ -71,6 +74,19 @@ inline const std::string &inputOf(const onnx::NodeProto &node, int i) {
   static const std::string none;
   return i >= 0 && i < node.input_size() ? node.input(i) : none;
 }
+
+/// `v` (a tensor of one element) as a scalar of its element type.
+Value scalarOf(ImplicitLocOpBuilder &b, const TValue &v);
+/// True if every dim of `v` is a static 1.
+bool oneElement(const TValue &v);
+/// The names a graph reads that it does not define (ONNX subgraphs see the
+/// enclosing graph's values by name), in first-use order, appended to `out`.
+void freeNames(const onnx::GraphProto &g, std::set<std::string> defined,
+               std::vector<std::string> &out);
+
+/// The outer value `branch` returns unchanged (its only output, through
+/// Identity nodes, with no other node in it), or "".
+std::string passedThrough(const onnx::GraphProto &branch);
 
 /// One expert of a raised MoE: the names of its transposed MatMul weights
 /// ([out, in]) and biases.
@@ -259,6 +275,16 @@ public:
   LogicalResult translateBatchNorm(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
   LogicalResult translatePool(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
   LogicalResult translateIf(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
+  /// Builds an If that gates a block on a score (OnnxRaiseGate.cpp) as
+  /// dyn.gate; false, with nothing changed, if it is not one.
+  bool raiseGate(OnnxNodeView &n, const onnx::NodeProto &node, ImplicitLocOpBuilder &b);
+  /// Builds `Where(score > t, x + block(x), x)` with a per-sample score
+  /// (OnnxRaiseGate.cpp) as dyn.gate; false, with nothing changed, if it is
+  /// not one.
+  bool raiseDenseGate(OnnxNodeView &n, const onnx::NodeProto &node, ImplicitLocOpBuilder &b);
+  /// Builds a chain of Ifs on a confidence (OnnxRaiseExit.cpp) as
+  /// dyn.early_exit; false, with nothing changed, if it is not one.
+  bool raiseEarlyExit(OnnxNodeView &n, const onnx::NodeProto &first, ImplicitLocOpBuilder &b);
   // OnnxLoop.cpp
   LogicalResult translateLoop(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
   LogicalResult translateSequence(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
@@ -268,6 +294,27 @@ public:
   /// only if `inBody` (an append to it).
   FailureOr<OnnxSequence *> sequenceInput(OnnxNodeView &n, const onnx::NodeProto &node,
                                           bool inBody);
+  /// Helpers of the raising (OnnxRaiseGate.cpp).
+  /// The IR tensor `name` is bound to (not a constant), or null.
+  const TValue *importedTensor(const std::string &name) const;
+  /// True if `name` is a constant or weight (built again in a region).
+  bool isConstantValue(const std::string &name) const {
+    return values.count(name) && !importedTensor(name);
+  }
+  /// The node of the graph being imported that defined `name`, or null.
+  const onnx::NodeProto *producerOf(const std::string &name) const {
+    auto it = producers.find(name);
+    return it == producers.end() ? nullptr : it->second;
+  }
+  using NodeLookup = std::function<const onnx::NodeProto *(const std::string &)>;
+  /// The nodes that compute `targets` from `from` and constants, as the
+  /// graph `out` (each node after what it reads; outputs `targets`); false
+  /// if they read another tensor or hold a subgraph.
+  bool sliceGraph(const NodeLookup &find, const std::string &from,
+                  ArrayRef<std::string> targets, onnx::GraphProto &out) const;
+  /// Declares the f32 runtime parameter `<node>.threshold` (a unique name)
+  /// with `value` as its default, and reads it.
+  Value thresholdParam(OnnxNodeView &n, float value, ImplicitLocOpBuilder &b);
   /// Imports an If branch into the region `b` builds in, its captured outer
   /// values bound to `args`; returns the branch's outputs.
   FailureOr<SmallVector<TValue>> importBranch(OnnxNodeView &n, const onnx::GraphProto &graph,
@@ -281,6 +328,17 @@ public:
   std::optional<SmallVector<int64_t>> intsAttr(const onnx::NodeProto &node, StringRef name) const;
 
   int64_t opset = 0;
+  /// The node that defined each value imported so far (the latest of a
+  /// name, so a branch's own definitions are seen inside it).
+  std::map<std::string, const onnx::NodeProto *> producers;
+  /// True while a per-sample subgraph (a gate's body) is imported: axis 0
+  /// of its values is the live batch.
+  bool importingLive = false;
+  /// Graphs raising builds from parts of the model's (the stages of an
+  /// early exit); `producers` points into them.
+  std::deque<onnx::GraphProto> synthesized;
+  /// The module being built (for the runtime parameters raising declares).
+  mlir::ModuleOp moduleOp;
   /// A tensor of the entry block, for sizes read from the model's dims.
   TValue anyTensor;
 

@@ -34,9 +34,6 @@ using namespace mlir;
 
 namespace dync::import {
 
-namespace {
-
-/// `v` (a tensor of one element) as a scalar of its element type.
 Value scalarOf(ImplicitLocOpBuilder &b, const TValue &v) {
   SmallVector<Value> zeros(v.rank(), arith::ConstantIndexOp::create(b, 0));
   return tensor::ExtractOp::create(b, v.v, zeros);
@@ -45,6 +42,8 @@ Value scalarOf(ImplicitLocOpBuilder &b, const TValue &v) {
 bool oneElement(const TValue &v) {
   return llvm::all_of(v.shape, [](const Dim &d) { return d.isStatic() && d.size == 1; });
 }
+
+namespace {
 
 /// An i1 from a scalar of any integer or float type (ONNX conditions are
 /// bool, but a Cast may have left them wider): true when it is not zero.

@@ -297,6 +297,8 @@ LogicalResult OnnxImporter::translateLogical(OnnxNodeView &n, const onnx::NodePr
 
 LogicalResult OnnxImporter::translateWhere(OnnxNodeView &n, const onnx::NodeProto &node,
                                            ImplicitLocOpBuilder &b) {
+  if (raiseDenseGate(n, node, b))
+    return success();
   n.op = "where";
   for (int i = 0; i < 3; ++i) {
     FailureOr<TValue> x = tensorInput(n, node, i, b);
@@ -478,9 +480,6 @@ LogicalResult OnnxImporter::translateArgMax(OnnxNodeView &n, const onnx::NodePro
 // Control flow
 //===----------------------------------------------------------------------===//
 
-namespace {
-/// The names a graph reads that it does not define (ONNX subgraphs see the
-/// enclosing graph's values by name), in first-use order.
 void freeNames(const onnx::GraphProto &g, std::set<std::string> defined,
                std::vector<std::string> &out) {
   for (const onnx::TensorProto &t : g.initializer())
@@ -503,13 +502,14 @@ void freeNames(const onnx::GraphProto &g, std::set<std::string> defined,
   for (const onnx::ValueInfoProto &o : g.output())
     use(o.name());
 }
-} // namespace
 
 LogicalResult OnnxImporter::translateIf(OnnxNodeView &n, const onnx::NodeProto &node,
                                         ImplicitLocOpBuilder &b) {
   const onnx::AttributeProto *thenA = attr(node, "then_branch"), *elseA = attr(node, "else_branch");
   if (!thenA || !elseA)
     return failNode(n, "If needs then_branch and else_branch");
+  if (raiseGate(n, node, b) || raiseEarlyExit(n, node, b))
+    return success();
   FailureOr<TValue> pred = tensorInput(n, node, 0, b);
   if (failed(pred))
     return failure();

@@ -1,0 +1,293 @@
+//===- OnnxRaiseExit.cpp - an If chain on a confidence, to dyn.early_exit -===//
+//
+// An early-exit network (BranchyNet, DeeBERT) written in PyTorch as
+//
+//   h = self.stage0(x); l = self.head0(h)
+//   if bool(torch.softmax(l, -1).max() > t): return l
+//   h = self.stage1(h); l = self.head1(h)
+//   if bool(torch.softmax(l, -1).max() > t): return l
+//   h = self.stage2(h); return self.head2(h)
+//
+// and scripted for export becomes a chain of nested Ifs: each then_branch
+// passes the stage's logits on (Identity), each else_branch computes the
+// next stage from the hidden state and holds the next If; the last
+// else_branch computes the last head. Translated as it is, that is a chain
+// of scalar dyn.conds; raised, it is one dyn.early_exit with the
+// `max_softmax` criterion:
+//
+// - stage 0 starts from the hidden state the first else_branch reads (it is
+//   computed before the If, as in the model) and computes its head again
+//   inside the op; stage k > 0 is the part of the k-th else_branch that
+//   computes the next hidden state and the logits from the hidden state it
+//   was given; the last stage is the last head;
+// - the threshold is a runtime parameter `<first If>.threshold`. The op
+//   exits at confidence >= threshold, so for `>` its default is the
+//   smallest float above the exported constant, which decides exactly as
+//   `>` does (for `>=` it is the constant itself);
+// - the statistics count the samples that enter each stage where the stage
+//   runs (`<first If>.stage<k>_samples`).
+//
+// Recognized: the predicate `max(softmax(l)) > t` or `>= t` (Greater,
+// GreaterOrEqual, or Less/LessOrEqual with the operands swapped; through
+// Casts), Softmax over the class axis, ReduceMax over every axis or the
+// class axis; the same t at every stage; a batch of exactly one sample (the
+// If decides for the whole batch, dyn.early_exit for each sample: the two
+// agree only for one); stages that read nothing but the hidden state they
+// are given and constants. Anything else -- another confidence, thresholds
+// that differ, a dynamic batch, a stage that reads an earlier stage's
+// tensors -- stays a chain of dyn.conds.
+//
+//===----------------------------------------------------------------------===//
+
+#include "OnnxImporter.h"
+
+#include "llvm/ADT/ScopeExit.h"
+
+#include <cmath>
+
+using namespace mlir;
+
+namespace dync::import {
+
+namespace {
+
+using Lookup = OnnxImporter::NodeLookup;
+
+/// The exit test of one If: `max(softmax(logits)) > t` (or >= t).
+struct ExitTest {
+  std::string logits, thresholdName;
+  float threshold = 0;
+  bool strict = true;
+};
+
+/// One stage of the chain: in `scope` (nullptr: the graph the first If is
+/// in), from the hidden state `input`, the hidden state it passes on and
+/// its logits.
+struct ExitStage {
+  const onnx::GraphProto *scope = nullptr;
+  std::string input, hidden, logits;
+};
+
+Lookup localLookup(const onnx::GraphProto &g) {
+  auto defs = std::make_shared<std::map<std::string, const onnx::NodeProto *>>();
+  for (const onnx::NodeProto &n : g.node())
+    for (const std::string &o : n.output())
+      (*defs)[o] = &n;
+  return [defs](const std::string &name) -> const onnx::NodeProto * {
+    auto it = defs->find(name);
+    return it == defs->end() ? nullptr : it->second;
+  };
+}
+
+} // namespace
+
+bool OnnxImporter::raiseEarlyExit(OnnxNodeView &n, const onnx::NodeProto &first,
+                                  ImplicitLocOpBuilder &b) {
+  auto tensorNamed = [&](const std::string &name) { return importedTensor(name); };
+  auto isConstant = [&](const std::string &name) { return isConstantValue(name); };
+  auto intsOf = [&](const std::string &name) -> std::optional<SmallVector<int64_t>> {
+    auto it = values.find(name);
+    if (it == values.end() || !it->second.ints)
+      return std::nullopt;
+    SmallVector<int64_t> out;
+    for (const Dim &d : *it->second.ints) {
+      if (!d.isStatic())
+        return std::nullopt;
+      out.push_back(d.size);
+    }
+    return out;
+  };
+
+  // The exit test the predicate `pred` of an If computes, in `lookup`'s scope.
+  auto exitTest = [&](const std::string &pred, const Lookup &lookup) -> std::optional<ExitTest> {
+    const onnx::NodeProto *cmp = lookup(pred);
+    while (cmp && cmp->op_type() == "Cast" && cmp->input_size() == 1 &&
+           intAttr(*cmp, "to", 0) == onnx::TensorProto::BOOL)
+      cmp = lookup(cmp->input(0));
+    if (!cmp || cmp->input_size() != 2)
+      return std::nullopt;
+    ExitTest test;
+    std::string conf, threshold;
+    const std::string &op = cmp->op_type();
+    if (op == "Greater" || op == "GreaterOrEqual") {
+      conf = cmp->input(0);
+      threshold = cmp->input(1);
+    } else if (op == "Less" || op == "LessOrEqual") {
+      conf = cmp->input(1);
+      threshold = cmp->input(0);
+    } else {
+      return std::nullopt;
+    }
+    test.strict = op == "Greater" || op == "Less";
+    const FloatConst *t = floatConstNamed(threshold);
+    if (!t || t->data.size() != 1)
+      return std::nullopt;
+    test.threshold = t->data[0];
+    test.thresholdName = canonical(threshold);
+    const onnx::NodeProto *max = lookup(conf);
+    while (max && max->op_type() == "Cast" && max->input_size() == 1)
+      max = lookup(max->input(0));
+    if (!max || max->op_type() != "ReduceMax" || max->input_size() < 1)
+      return std::nullopt;
+    // Over every axis, or over the class axis (of [1, C]: one element).
+    std::optional<SmallVector<int64_t>> axes = intsAttr(*max, "axes");
+    if (max->input_size() > 1 && !max->input(1).empty()) {
+      axes = intsOf(max->input(1));
+      if (!axes)
+        return std::nullopt;
+    }
+    if (axes && !axes->empty() && !llvm::is_contained(*axes, 1) &&
+        !llvm::is_contained(*axes, -1))
+      return std::nullopt;
+    if ((!axes || axes->empty()) && intAttr(*max, "noop_with_empty_axes", 0))
+      return std::nullopt;
+    const onnx::NodeProto *softmax = lookup(max->input(0));
+    if (!softmax || softmax->op_type() != "Softmax" || softmax->input_size() != 1)
+      return std::nullopt;
+    int64_t axis = intAttr(*softmax, "axis", opset >= 13 ? -1 : 1);
+    if (axis != -1 && axis != 1)
+      return std::nullopt;
+    test.logits = softmax->input(0);
+    return test;
+  };
+
+  // The chain: each If's then_branch passes its stage's logits on, its
+  // else_branch reads one tensor (the hidden state) and either holds the
+  // next If or is the last head.
+  std::vector<ExitStage> stages;
+  std::vector<std::string> thresholdNames;
+  std::optional<ExitTest> common;
+  const onnx::NodeProto *ifNode = &first;
+  const onnx::GraphProto *scope = nullptr;
+  const Lookup outer = [&](const std::string &name) { return producerOf(name); };
+  Lookup lookup = outer;
+  std::string input;
+  while (true) {
+    const onnx::AttributeProto *thenA = attr(*ifNode, "then_branch");
+    const onnx::AttributeProto *elseA = attr(*ifNode, "else_branch");
+    if (!thenA || !elseA || ifNode->input_size() != 1 || ifNode->output_size() != 1)
+      return false;
+    std::optional<ExitTest> test = exitTest(ifNode->input(0), lookup);
+    if (!test || passedThrough(thenA->g()) != test->logits)
+      return false;
+    if (common && (common->threshold != test->threshold || common->strict != test->strict))
+      return false;
+    common = test;
+    thresholdNames.push_back(test->thresholdName);
+    // The hidden state: the one tensor the else_branch reads that this
+    // scope defines (or the one this stage was given).
+    const onnx::GraphProto &elseG = elseA->g();
+    std::vector<std::string> reads;
+    freeNames(elseG, {}, reads);
+    std::string hidden;
+    for (const std::string &name : reads) {
+      if (isConstant(name))
+        continue;
+      bool ours = scope ? (lookup(name) != nullptr || name == input) : tensorNamed(name) != nullptr;
+      if (!ours || !hidden.empty())
+        return false;
+      hidden = name;
+    }
+    if (hidden.empty())
+      return false;
+    if (!scope)
+      input = hidden; // stage 0 starts from the hidden state, computed before the If
+    stages.push_back({scope, input, hidden, test->logits});
+    input = hidden;
+    scope = &elseG;
+    lookup = localLookup(elseG);
+    if (elseG.output_size() != 1)
+      return false;
+    const onnx::NodeProto *next = lookup(elseG.output(0).name());
+    if (next && next->op_type() == "If") {
+      ifNode = next;
+      continue;
+    }
+    stages.push_back({scope, input, input, elseG.output(0).name()});
+    break;
+  }
+
+  // Stage 0's hidden state: one sample, known before the If.
+  const TValue *h0p = tensorNamed(stages[0].input);
+  if (!h0p || h0p->rank() < 1 || !h0p->shape[0].isStatic() || h0p->shape[0].size != 1)
+    return false;
+  TValue h0 = *h0p;
+
+  // Each stage as a graph of its own: the nodes of its scope that compute
+  // its hidden state and logits from its input (constants read where they
+  // are), in an order where each node follows what it reads.
+  std::vector<onnx::GraphProto> slices;
+  for (size_t k = 0; k < stages.size(); ++k) {
+    const ExitStage &s = stages[k];
+    Lookup find = s.scope ? localLookup(*s.scope) : outer;
+    onnx::GraphProto slice;
+    if (!sliceGraph(find, s.input, {s.hidden, s.logits}, slice))
+      return false;
+    slices.push_back(std::move(slice));
+  }
+
+  // The stages, built in regions of their own: if one cannot be a stage
+  // (its logits are not [1, C], it mixes samples), nothing is left of the
+  // attempt and the Ifs are built as conds.
+  std::string savedError = g.diags.error, savedInternal = g.internalError;
+  auto giveUp = [&] {
+    g.diags.error = savedError;
+    g.internalError = savedInternal;
+    n.captures.clear();
+    return false;
+  };
+  OperationState state(n.loc, dyn::EarlyExitOp::getOperationName());
+  Shape live = liveShape(h0.shape, 1);
+  Type hiddenElt = h0.elt();
+  std::optional<Dim> classes;
+  Type logitsElt;
+  bool wasLive = importingLive;
+  llvm::scope_exit restoreLive([&] { importingLive = wasLive; });
+  importingLive = true;
+  for (size_t k = 0; k < stages.size(); ++k) {
+    // The copies outlive the import: `producers` points into them.
+    synthesized.push_back(std::move(slices[k]));
+    Region *region = state.addRegion();
+    Block *block = new Block();
+    region->push_back(block);
+    TValue h{block->addArgument(typeOf(live, hiddenElt), n.loc), live};
+    OpBuilder inner(&ctx);
+    inner.setInsertionPointToStart(block);
+    n.captures = {stages[k].input};
+    FailureOr<SmallVector<TValue>> outs = importBranch(
+        n, synthesized.back(), n.path + ".stage" + std::to_string(k), {h}, inner);
+    if (failed(outs) || outs->size() != 2)
+      return giveUp();
+    const TValue &next = (*outs)[0], &logits = (*outs)[1];
+    if (next.rank() < 1 || next.shape[0].sym != kLive || logits.rank() != 2 ||
+        logits.shape[0].sym != kLive || !logits.shape[1].isStatic() ||
+        !isa<FloatType>(logits.elt()) || (classes && *classes != logits.shape[1]) ||
+        (logitsElt && logitsElt != logits.elt()))
+      return giveUp();
+    classes = logits.shape[1];
+    logitsElt = logits.elt();
+    live = next.shape;
+    hiddenElt = next.elt();
+    dyn::YieldOp::create(inner, n.loc, ValueRange{next.v, logits.v});
+  }
+  n.captures.clear();
+
+  // The threshold, a runtime parameter; the op's test is >=.
+  float t = common->strict ? std::nextafter(common->threshold, INFINITY) : common->threshold;
+  // The constants of the later Ifs' tests are not built; the parameter
+  // stands for them.
+  for (const std::string &name : thresholdNames)
+    g.usedWeights.insert(name);
+  Value threshold = thresholdParam(n, t, b);
+
+  state.addOperands({h0.v, threshold});
+  state.addAttribute("criterion",
+                     dyn::ExitCriterionAttr::get(&ctx, dyn::ExitCriterion::max_softmax));
+  Shape logitsShape{h0.shape[0], *classes};
+  state.addTypes({typeOf(logitsShape, logitsElt), typeOf(Shape{h0.shape[0]}, b.getI32Type())});
+  Operation *op = b.create(state);
+  bind(first, 0, TValue{op->getResult(0), logitsShape});
+  return true;
+}
+
+} // namespace dync::import
