@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """dync benchmarks (BENCHMARKS.md): ratios from one run on this machine.
 
-    ./dev bench [--reps N] [--workloads W1,W2,W3,W4,W5,O1,O5,C1] [--small]
+    ./dev bench [--reps N] [--workloads W1,W2,W3,W4,W5,O1,O4,O5,C1] [--small]
     PYTHON bench/dync-bench.py BUILD_DIR [same options]
 
 For each workload, compiles the model with dync and times it with
@@ -10,8 +10,9 @@ For each workload, compiles the model with dync and times it with
   - a numpy peer (a loop over experts for MoE); `./dev bench` runs with
     PyPI's numpy, whose wheel bundles OpenBLAS (Debian's uses the reference BLAS),
   - the machine's fp32 matmul rate (numpy 1024^3), which bounds everything;
-and O5 / O1: W5's block and W1's MoE FFN written in PyTorch (the MoE as a
-loop over experts with torch.where and index_add), exported to ONNX, compiled
+and O5 / O1 / O4: W5's block, W1's MoE FFN and W4's gated blocks written in
+PyTorch (the MoE as a loop over experts with torch.where and index_add, the
+gates as torch.where per sample), exported to ONNX, compiled
 by dync and run by ONNX Runtime (PyPI) on the same file; W2's dense attention
 against ONNX Runtime's on a PyTorch export.
 Reports median ms, ratios, the fraction of the matmul limit reached, the
@@ -542,6 +543,59 @@ def o1(build, workdir, reps, small, limit):
                   ms, ort_ms, err, version, 2 * T * k * 2 * d * h, limit, path)
 
 
+EXPORT_GATES = r"""
+import sys, torch, torch.nn as nn
+B, d, blocks, path = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+torch.manual_seed(0)
+class Gated(nn.Module):
+    # W4 written in PyTorch: per-sample gates as torch.where, as a traced
+    # export keeps them. The even blocks' score x0^2 always passes -1; the
+    # odd blocks' sigmoid(x0) passes 0.5 for the samples with x0 > 0.
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.ModuleList([nn.Linear(d, d) for _ in range(blocks)])
+        self.fc2 = nn.ModuleList([nn.Linear(d, d) for _ in range(blocks)])
+    def forward(self, x):
+        for i in range(blocks):
+            f = x[:, 0]
+            s, t = (f * f, -1.0) if i % 2 == 0 else (torch.sigmoid(f), 0.5)
+            x = torch.where((s > t)[:, None], x + self.fc2[i](torch.relu(self.fc1[i](x))), x)
+        return torch.tanh(x)
+torch.onnx.export(Gated().eval(), (torch.randn(B, d),), path, input_names=["x"], output_names=["y"],
+                  dynamic_axes={"x": {0: "B"}, "y": {0: "B"}}, opset_version=17)
+"""
+
+
+def o4(build, workdir, reps, small, limit):
+    """W4's gated blocks written in PyTorch with per-sample torch.where
+    gates and exported to ONNX: dync raises each Where to dyn.gate and runs
+    a block only on the samples that pass; ONNX Runtime computes every
+    block on every sample. Also dync with every gate open (all the work),
+    from the same library through its threshold parameters."""
+    B, d, blocks = (64, 256, 8) if small else (64, 1024, 8)
+    path = os.path.join(workdir, "o4_gates.onnx")
+    if not export(EXPORT_GATES, [B, d, blocks], path, "O4"):
+        return
+    x = np.random.default_rng(2).standard_normal((B, d), dtype=np.float32)
+    ms, ort_ms, err, version = dync_vs_ort(build, workdir, reps, path, x, {"B": B})
+    so = path[:-5] + ".so"
+    run = [os.path.join(build, "bin", "dync-run"), so, "--threads", "2",
+           "--input", f"x={os.path.join(workdir, 'x.npy')}", "--stats"]
+    out = subprocess.run(run, check=True, capture_output=True, text=True).stdout
+    ran = {m.group(1): int(m.group(2)) for m in re.finditer(r"^\s*(\S+)\.samples_run = (\d+)", out, re.M)}
+    total = B * blocks
+    opened = [a for g in ran for a in ("--param", f"{g}.threshold=-1e30")]
+    out = subprocess.run(run[:-1] + ["--bench", str(reps)] + opened, check=True, capture_output=True,
+                         text=True).stdout
+    full_ms = float(re.search(r"median_ms=([0-9.]+)", out).group(1))
+    work = sum(ran.values())
+    flop = 2 * 2 * d * d * work
+    report_vs_ort(f"O4 onnx_gates (PyTorch torch.where gates -> ONNX) B={B} d={d} blocks={blocks}",
+                  ms, ort_ms, err, version, flop, limit, path)
+    print(f"  {len(ran)} Where gates raised; {work} of {total} (sample, block) pairs ran; dync with every "
+          f"gate open {full_ms:.2f} ms -> {ms / full_ms:.2f} of the time for {work / total:.2f} of the work")
+
+
 def c1(build, workdir, reps, small, limit):
     layers, d, heads, E, h, S = (2, 128, 4, 4, 256, 32) if small else (12, 512, 8, 4, 1024, 128)
     m = moe_transformer("c1_moe_transformer", layers, d, heads, E, h, S, 8)
@@ -560,7 +614,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("build")
     p.add_argument("--reps", type=int, default=5)
-    p.add_argument("--workloads", default="W1,W2,W3,W4,W5,O1,O5,C1")
+    p.add_argument("--workloads", default="W1,W2,W3,W4,W5,O1,O4,O5,C1")
     p.add_argument("--small", action="store_true", help="smaller sizes, for a quick look")
     p.add_argument("--results", help="write the results as JSON here (./dev bench: build/bench/results.json)")
     a = p.parse_args()
@@ -571,7 +625,7 @@ def main():
               " limit are not meaningful. `./dev bench` runs with PyPI's numpy (OpenBLAS).")
     with tempfile.TemporaryDirectory() as work:
         for wl in a.workloads.split(","):
-            {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "O1": o1, "O5": o5, "C1": c1}[wl](
+            {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "O1": o1, "O4": o4, "O5": o5, "C1": c1}[wl](
                 a.build, work, a.reps, a.small, limit)
     if a.results:
         RESULTS["limit_gflops"] = limit
