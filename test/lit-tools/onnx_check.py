@@ -662,12 +662,14 @@ def main():
     p.add_argument("cases", nargs="+")
     args = p.parse_args()
     # They import this file as a module: only here, not at the top.
+    import onnx_bsa_cases
     import onnx_exit_cases
     import onnx_gate_cases
     import onnx_loop_cases
     CASES.update(onnx_loop_cases.CASES)
     CASES.update(onnx_gate_cases.CASES)
     CASES.update(onnx_exit_cases.CASES)
+    CASES.update(onnx_bsa_cases.CASES)
     bad = 0
     for name in args.cases:
         d = os.path.join(args.workdir, name)

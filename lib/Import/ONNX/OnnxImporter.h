@@ -282,6 +282,14 @@ public:
   /// (OnnxRaiseGate.cpp) as dyn.gate; false, with nothing changed, if it is
   /// not one.
   bool raiseDenseGate(OnnxNodeView &n, const onnx::NodeProto &node, ImplicitLocOpBuilder &b);
+  /// Builds `softmax(where(mask, q @ kᵀ · scale, -inf)) @ v` whose mask is
+  /// a layout of blocks expanded (OnnxRaiseAttention.cpp) as
+  /// dyn.bsa.attention; false, with nothing changed, if it is not one.
+  bool raiseBlockSparseAttention(OnnxNodeView &n, const onnx::NodeProto &node,
+                                 ImplicitLocOpBuilder &b);
+  /// The value of a one-element constant, or of scalar arithmetic on such
+  /// constants (`D ** 0.5`), or nothing.
+  std::optional<double> constantScalar(const std::string &name, int depth = 0) const;
   /// Builds a chain of Ifs on a confidence (OnnxRaiseExit.cpp) as
   /// dyn.early_exit; false, with nothing changed, if it is not one.
   bool raiseEarlyExit(OnnxNodeView &n, const onnx::NodeProto &first, ImplicitLocOpBuilder &b);

@@ -236,6 +236,39 @@ LogicalResult OnnxImporter::translateBinary(OnnxNodeView &n, const onnx::NodePro
     bind(node, 0, std::move(out));
     return success();
   }
+  // Comparisons of shapes fold where they are decided: sizes are never
+  // negative, so a size against -1 (how exporters mark "keep this dim").
+  if (l.ints && r.ints && (t == "Equal" || t == "Greater" || t == "Less")) {
+    size_t len = std::max(l.ints->size(), r.ints->size());
+    bool ok = (l.ints->size() == len || l.ints->size() == 1) &&
+              (r.ints->size() == len || r.ints->size() == 1);
+    OnnxValue out;
+    out.ints.emplace();
+    out.scalar = l.scalar && r.scalar;
+    out.intsBits = 1;
+    for (size_t i = 0; ok && i < len; ++i) {
+      const Dim &a = (*l.ints)[l.ints->size() == 1 ? 0 : i];
+      const Dim &c = (*r.ints)[r.ints->size() == 1 ? 0 : i];
+      std::optional<bool> v;
+      if (a.isStatic() && c.isStatic())
+        v = t == "Equal" ? a.size == c.size : t == "Greater" ? a.size > c.size : a.size < c.size;
+      else if (a == c)
+        v = t == "Equal";
+      else if (!a.isStatic() && c.isStatic() && c.size < 0)
+        v = t == "Greater"; // a size > a negative number
+      else if (a.isStatic() && a.size < 0 && !c.isStatic())
+        v = t == "Less";
+      if (!v) {
+        ok = false;
+        break;
+      }
+      out.ints->push_back(Dim::of(*v));
+    }
+    if (ok) {
+      bind(node, 0, std::move(out));
+      return success();
+    }
+  }
   static const std::map<std::string, std::string> names = {
       {"Add", "add"}, {"Sub", "sub"}, {"Mul", "mul"}, {"Div", "div"}, {"Pow", "pow"},
       {"Equal", "equal"}, {"Greater", "greater"}, {"Less", "less"}};
@@ -299,6 +332,33 @@ LogicalResult OnnxImporter::translateWhere(OnnxNodeView &n, const onnx::NodeProt
                                            ImplicitLocOpBuilder &b) {
   if (raiseDenseGate(n, node, b))
     return success();
+  // On shapes (an exporter's Expand shape: Where(shape == -1, 1, shape)).
+  const OnnxValue &c = values[node.input(0)], &x = values[inputOf(node, 1)],
+                  &y = values[inputOf(node, 2)];
+  if (c.ints && x.ints && y.ints && c.intsBits == 1) {
+    size_t len = std::max({c.ints->size(), x.ints->size(), y.ints->size()});
+    auto at = [&](const OnnxValue &v, size_t i) -> const Dim * {
+      if (v.ints->size() != len && v.ints->size() != 1)
+        return nullptr;
+      return &(*v.ints)[v.ints->size() == 1 ? 0 : i];
+    };
+    OnnxValue out;
+    out.ints.emplace();
+    out.scalar = c.scalar && x.scalar && y.scalar;
+    out.intsBits = std::max(x.intsBits, y.intsBits);
+    for (size_t i = 0; i < len; ++i) {
+      const Dim *ci = at(c, i), *xi = at(x, i), *yi = at(y, i);
+      if (!ci || !xi || !yi || !ci->isStatic()) {
+        out.ints.reset();
+        break;
+      }
+      out.ints->push_back(ci->size ? *xi : *yi);
+    }
+    if (out.ints) {
+      bind(node, 0, std::move(out));
+      return success();
+    }
+  }
   n.op = "where";
   for (int i = 0; i < 3; ++i) {
     FailureOr<TValue> x = tensorInput(n, node, i, b);
@@ -345,6 +405,8 @@ LogicalResult OnnxImporter::translateIdentity(OnnxNodeView &n, const onnx::NodeP
 
 LogicalResult OnnxImporter::translateMatMul(OnnxNodeView &n, const onnx::NodeProto &node,
                                             ImplicitLocOpBuilder &b) {
+  if (raiseBlockSparseAttention(n, node, b))
+    return success();
   FailureOr<TValue> x = tensorInput(n, node, 0, b);
   if (failed(x))
     return failure();

@@ -166,6 +166,16 @@ LogicalResult OnnxImporter::translateConstantOfShape(OnnxNodeView &n, const onnx
     }
   }
   Shape shape(target->begin(), target->end());
+  // A short vector of integers is known, as shapes are (exporters build
+  // Expand's shape from one).
+  if (shape.size() == 1 && shape[0].isStatic() && shape[0].size <= 8 &&
+      (elt.isInteger(64) || elt.isInteger(32))) {
+    OnnxValue out;
+    out.ints = SmallVector<Dim>(size_t(shape[0].size), Dim::of(int64_t(value)));
+    out.intsBits = elt.getIntOrFloatBitWidth();
+    bind(node, 0, std::move(out));
+    return success();
+  }
   SmallVector<OpFoldResult> sizes;
   for (const Dim &d : shape)
     sizes.push_back(g.symSize(b, anyTensor, d));
