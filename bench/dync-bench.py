@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """dync benchmarks (BENCHMARKS.md): ratios from one run on this machine.
 
-    ./dev bench [--reps N] [--workloads W1,W2,W3,W4,W5,O1,O4,O5,C1] [--small]
+    ./dev bench [--reps N] [--workloads W1,W2,W3,W4,W5,O1,O2,O4,O5,C1] [--small]
     PYTHON bench/dync-bench.py BUILD_DIR [same options]
 
 For each workload, compiles the model with dync and times it with
@@ -10,9 +10,10 @@ For each workload, compiles the model with dync and times it with
   - a numpy peer (a loop over experts for MoE); `./dev bench` runs with
     PyPI's numpy, whose wheel bundles OpenBLAS (Debian's uses the reference BLAS),
   - the machine's fp32 matmul rate (numpy 1024^3), which bounds everything;
-and O5 / O1 / O4: W5's block, W1's MoE FFN and W4's gated blocks written in
-PyTorch (the MoE as a loop over experts with torch.where and index_add, the
-gates as torch.where per sample), exported to ONNX, compiled
+and O5 / O1 / O2 / O4: W5's block, W1's MoE FFN, W2's block-sparse attention
+and W4's gated blocks written in PyTorch (the MoE as a loop over experts
+with torch.where and index_add, the attention as a block mask over dense
+attention, the gates as torch.where per sample), exported to ONNX, compiled
 by dync and run by ONNX Runtime (PyPI) on the same file; W2's dense attention
 against ONNX Runtime's on a PyTorch export.
 Reports median ms, ratios, the fraction of the matmul limit reached, the
@@ -596,6 +597,70 @@ def o4(build, workdir, reps, small, limit):
           f"gate open {full_ms:.2f} ms -> {ms / full_ms:.2f} of the time for {work / total:.2f} of the work")
 
 
+EXPORT_BSA = r"""
+import sys, torch, torch.nn as nn
+H, S, D, bs, keep = (int(a) for a in sys.argv[1:6])
+path = sys.argv[6]
+class Bsa(nn.Module):
+    # W2 written in PyTorch over dense attention: each query block keeps the
+    # `keep` key blocks with the largest pooled scores, and its diagonal.
+    def forward(self, q, k, v):
+        B, nb = q.shape[0], S // bs
+        qb = q.reshape(B, H, nb, bs, D).mean(3)
+        kb = k.reshape(B, H, nb, bs, D).mean(3)
+        idx = (qb @ kb.transpose(-1, -2)).topk(keep, dim=-1).indices
+        layout = (torch.zeros(B, H, nb, nb).scatter(-1, idx, 1.0) + torch.eye(nb)) > 0
+        mask = layout[:, :, :, None, :, None].expand(B, H, nb, bs, nb, bs).reshape(B, H, S, S)
+        att = (q @ k.transpose(-1, -2)) / D ** 0.5
+        return torch.softmax(att.masked_fill(~mask, float("-inf")), -1) @ v
+x = torch.randn(1, H, S, D)
+torch.onnx.export(Bsa(), (x, x, x), path, input_names=["q", "k", "v"], output_names=["y"], opset_version=17)
+"""
+
+
+def o2(build, workdir, reps, small, limit):
+    """W2 written as a block mask over dense attention in PyTorch and
+    exported to ONNX: dync raises it to block-sparse attention and computes
+    the kept blocks only; ONNX Runtime runs the file as written (dense
+    scores, the mask, the softmax)."""
+    S, H, D, block, keep = (512, 4, 64, 64, 2) if small else (2048, 8, 64, 64, 4)
+    path = os.path.join(workdir, "o2_bsa.onnx")
+    if not export(EXPORT_BSA, [H, S, D, block, keep], path, "O2"):
+        return
+    so = path[:-5] + ".so"
+    subprocess.run([os.path.join(build, "bin", "dync"), path, "-o", so], check=True)
+    rng = np.random.default_rng(3)
+    feeds = {}
+    for n in ("q", "k", "v"):
+        feeds[n] = os.path.join(workdir, f"o2_{n}.npy")
+        np.save(feeds[n], rng.standard_normal((1, H, S, D), dtype=np.float32))
+    run = [os.path.join(build, "bin", "dync-run"), so, "--threads", "2",
+           "--output", f"y={os.path.join(workdir, 'o2_y.npy')}"]
+    for n, f in feeds.items():
+        run += ["--input", f"{n}={f}"]
+    out = subprocess.run(run + ["--bench", str(reps), "--stats"], check=True, capture_output=True,
+                         text=True).stdout
+    ms = float(re.search(r"median_ms=([0-9.]+)", out).group(1))
+    computed = int(re.search(r"\.blocks_computed = (\d+)", out).group(1))
+    total = int(re.search(r"\.blocks = (\d+)", out).group(1))
+    density = computed / max(total, 1)
+    flop = 2 * 2 * H * S * S * D * density
+    ort = run_ort(path, reps, feeds, np.load(os.path.join(workdir, "o2_y.npy")))
+    print(f"O2 onnx_bsa (PyTorch block mask over dense attention -> ONNX) B=1 H={H} S={S} D={D} "
+          f"block={block} top-{keep} + diagonal")
+    ort_ms = None
+    if ort:
+        ort_ms, err, version, _ = ort
+        print(f"  dync {ms:.2f} ms | onnxruntime {version} {ort_ms:.2f} ms (the file as written: dense "
+              f"scores and mask) -> dync/ort {ms / ort_ms:.2f}x (outputs agree to {err:.1e} relative)")
+    else:
+        print(f"  dync {ms:.2f} ms; ONNX Runtime not installed in this python")
+    print(f"  limit {flop / (limit * 1e6):.2f} ms (density x dense FLOP) -> dync reaches "
+          f"{100 * flop / (ms * 1e6) / limit:.1f}% of the matmul rate")
+    print(f"  work done: {computed} of {total} (query block, key block) pairs computed")
+    record("O2 onnx_bsa", dync=ms, onnxruntime=ort_ms)
+
+
 def c1(build, workdir, reps, small, limit):
     layers, d, heads, E, h, S = (2, 128, 4, 4, 256, 32) if small else (12, 512, 8, 4, 1024, 128)
     m = moe_transformer("c1_moe_transformer", layers, d, heads, E, h, S, 8)
@@ -614,7 +679,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("build")
     p.add_argument("--reps", type=int, default=5)
-    p.add_argument("--workloads", default="W1,W2,W3,W4,W5,O1,O4,O5,C1")
+    p.add_argument("--workloads", default="W1,W2,W3,W4,W5,O1,O2,O4,O5,C1")
     p.add_argument("--small", action="store_true", help="smaller sizes, for a quick look")
     p.add_argument("--results", help="write the results as JSON here (./dev bench: build/bench/results.json)")
     a = p.parse_args()
@@ -625,7 +690,7 @@ def main():
               " limit are not meaningful. `./dev bench` runs with PyPI's numpy (OpenBLAS).")
     with tempfile.TemporaryDirectory() as work:
         for wl in a.workloads.split(","):
-            {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "O1": o1, "O4": o4, "O5": o5, "C1": c1}[wl](
+            {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "O1": o1, "O2": o2, "O4": o4, "O5": o5, "C1": c1}[wl](
                 a.build, work, a.reps, a.small, limit)
     if a.results:
         RESULTS["limit_gflops"] = limit
