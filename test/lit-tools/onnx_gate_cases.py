@@ -194,6 +194,23 @@ def dense_gate_module(kind):
         def forward(self, x):
             return torch.where(torch.sigmoid(self.g(x)) > 0.5, x + self.block(x), x)
 
+    class Tokens(nn.Module):  # a score per token (Mixture-of-Depths-like)
+        def __init__(self, mix=False):
+            super().__init__()
+            self.mix, self.g, self.ln, self.block = mix, gate(16), nn.LayerNorm(16), mlp(16)
+
+        def forward(self, x):
+            s = torch.sigmoid(self.g(x)).squeeze(-1)  # [B, S]
+            if self.mix:  # the block mixes tokens: a softmax over the sequence
+                y = x + torch.softmax(x, dim=1)
+            else:
+                y = x + self.block(self.ln(x))
+            return torch.where((s > 0.5)[..., None], y, x)
+
+    if kind == "tokens":
+        return Tokens()
+    if kind == "tokens_mix":
+        return Tokens(mix=True)
     if kind == "stack":
         return Stack()
     if kind == "seq":
@@ -241,6 +258,33 @@ def case_torch_dense_gate_lt():
 def case_torch_dense_gate_seq():
     """x [B, S, 16] with one score per sample."""
     return dense_gate_case("seq", (5,))
+
+
+def token_rows(b, s):
+    """x [b, s, 16] whose tokens' sums are positive, negative, zero, ... in
+    turn: a third of them pass, the zeros sit on the threshold."""
+    x = np.abs(randn(b, s, 16)) + 0.1
+    for i in range(b):
+        for j in range(s):
+            x[i, j] *= (1.0, -1.0, 0.0)[(i * s + j) % 3]
+    return x
+
+
+def token_gate_case(kind):
+    axes = {0: "B", 1: "S"}
+    return torch_case(dense_gate_module(kind), {"x": token_rows(2, 3)}, {"x": axes, "y": axes},
+                      {"x": token_rows(2, 6)}, dims={"B": (1, 8), "S": (1, 32)})
+
+
+def case_torch_token_gate():
+    """A score per token: 4 of the 12 tokens run the block (LayerNorm, MLP)."""
+    return token_gate_case("tokens")
+
+
+def case_torch_token_gate_mixes():
+    """The block's softmax runs over the sequence (axis 1): a per-token body
+    could not compute it, so it stays a Where."""
+    return token_gate_case("tokens_mix")
 
 
 def case_torch_dense_gate_mixes():

@@ -282,6 +282,9 @@ public:
   /// (OnnxRaiseGate.cpp) as dyn.gate; false, with nothing changed, if it is
   /// not one.
   bool raiseDenseGate(OnnxNodeView &n, const onnx::NodeProto &node, ImplicitLocOpBuilder &b);
+  /// True if every node of `slice` computes each row of its result from the
+  /// same row of its inputs whatever their rank (a per-token gate's body).
+  bool rowWise(const onnx::GraphProto &slice) const;
   /// Builds `softmax(where(mask, q @ kᵀ · scale, -inf)) @ v` whose mask is
   /// a layout of blocks expanded (OnnxRaiseAttention.cpp) as
   /// dyn.bsa.attention; false, with nothing changed, if it is not one.

@@ -28,6 +28,26 @@
 // else -- `>=` (the gate's test is strict), the block in the else_branch, a
 // then_branch reading other tensors or mixing samples -- stays a dyn.cond.
 //
+// A per-sample gate written densely for export (traced, no If),
+//
+//   s = torch.sigmoid(self.g(x)).squeeze(-1)             # [B]
+//   x = torch.where((s > 0.5)[:, None], x + self.block(x), x)
+//
+// computes the block on every sample and keeps some. Raised, it is a
+// dyn.gate whose score is s, so the block runs only on the samples whose
+// score passes: `Where(c, block, x)` with c = `score > t` or `>= t` (or
+// `Where(c, x, block)` with `score < t`, `<= t`), through Unsqueeze,
+// Reshape, Squeeze and Casts to bool; score a float32 tensor [B, 1...] and
+// c [B, 1...] of x's rank; the block computed from x and constants only,
+// keeping samples independent. With a score [B, S] and c [B, S, 1...] the
+// gate is per token: the body sees the tokens that pass as rows, so only
+// nodes that compute a row from itself are accepted (elementwise, MatMul by
+// a 2-D weight, Softmax and LayerNormalization over the last axis). The
+// threshold is the runtime parameter `<Where node>.threshold`; for `>=` its
+// default is the largest float below t (the gate's test is strict).
+// Anything else -- a mask per feature, a block reading other tensors or
+// mixing samples -- stays a Where.
+//
 //===----------------------------------------------------------------------===//
 
 #include "OnnxImporter.h"
@@ -38,6 +58,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 #include <cmath>
+#include <set>
 
 using namespace mlir;
 
@@ -199,6 +220,34 @@ bool OnnxImporter::raiseGate(OnnxNodeView &n, const onnx::NodeProto &node,
 
 namespace dync::import {
 
+bool OnnxImporter::rowWise(const onnx::GraphProto &slice) const {
+  static const std::set<std::string> elementwise = {
+      "Relu", "Sigmoid", "Tanh", "Erf",  "Exp",  "Log", "Sqrt", "Reciprocal", "Neg", "Abs",
+      "Gelu", "Identity", "Cast", "Add", "Sub", "Mul", "Div", "Pow",  "Constant"};
+  for (const onnx::NodeProto &node : slice.node()) {
+    const std::string &op = node.op_type();
+    // Constants broadcast along the last axis only: of rank 0 or 1.
+    // A MatMul by a 2-D weight (kept as its transpose, [out, in]).
+    bool linear = op == "MatMul" && node.input_size() == 2 &&
+                  (!transposedWeight(node.input(1)).empty() ||
+                   (floatConstNamed(node.input(1)) &&
+                    floatConstNamed(node.input(1))->shape.size() == 2));
+    for (int i = 0; i < node.input_size(); ++i) {
+      if (!isConstantValue(node.input(i)) || (linear && i == 1))
+        continue;
+      const FloatConst *c = floatConstNamed(node.input(i));
+      if (!c || c->shape.size() > 1)
+        return false;
+    }
+    if (elementwise.count(op) || linear)
+      continue;
+    if ((op == "Softmax" || op == "LayerNormalization") && intAttr(node, "axis", -1) == -1)
+      continue;
+    return false;
+  }
+  return true;
+}
+
 bool OnnxImporter::raiseDenseGate(OnnxNodeView &n, const onnx::NodeProto &node,
                                   ImplicitLocOpBuilder &b) {
   if (node.input_size() != 3 || node.output_size() != 1)
@@ -244,24 +293,33 @@ bool OnnxImporter::raiseDenseGate(OnnxNodeView &n, const onnx::NodeProto &node,
   if (!xp || !sp || !cp || !ap || xp->rank() < 1 || !sp->elt().isF32())
     return false;
   TValue x = *xp;
-  auto perSample = [&](const TValue &v) {
-    if (v.rank() < 1 || v.shape[0] != x.shape[0])
+  // One value per sample ([B, 1...]) or, with `lead` = 2, per token
+  // ([B, S, 1...]).
+  auto decides = [&](const TValue &v, size_t lead) {
+    if (v.rank() < int64_t(lead) || x.rank() < int64_t(lead))
       return false;
-    return llvm::all_of(llvm::drop_begin(v.shape), [](const Dim &d) {
-      return d.isStatic() && d.size == 1;
-    });
+    for (size_t i = 0; i < size_t(v.rank()); ++i)
+      if (i < lead ? v.shape[i] != x.shape[i] : !(v.shape[i].isStatic() && v.shape[i].size == 1))
+        return false;
+    return true;
   };
-  if (!perSample(*sp) || !perSample(*cp) || cp->rank() != x.rank() || ap->shape != x.shape ||
+  size_t lead = decides(*sp, 1) ? 1 : sp->rank() == 2 && x.rank() >= 3 && decides(*sp, 2) ? 2 : 0;
+  if (!lead || !decides(*cp, lead) || cp->rank() != x.rank() || ap->shape != x.shape ||
       ap->elt() != x.elt())
     return false;
 
-  // The body: the block's nodes again, on the samples that run it.
+  // The body: the block's nodes again, on the samples (tokens) that run it.
   onnx::GraphProto slice;
   if (!sliceGraph([&](const std::string &v) { return producerOf(v); }, xName, {blockName},
                   slice))
     return false;
+  // Per token, the body sees the tokens as rows [?, rest...]: only nodes
+  // that compute each row from that row alone, whatever the rank, may be in
+  // it (an axis counted from the front would name another dim).
+  if (lead == 2 && !rowWise(slice))
+    return false;
   synthesized.push_back(std::move(slice));
-  Shape live = liveShape(x.shape, 1);
+  Shape live = liveShape(x.shape, lead);
   auto block = std::make_unique<Block>();
   BlockArgument arg = block->addArgument(typeOf(live, x.elt()), n.loc);
   OpBuilder inner(&ctx);
@@ -284,7 +342,7 @@ bool OnnxImporter::raiseDenseGate(OnnxNodeView &n, const onnx::NodeProto &node,
 
   Value thresholdV = thresholdParam(n, threshold, b);
   Value scores = sp->v;
-  if (sp->rank() > 1) {
+  if (lead == 1 && sp->rank() > 1) {
     ReassociationIndices all;
     for (int64_t i = 0; i < sp->rank(); ++i)
       all.push_back(i);
