@@ -11,7 +11,7 @@ from onnx import helper as h
 from onnx_check import F, init, model, randn, torch_case, vi
 
 
-def exit_module():
+def exit_module(criterion="max"):
     """x [1, 8] -> the logits [1, 4] of the first confident head of three.
     Stage k is relu(x W_k), W_k the identity; head k is a_k x[:4] with
     a = 1, 4, 16: the confidence grows stage by stage, and x[0] decides
@@ -43,15 +43,30 @@ def exit_module():
             h = torch.relu(self.stages[2](h))
             return self.heads[2](h)
 
-    return torch.jit.script(Exit())
+    class Entropy(Exit):  # DeeBERT's test: the entropy of the prediction
+        def forward(self, x):
+            h = torch.relu(self.stages[0](x))
+            logits = self.heads[0](h)
+            p = torch.softmax(logits, -1)
+            if bool(-(p * torch.log(p)).sum() < 0.3):
+                return logits
+            h = torch.relu(self.stages[1](h))
+            logits = self.heads[1](h)
+            p = torch.softmax(logits, -1)
+            if bool(-(p * torch.log(p)).sum() < 0.3):
+                return logits
+            h = torch.relu(self.stages[2](h))
+            return self.heads[2](h)
+
+    return torch.jit.script(Entropy() if criterion == "entropy" else Exit())
 
 
-def exit_case(lead, dynamic=False):
+def exit_case(lead, dynamic=False, criterion="max"):
     x = np.zeros((1, 8), np.float32)
     x[0, 0] = lead
     x[0, 4:] = 1.0
     axes = {"x": {0: "B"}, "y": {0: "B"}} if dynamic else {}
-    return torch_case(exit_module(), {"x": x}, axes, {"x": x},
+    return torch_case(exit_module(criterion), {"x": x}, axes, {"x": x},
                       dims={"B": (1, 4)} if dynamic else None)
 
 
@@ -68,6 +83,16 @@ def case_torch_exit_1():
 def case_torch_exit_2():
     """x[0] = 0.1: no head is confident; the last stage answers."""
     return exit_case(0.1)
+
+
+def case_torch_exit_entropy_1():
+    """The entropy test (< 0.3): head 0's entropy is 0.92, head 1's 0.01."""
+    return exit_case(2.0, criterion="entropy")
+
+
+def case_torch_exit_entropy_2():
+    """No head is sure enough: the last stage answers."""
+    return exit_case(0.1, criterion="entropy")
 
 
 def case_torch_exit_batch():

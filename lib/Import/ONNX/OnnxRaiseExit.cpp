@@ -13,7 +13,8 @@
 // next stage from the hidden state and holds the next If; the last
 // else_branch computes the last head. Translated as it is, that is a chain
 // of scalar dyn.conds; raised, it is one dyn.early_exit with the
-// `max_softmax` criterion:
+// `max_softmax` criterion (or `entropy`, for DeeBERT's test
+// `-(p * p.log()).sum() < t` on p = softmax(logits)):
 //
 // - stage 0 starts from the hidden state the first else_branch reads (it is
 //   computed before the If, as in the model) and computes its head again
@@ -27,10 +28,11 @@
 // - the statistics count the samples that enter each stage where the stage
 //   runs (`<first If>.stage<k>_samples`).
 //
-// Recognized: the predicate `max(softmax(l)) > t` or `>= t` (Greater,
-// GreaterOrEqual, or Less/LessOrEqual with the operands swapped; through
-// Casts), Softmax over the class axis, ReduceMax over every axis or the
-// class axis; the same t at every stage; a batch of exactly one sample (the
+// Recognized: the predicate `max(softmax(l)) > t` or `>= t`, or the
+// entropy `-sum(p log p) < t` or `<= t` (Neg(ReduceSum(Mul(p, Log(p))))),
+// with either operand order of the comparison and through Casts; Softmax
+// over the class axis, the reductions over every axis or the class axis;
+// for the entropy the threshold is -t (the op's confidence is sum(p log p)); the same t at every stage; a batch of exactly one sample (the
 // If decides for the whole batch, dyn.early_exit for each sample: the two
 // agree only for one); stages that read nothing but the hidden state they
 // are given and constants. Anything else -- another confidence, thresholds
@@ -53,11 +55,12 @@ namespace {
 
 using Lookup = OnnxImporter::NodeLookup;
 
-/// The exit test of one If: `max(softmax(logits)) > t` (or >= t).
+/// The exit test of one If, as the op's: confidence >= threshold.
 struct ExitTest {
   std::string logits, thresholdName;
+  dyn::ExitCriterion criterion = dyn::ExitCriterion::max_softmax;
+  /// The op's threshold: it exits at confidence >= threshold.
   float threshold = 0;
-  bool strict = true;
 };
 
 /// One stage of the chain: in `scope` (nullptr: the graph the first If is
@@ -98,7 +101,33 @@ bool OnnxImporter::raiseEarlyExit(OnnxNodeView &n, const onnx::NodeProto &first,
     return out;
   };
 
-  // The exit test the predicate `pred` of an If computes, in `lookup`'s scope.
+  // A reduction over every axis or over the class axis (of [1, C]: one
+  // element either way).
+  auto overClasses = [&](const onnx::NodeProto &r) {
+    std::optional<SmallVector<int64_t>> axes = intsAttr(r, "axes");
+    if (r.input_size() > 1 && !r.input(1).empty()) {
+      axes = intsOf(r.input(1));
+      if (!axes)
+        return false;
+    }
+    if (axes && !axes->empty())
+      return llvm::is_contained(*axes, 1) || llvm::is_contained(*axes, -1);
+    return intAttr(r, "noop_with_empty_axes", 0) == 0;
+  };
+  // The logits of `softmax(logits)` over the class axis, or "".
+  auto softmaxOf = [&](const std::string &p, const Lookup &lookup) -> std::string {
+    const onnx::NodeProto *softmax = lookup(p);
+    if (!softmax || softmax->op_type() != "Softmax" || softmax->input_size() != 1)
+      return "";
+    int64_t axis = intAttr(*softmax, "axis", opset >= 13 ? -1 : 1);
+    return axis == -1 || axis == 1 ? softmax->input(0) : "";
+  };
+
+  // The exit test the predicate `pred` of an If computes, in `lookup`'s
+  // scope, as the op's test `confidence >= threshold`:
+  // - max(softmax(l)) > t (or >= t): max_softmax;
+  // - entropy -sum(p log p) < t (or <= t), or sum(p log p) > t: entropy,
+  //   whose confidence is sum(p log p) (minus the entropy).
   auto exitTest = [&](const std::string &pred, const Lookup &lookup) -> std::optional<ExitTest> {
     const onnx::NodeProto *cmp = lookup(pred);
     while (cmp && cmp->op_type() == "Cast" && cmp->input_size() == 1 &&
@@ -106,48 +135,55 @@ bool OnnxImporter::raiseEarlyExit(OnnxNodeView &n, const onnx::NodeProto &first,
       cmp = lookup(cmp->input(0));
     if (!cmp || cmp->input_size() != 2)
       return std::nullopt;
+    // As `value REL t`.
+    std::string rel = cmp->op_type(), value = cmp->input(0), thresholdName = cmp->input(1);
+    if (!floatConstNamed(thresholdName)) {
+      std::swap(value, thresholdName);
+      rel = rel == "Greater"          ? "Less"
+            : rel == "Less"           ? "Greater"
+            : rel == "GreaterOrEqual" ? "LessOrEqual"
+            : rel == "LessOrEqual"    ? "GreaterOrEqual"
+                                      : "";
+    }
+    const FloatConst *t = floatConstNamed(thresholdName);
+    if (!t || t->data.size() != 1 || rel.empty())
+      return std::nullopt;
+    bool above = rel == "Greater" || rel == "GreaterOrEqual";
+    bool strict = rel == "Greater" || rel == "Less";
     ExitTest test;
-    std::string conf, threshold;
-    const std::string &op = cmp->op_type();
-    if (op == "Greater" || op == "GreaterOrEqual") {
-      conf = cmp->input(0);
-      threshold = cmp->input(1);
-    } else if (op == "Less" || op == "LessOrEqual") {
-      conf = cmp->input(1);
-      threshold = cmp->input(0);
+    test.thresholdName = canonical(thresholdName);
+    const onnx::NodeProto *v = lookup(value);
+    while (v && v->op_type() == "Cast" && v->input_size() == 1)
+      v = lookup(v->input(0));
+    bool negated = v && v->op_type() == "Neg" && v->input_size() == 1;
+    if (negated)
+      v = lookup(v->input(0));
+    if (!v || v->input_size() < 1 || !overClasses(*v))
+      return std::nullopt;
+    float bound = t->data[0];
+    if (v->op_type() == "ReduceMax" && !negated && above) {
+      test.criterion = dyn::ExitCriterion::max_softmax;
+      test.logits = softmaxOf(v->input(0), lookup);
+    } else if (v->op_type() == "ReduceSum" && negated != above) {
+      // sum(p log p), Mul's operands either way round.
+      const onnx::NodeProto *mul = lookup(v->input(0));
+      if (!mul || mul->op_type() != "Mul" || mul->input_size() != 2)
+        return std::nullopt;
+      for (int i = 0; i < 2 && test.logits.empty(); ++i) {
+        const onnx::NodeProto *log = lookup(mul->input(1 - i));
+        if (log && log->op_type() == "Log" && log->input_size() == 1 &&
+            log->input(0) == mul->input(i))
+          test.logits = softmaxOf(mul->input(i), lookup);
+      }
+      test.criterion = dyn::ExitCriterion::entropy;
+      if (negated) // -sum(p log p) < t  <=>  sum(p log p) > -t
+        bound = -bound;
     } else {
       return std::nullopt;
     }
-    test.strict = op == "Greater" || op == "Less";
-    const FloatConst *t = floatConstNamed(threshold);
-    if (!t || t->data.size() != 1)
+    if (test.logits.empty())
       return std::nullopt;
-    test.threshold = t->data[0];
-    test.thresholdName = canonical(threshold);
-    const onnx::NodeProto *max = lookup(conf);
-    while (max && max->op_type() == "Cast" && max->input_size() == 1)
-      max = lookup(max->input(0));
-    if (!max || max->op_type() != "ReduceMax" || max->input_size() < 1)
-      return std::nullopt;
-    // Over every axis, or over the class axis (of [1, C]: one element).
-    std::optional<SmallVector<int64_t>> axes = intsAttr(*max, "axes");
-    if (max->input_size() > 1 && !max->input(1).empty()) {
-      axes = intsOf(max->input(1));
-      if (!axes)
-        return std::nullopt;
-    }
-    if (axes && !axes->empty() && !llvm::is_contained(*axes, 1) &&
-        !llvm::is_contained(*axes, -1))
-      return std::nullopt;
-    if ((!axes || axes->empty()) && intAttr(*max, "noop_with_empty_axes", 0))
-      return std::nullopt;
-    const onnx::NodeProto *softmax = lookup(max->input(0));
-    if (!softmax || softmax->op_type() != "Softmax" || softmax->input_size() != 1)
-      return std::nullopt;
-    int64_t axis = intAttr(*softmax, "axis", opset >= 13 ? -1 : 1);
-    if (axis != -1 && axis != 1)
-      return std::nullopt;
-    test.logits = softmax->input(0);
+    test.threshold = strict ? std::nextafter(bound, INFINITY) : bound;
     return test;
   };
 
@@ -170,7 +206,7 @@ bool OnnxImporter::raiseEarlyExit(OnnxNodeView &n, const onnx::NodeProto &first,
     std::optional<ExitTest> test = exitTest(ifNode->input(0), lookup);
     if (!test || passedThrough(thenA->g()) != test->logits)
       return false;
-    if (common && (common->threshold != test->threshold || common->strict != test->strict))
+    if (common && (common->threshold != test->threshold || common->criterion != test->criterion))
       return false;
     common = test;
     thresholdNames.push_back(test->thresholdName);
@@ -273,7 +309,7 @@ bool OnnxImporter::raiseEarlyExit(OnnxNodeView &n, const onnx::NodeProto &first,
   n.captures.clear();
 
   // The threshold, a runtime parameter; the op's test is >=.
-  float t = common->strict ? std::nextafter(common->threshold, INFINITY) : common->threshold;
+  float t = common->threshold;
   // The constants of the later Ifs' tests are not built; the parameter
   // stands for them.
   for (const std::string &name : thresholdNames)
@@ -281,8 +317,7 @@ bool OnnxImporter::raiseEarlyExit(OnnxNodeView &n, const onnx::NodeProto &first,
   Value threshold = thresholdParam(n, t, b);
 
   state.addOperands({h0.v, threshold});
-  state.addAttribute("criterion",
-                     dyn::ExitCriterionAttr::get(&ctx, dyn::ExitCriterion::max_softmax));
+  state.addAttribute("criterion", dyn::ExitCriterionAttr::get(&ctx, common->criterion));
   Shape logitsShape{h0.shape[0], *classes};
   state.addTypes({typeOf(logitsShape, logitsElt), typeOf(Shape{h0.shape[0]}, b.getI32Type())});
   Operation *op = b.create(state);
