@@ -59,8 +59,8 @@ for name in ("gate_boundary", "gate_mixes_samples", "gate_reads_other"):
     open(os.path.join(out, "onnx_import", name + ".onnx"), "wb").write(m.SerializeToString())
 m = onnx_gate_cases.CASES["torch_dense_gate"]()[0]
 open(os.path.join(out, "onnx_import", "torch_dense_gate.onnx"), "wb").write(m.SerializeToString())
-import onnx_bsa_cases  # noqa: E402
-m = onnx_bsa_cases.CASES["torch_bsa_batch"]()[0]
+import onnx_attention_cases  # noqa: E402
+m = onnx_attention_cases.CASES["torch_bsa_batch"]()[0]
 open(os.path.join(out, "onnx_import", "torch_bsa_batch.onnx"), "wb").write(m.SerializeToString())
 import onnx_exit_cases  # noqa: E402
 for name in ("exit_boundary_gt", "exit_thresholds_differ", "exit_reads_earlier"):

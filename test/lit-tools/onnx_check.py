@@ -175,6 +175,17 @@ def case_tied_weights():
     return m, {"ids": rng.integers(0, 50, (3, 7)).astype(np.int64)}, {"S": (1, 32)}
 
 
+def case_int_abs_neg():
+    """Abs and Neg of integers (index arithmetic), i64 and i32."""
+    nodes = [h.make_node("Abs", ["i"], ["a"]), h.make_node("Neg", ["i"], ["n"]),
+             h.make_node("Cast", ["i"], ["i32"], to=T.INT32), h.make_node("Abs", ["i32"], ["a32"]),
+             h.make_node("Neg", ["i32"], ["n32"])]
+    m = model("int_abs_neg", nodes, [vi("i", T.INT64, ["N"])],
+              [vi("a", T.INT64, None), vi("n", T.INT64, None), vi("a32", T.INT32, None),
+               vi("n32", T.INT32, None)], [])
+    return m, {"i": np.array([-5, 0, 7, -1, 3], np.int64)}, {"N": (1, 16)}
+
+
 def case_conv():
     """Conv (pads 1), BatchNormalization, MaxPool, AveragePool,
     GlobalAveragePool, Flatten and Gemm: a small CNN with a dynamic batch."""
@@ -662,14 +673,14 @@ def main():
     p.add_argument("cases", nargs="+")
     args = p.parse_args()
     # They import this file as a module: only here, not at the top.
-    import onnx_bsa_cases
+    import onnx_attention_cases
     import onnx_exit_cases
     import onnx_gate_cases
     import onnx_loop_cases
     CASES.update(onnx_loop_cases.CASES)
     CASES.update(onnx_gate_cases.CASES)
     CASES.update(onnx_exit_cases.CASES)
-    CASES.update(onnx_bsa_cases.CASES)
+    CASES.update(onnx_attention_cases.CASES)
     bad = 0
     for name in args.cases:
         d = os.path.join(args.workdir, name)

@@ -285,11 +285,19 @@ public:
   /// True if every node of `slice` computes each row of its result from the
   /// same row of its inputs whatever their rank (a per-token gate's body).
   bool rowWise(const onnx::GraphProto &slice) const;
-  /// Builds `softmax(where(mask, q @ kᵀ · scale, -inf)) @ v` whose mask is
-  /// a layout of blocks expanded (OnnxRaiseAttention.cpp) as
-  /// dyn.bsa.attention; false, with nothing changed, if it is not one.
-  bool raiseBlockSparseAttention(OnnxNodeView &n, const onnx::NodeProto &node,
-                                 ImplicitLocOpBuilder &b);
+  /// Builds `softmax(q @ kᵀ · scale [masked with -inf]) @ v`
+  /// (OnnxRaiseAttention.cpp) as dyn.attention (no mask, or a causal one
+  /// from a constant lower triangle) or dyn.bsa.attention (a layout of
+  /// blocks expanded); false, with nothing changed, if it is none of them.
+  bool raiseAttention(OnnxNodeView &n, const onnx::NodeProto &node, ImplicitLocOpBuilder &b);
+  /// Whether the positions kept (`keep`, or where it is false if not
+  /// `keepIf`) are a constant lower triangle of ones sliced from its corner;
+  /// nothing if `keep` is not a constant mask at all.
+  std::optional<bool> isCausalMask(const std::string &keep, bool keepIf) const;
+  /// The layout [B, H, nq, nk] that `mask` expands to blocks of
+  /// `blockSize`, or null.
+  const TValue *blockLayout(const std::string &mask, const TValue &q, const Shape &kShape,
+                            int64_t &blockSize) const;
   /// The value of a one-element constant, or of scalar arithmetic on such
   /// constants (`D ** 0.5`), or nothing.
   std::optional<double> constantScalar(const std::string &name, int depth = 0) const;

@@ -189,6 +189,21 @@ LogicalResult OnnxImporter::translateUnary(OnnxNodeView &n, const onnx::NodeProt
   FailureOr<TValue> x = tensorInput(n, node, 0, b);
   if (failed(x))
     return failure();
+  // Abs and Neg of integers (index arithmetic: |i - j| for a band mask).
+  if ((node.op_type() == "Abs" || node.op_type() == "Neg") && x->elt().isSignlessInteger() &&
+      !x->elt().isInteger(1)) {
+    TensorBuilder tb(b);
+    bool abs = node.op_type() == "Abs";
+    Value r = tb.map(x->v, x->type(), [&](ImplicitLocOpBuilder &ib, ValueRange v) -> Value {
+      Value neg = arith::SubIOp::create(
+          ib, arith::ConstantOp::create(ib, ib.getIntegerAttr(v[0].getType(), 0)), v[0]);
+      if (!abs)
+        return neg;
+      return arith::MaxSIOp::create(ib, v[0], neg);
+    });
+    bind(node, 0, TValue{r, x->shape});
+    return success();
+  }
   n.inputs = {*x};
   return emit(n, node, b);
 }
@@ -405,7 +420,7 @@ LogicalResult OnnxImporter::translateIdentity(OnnxNodeView &n, const onnx::NodeP
 
 LogicalResult OnnxImporter::translateMatMul(OnnxNodeView &n, const onnx::NodeProto &node,
                                             ImplicitLocOpBuilder &b) {
-  if (raiseBlockSparseAttention(n, node, b))
+  if (raiseAttention(n, node, b))
     return success();
   FailureOr<TValue> x = tensorInput(n, node, 0, b);
   if (failed(x))

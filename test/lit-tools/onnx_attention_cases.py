@@ -1,8 +1,9 @@
-"""Block-sparse attention for onnx_check.py: dense attention under a mask
+"""Attention for onnx_check.py, as one writes it in PyTorch for export:
+plain, causal (a tril mask), and block-sparse: dense attention under a mask
 made of blocks, the layout chosen at run time (a TopK over pooled block
-scores, scattered into a bool layout, expanded to the positions), as one
-writes it in PyTorch for export; and the near misses that must stay dense:
-a layout shared by the heads, a finite fill value, a causal mask."""
+scores, scattered into a bool layout, expanded to the positions); and the
+near misses that must stay op by op: a layout shared by the heads, a finite
+fill value, a banded mask, an upper triangle."""
 import numpy as np
 
 from onnx_check import randn, torch_case
@@ -34,6 +35,13 @@ def bsa_module(kind):
             nb = S // self.bs
             if kind == "causal":
                 mask = torch.ones(S, S).tril() > 0
+            elif kind == "upper":  # keys at or after the query: no causal mask
+                mask = torch.ones(S, S).triu() > 0
+            elif kind == "window":  # a band of 8 keys around the query
+                i = torch.arange(S)
+                mask = (i[:, None] - i[None, :]).abs() < 8
+            elif kind == "dense":
+                return torch.softmax((q @ k.transpose(-1, -2)) / D ** 0.5, -1) @ v
             else:
                 lay = self.layout(q, k)
                 mask = lay[:, :, :, None, :, None].expand(lay.shape[0], lay.shape[1], nb, self.bs, nb,
@@ -73,9 +81,24 @@ def case_torch_bsa_finite_fill():
     return bsa_case("finite_fill")
 
 
-def case_torch_bsa_causal():
-    """A causal mask from tril is not made of blocks: dense."""
+def case_torch_attention():
+    """Plain attention: dyn.attention."""
+    return bsa_case("dense")
+
+
+def case_torch_attention_causal():
+    """A causal mask from tril: dyn.attention {causal}."""
     return bsa_case("causal")
+
+
+def case_torch_attention_upper():
+    """The upper triangle is not causal: op by op."""
+    return bsa_case("upper")
+
+
+def case_torch_attention_window():
+    """A band around the diagonal: op by op."""
+    return bsa_case("window")
 
 
 CASES = {n[5:]: f for n, f in dict(globals()).items() if n.startswith("case_")}
