@@ -88,6 +88,14 @@ void freeNames(const onnx::GraphProto &g, std::set<std::string> defined,
 /// Identity nodes, with no other node in it), or "".
 std::string passedThrough(const onnx::GraphProto &branch);
 
+/// A comparison with a float constant, as `value REL threshold` (REL one of
+/// Greater, GreaterOrEqual, Less, LessOrEqual; operands swapped if the
+/// constant came first).
+struct ThresholdTest {
+  std::string value, rel, thresholdName;
+  const FloatConst *threshold;
+};
+
 /// One expert of a raised MoE: the names of its transposed MatMul weights
 /// ([out, in]) and biases.
 struct MoeExpert {
@@ -314,6 +322,14 @@ public:
   FailureOr<OnnxSequence *> sequenceInput(OnnxNodeView &n, const onnx::NodeProto &node,
                                           bool inBody);
   /// Helpers of the raising (OnnxRaiseGate.cpp).
+  /// `cmp` as `value REL t`, t a one-element float constant, or nothing.
+  std::optional<ThresholdTest> thresholdTest(const onnx::NodeProto &cmp) const;
+  /// A gate's body: `graph` imported on the live rows `live` of `xName`,
+  /// returning a value of that type; null, with the diagnostics as they
+  /// were, if it cannot be one.
+  std::unique_ptr<mlir::Block> gateBody(OnnxNodeView &n, const onnx::GraphProto &graph,
+                                        const std::string &path, const std::string &xName,
+                                        const Shape &live, Type elt);
   /// The IR tensor `name` is bound to (not a constant), or null.
   const TValue *importedTensor(const std::string &name) const;
   /// True if `name` is a constant or weight (built again in a region).

@@ -133,21 +133,13 @@ bool OnnxImporter::raiseEarlyExit(OnnxNodeView &n, const onnx::NodeProto &first,
     while (cmp && cmp->op_type() == "Cast" && cmp->input_size() == 1 &&
            intAttr(*cmp, "to", 0) == onnx::TensorProto::BOOL)
       cmp = lookup(cmp->input(0));
-    if (!cmp || cmp->input_size() != 2)
-      return std::nullopt;
     // As `value REL t`.
-    std::string rel = cmp->op_type(), value = cmp->input(0), thresholdName = cmp->input(1);
-    if (!floatConstNamed(thresholdName)) {
-      std::swap(value, thresholdName);
-      rel = rel == "Greater"          ? "Less"
-            : rel == "Less"           ? "Greater"
-            : rel == "GreaterOrEqual" ? "LessOrEqual"
-            : rel == "LessOrEqual"    ? "GreaterOrEqual"
-                                      : "";
-    }
-    const FloatConst *t = floatConstNamed(thresholdName);
-    if (!t || t->data.size() != 1 || rel.empty())
+    std::optional<ThresholdTest> cmpTest = cmp ? thresholdTest(*cmp) : std::nullopt;
+    if (!cmpTest)
       return std::nullopt;
+    const std::string &rel = cmpTest->rel, &value = cmpTest->value,
+                      &thresholdName = cmpTest->thresholdName;
+    const FloatConst *t = cmpTest->threshold;
     bool above = rel == "Greater" || rel == "GreaterOrEqual";
     bool strict = rel == "Greater" || rel == "Less";
     ExitTest test;

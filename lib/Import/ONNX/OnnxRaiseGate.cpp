@@ -131,6 +131,48 @@ Value OnnxImporter::thresholdParam(OnnxNodeView &n, float value, ImplicitLocOpBu
   return dyn::ParamReadOp::create(b, b.getF32Type(), param);
 }
 
+std::unique_ptr<Block> OnnxImporter::gateBody(OnnxNodeView &n, const onnx::GraphProto &graph,
+                                               const std::string &path, const std::string &xName,
+                                               const Shape &live, Type elt) {
+  auto block = std::make_unique<Block>();
+  BlockArgument arg = block->addArgument(typeOf(live, elt), n.loc);
+  OpBuilder inner(&ctx);
+  inner.setInsertionPointToStart(block.get());
+  std::string savedError = g.diags.error, savedInternal = g.internalError;
+  n.captures = {xName};
+  bool wasLive = importingLive;
+  importingLive = true;
+  FailureOr<SmallVector<TValue>> body = importBranch(n, graph, path, {TValue{arg, live}}, inner);
+  importingLive = wasLive;
+  n.captures.clear();
+  if (failed(body) || body->size() != 1 || (*body)[0].shape != live || (*body)[0].elt() != elt) {
+    g.diags.error = savedError;
+    g.internalError = savedInternal;
+    return nullptr;
+  }
+  dyn::YieldOp::create(inner, n.loc, (*body)[0].v);
+  return block;
+}
+
+std::optional<ThresholdTest> OnnxImporter::thresholdTest(const onnx::NodeProto &cmp) const {
+  if (cmp.input_size() != 2)
+    return std::nullopt;
+  ThresholdTest test{cmp.input(0), cmp.op_type(), cmp.input(1), nullptr};
+  if (!floatConstNamed(test.thresholdName)) {
+    std::swap(test.value, test.thresholdName);
+    const std::string &r = test.rel;
+    test.rel = r == "Greater"          ? "Less"
+               : r == "Less"           ? "Greater"
+               : r == "GreaterOrEqual" ? "LessOrEqual"
+               : r == "LessOrEqual"    ? "GreaterOrEqual"
+                                       : "";
+  }
+  test.threshold = floatConstNamed(test.thresholdName);
+  if (test.rel.empty() || !test.threshold || test.threshold->data.size() != 1)
+    return std::nullopt;
+  return test;
+}
+
 bool OnnxImporter::raiseGate(OnnxNodeView &n, const onnx::NodeProto &node,
                              ImplicitLocOpBuilder &b) {
   const onnx::AttributeProto *thenA = attr(node, "then_branch"), *elseA = attr(node, "else_branch");
@@ -182,26 +224,10 @@ bool OnnxImporter::raiseGate(OnnxNodeView &n, const onnx::NodeProto &node,
   // The body, built in a block of its own: if the then_branch cannot be a
   // gate's body (it mixes samples, say), nothing is left of the attempt and
   // the If is built as a cond.
-  Shape live = liveShape(x.shape, 1);
-  auto block = std::make_unique<Block>();
-  BlockArgument arg = block->addArgument(typeOf(live, x.elt()), n.loc);
-  OpBuilder inner(&ctx);
-  inner.setInsertionPointToStart(block.get());
-  std::string savedError = g.diags.error, savedInternal = g.internalError;
-  n.captures = {xName};
-  bool wasLive = importingLive;
-  importingLive = true;
-  FailureOr<SmallVector<TValue>> body =
-      importBranch(n, thenG, n.path + ".then_branch", {TValue{arg, live}}, inner);
-  importingLive = wasLive;
-  n.captures.clear();
-  if (failed(body) || body->size() != 1 || (*body)[0].shape != live ||
-      (*body)[0].elt() != x.elt()) {
-    g.diags.error = savedError;
-    g.internalError = savedInternal;
+  std::unique_ptr<Block> block =
+      gateBody(n, thenG, n.path + ".then_branch", xName, liveShape(x.shape, 1), x.elt());
+  if (!block)
     return false;
-  }
-  dyn::YieldOp::create(inner, n.loc, (*body)[0].v);
 
   // The threshold, a runtime parameter defaulting to the exported constant.
   Value thresholdV = thresholdParam(n, t->data[0], b);
@@ -262,21 +288,12 @@ bool OnnxImporter::raiseDenseGate(OnnxNodeView &n, const onnx::NodeProto &node,
   };
   while (cmp && cmp->input_size() >= 1 && keepsOrder(*cmp))
     cmp = producerOf(cmp->input(0));
-  if (!cmp || cmp->input_size() != 2)
-    return false;
   // As `score REL t`.
-  std::string rel = cmp->op_type(), score = cmp->input(0), thresholdName = cmp->input(1);
-  if (!floatConstNamed(thresholdName)) {
-    std::swap(score, thresholdName);
-    rel = rel == "Greater"          ? "Less"
-          : rel == "Less"           ? "Greater"
-          : rel == "GreaterOrEqual" ? "LessOrEqual"
-          : rel == "LessOrEqual"    ? "GreaterOrEqual"
-                                    : "";
-  }
-  const FloatConst *t = floatConstNamed(thresholdName);
-  if (!t || t->data.size() != 1)
+  std::optional<ThresholdTest> test = cmp ? thresholdTest(*cmp) : std::nullopt;
+  if (!test)
     return false;
+  const std::string &rel = test->rel, &score = test->value;
+  const FloatConst *t = test->threshold;
   // The block runs where the score passes: Where(c, block, x) for `>`,
   // `>=`; Where(c, x, block) for `<`, `<=` (the block where c is false).
   bool blockFirst = rel == "Greater" || rel == "GreaterOrEqual";
@@ -319,26 +336,10 @@ bool OnnxImporter::raiseDenseGate(OnnxNodeView &n, const onnx::NodeProto &node,
   if (lead == 2 && !rowWise(slice))
     return false;
   synthesized.push_back(std::move(slice));
-  Shape live = liveShape(x.shape, lead);
-  auto block = std::make_unique<Block>();
-  BlockArgument arg = block->addArgument(typeOf(live, x.elt()), n.loc);
-  OpBuilder inner(&ctx);
-  inner.setInsertionPointToStart(block.get());
-  std::string savedError = g.diags.error, savedInternal = g.internalError;
-  n.captures = {xName};
-  bool wasLive = importingLive;
-  importingLive = true;
-  FailureOr<SmallVector<TValue>> body =
-      importBranch(n, synthesized.back(), n.path + ".block", {TValue{arg, live}}, inner);
-  importingLive = wasLive;
-  n.captures.clear();
-  if (failed(body) || body->size() != 1 || (*body)[0].shape != live ||
-      (*body)[0].elt() != x.elt()) {
-    g.diags.error = savedError;
-    g.internalError = savedInternal;
+  std::unique_ptr<Block> block =
+      gateBody(n, synthesized.back(), n.path + ".block", xName, liveShape(x.shape, lead), x.elt());
+  if (!block)
     return false;
-  }
-  dyn::YieldOp::create(inner, n.loc, (*body)[0].v);
 
   Value thresholdV = thresholdParam(n, threshold, b);
   Value scores = sp->v;
