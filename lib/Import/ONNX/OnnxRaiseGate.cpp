@@ -214,7 +214,9 @@ bool OnnxImporter::raiseGate(OnnxNodeView &n, const onnx::NodeProto &node,
   const TValue *xp = xName.empty() ? nullptr : tensorNamed(xName);
   if (!xp || xp->rank() < 1)
     return false;
-  TValue x = *xp;
+  // Copies: importing the body rebuilds `values`, which the pointers
+  // point into.
+  TValue x = *xp, sv = *s;
   std::vector<std::string> reads;
   freeNames(thenG, {}, reads);
   for (const std::string &name : reads)
@@ -235,7 +237,7 @@ bool OnnxImporter::raiseGate(OnnxNodeView &n, const onnx::NodeProto &node,
   // Every sample gets the one score: all run the block, or none does.
   TensorBuilder tb(b);
   Value scores = tb.empty({tb.size(x.v, 0)}, b.getF32Type());
-  scores = linalg::FillOp::create(b, scalarOf(b, *s), scores).getResult(0);
+  scores = linalg::FillOp::create(b, scalarOf(b, sv), scores).getResult(0);
   auto gate = dyn::GateOp::create(b, x.type(), Type(), x.v, scores, thresholdV);
   gate.getBody().push_back(block.release());
   bind(node, 0, TValue{gate.getResult(), x.shape});
@@ -309,7 +311,9 @@ bool OnnxImporter::raiseDenseGate(OnnxNodeView &n, const onnx::NodeProto &node,
   const TValue *cp = importedTensor(node.input(0)), *ap = importedTensor(blockName);
   if (!xp || !sp || !cp || !ap || xp->rank() < 1 || !sp->elt().isF32())
     return false;
-  TValue x = *xp;
+  // Copies: importing the body rebuilds `values`, which the pointers
+  // point into.
+  TValue x = *xp, sv = *sp;
   // One value per sample ([B, 1...]) or, with `lead` = 2, per token
   // ([B, S, 1...]).
   auto decides = [&](const TValue &v, size_t lead) {
@@ -342,10 +346,10 @@ bool OnnxImporter::raiseDenseGate(OnnxNodeView &n, const onnx::NodeProto &node,
     return false;
 
   Value thresholdV = thresholdParam(n, threshold, b);
-  Value scores = sp->v;
-  if (lead == 1 && sp->rank() > 1) {
+  Value scores = sv.v;
+  if (lead == 1 && sv.rank() > 1) {
     ReassociationIndices all;
-    for (int64_t i = 0; i < sp->rank(); ++i)
+    for (int64_t i = 0; i < sv.rank(); ++i)
       all.push_back(i);
     scores = tensor::CollapseShapeOp::create(b, scores, SmallVector<ReassociationIndices>{all});
   }
