@@ -100,7 +100,7 @@ struct DropUnreachableCapacity : OpRewritePattern<OpTy> {
 } // namespace
 
 namespace {
-/// With top_k = E and no capacity, every expert computes every token: the
+/// With top_k = E and no capacity (neither a factor nor a fixed one), every expert computes every token: the
 /// counts are T for each expert, whatever the routing.
 struct FoldAllExpertsCounts : OpRewritePattern<MoeOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -108,7 +108,7 @@ struct FoldAllExpertsCounts : OpRewritePattern<MoeOp> {
   LogicalResult matchAndRewrite(MoeOp op,
                                 PatternRewriter &rewriter) const override {
     Value counts = op.getExpertCounts();
-    if (!counts || counts.use_empty() || op.getCapacityFactor() ||
+    if (!counts || counts.use_empty() || op.getCapacityFactor() || op.getCapacity() ||
         static_cast<int64_t>(op.getTopK()) != op.getNumExperts())
       return failure();
     Location loc = op.getLoc();

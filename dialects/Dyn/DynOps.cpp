@@ -114,10 +114,13 @@ static LogicalResult verifyTopK(Operation *op, int64_t topK,
 }
 
 static LogicalResult verifyCapacity(Operation *op,
-                                    std::optional<double> capacity) {
+                                    std::optional<double> capacity,
+                                    std::optional<uint64_t> fixed) {
   if (capacity && !(*capacity > 0.0))
     return op->emitOpError() << "capacity_factor must be positive, got "
                              << *capacity;
+  if (capacity && fixed)
+    return op->emitOpError("takes 'capacity_factor' or 'capacity', not both");
   return success();
 }
 
@@ -147,7 +150,7 @@ LogicalResult MoeOp::verify() {
       failed(verifyExpertWeights(*this, e, d, getW1(), getW2(), getW3(),
                                  getB1(), getB2())) ||
       failed(verifyTopK(*this, getTopK(), e)) ||
-      failed(verifyCapacity(*this, toDouble(getCapacityFactor()))))
+      failed(verifyCapacity(*this, toDouble(getCapacityFactor()), getCapacity())))
     return failure();
 
   // Shared expert: both projections or neither, and gated like the experts.
@@ -206,7 +209,7 @@ LogicalResult MoeDispatchOp::verify() {
                      : t * k;
   if (failed(checkShape(*this, "'indices'", getIndices(), {t, k}, "[T, k]")) ||
       failed(verifyTopK(*this, k, e)) ||
-      failed(verifyCapacity(*this, toDouble(getCapacityFactor()))) ||
+      failed(verifyCapacity(*this, toDouble(getCapacityFactor()), getCapacity())) ||
       failed(checkShape(*this, "'rows'", getRows(), {rows, d}, "[T*k, d]")) ||
       failed(checkShape(*this, "'offsets'", getOffsets(), {e + 1}, "[E+1]")) ||
       failed(checkShape(*this, "'slots'", getSlots(), {t, k}, "[T, k]")))

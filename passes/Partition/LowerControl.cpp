@@ -532,7 +532,7 @@ private:
     auto dispatch = dyn::MoeDispatchOp::create(
         b, rowsType, RankedTensorType::get({e + 1}, b.getI32Type()),
         RankedTensorType::get({t, k}, b.getI32Type()), flat, route.getIndices(),
-        b.getI64IntegerAttr(e), op.getCapacityFactorAttr());
+        b.getI64IntegerAttr(e), op.getCapacityFactorAttr(), op.getCapacityAttr());
     Value expertOut = dyn::MoeExpertsOp::create(
         b, rowsType, dispatch.getRows(), dispatch.getOffsets(), op.getW1(),
         op.getW2(), op.getW3(), op.getB1(), op.getB2(), op.getActivationAttr());

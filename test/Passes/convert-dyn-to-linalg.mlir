@@ -113,6 +113,23 @@ func.func @experts(%rows: tensor<?x8xf32>, %off: tensor<3xi32>, %w1: tensor<2x4x
 
 // -----
 
+// MoE dispatch with a fixed capacity: each assignment is granted while its
+// expert holds fewer than 3, whatever T (no capacity computed from T).
+// CHECK-LABEL: func.func @dispatch_fixed_capacity
+// CHECK:       %[[CAP:.*]] = arith.constant 3 : index
+// CHECK-NOT:   math.ceil
+// CHECK:       scf.for
+// CHECK:       scf.for
+// CHECK:       %[[ROOM:.*]] = arith.cmpi slt, %{{.*}}, %[[CAP]] : index
+// CHECK:       scf.if %[[ROOM]]
+func.func @dispatch_fixed_capacity(%x: tensor<?x8xf32>, %i: tensor<?x1xi32>) -> tensor<?x1xi32> {
+  %r, %o, %s = dyn.moe.dispatch %x, %i {num_experts = 4 : i64, capacity = 3 : i64}
+      : tensor<?x8xf32>, tensor<?x1xi32> -> tensor<?x8xf32>, tensor<5xi32>, tensor<?x1xi32>
+  return %s : tensor<?x1xi32>
+}
+
+// -----
+
 // Block-sparse attention: every (batch, head, query block) in parallel,
 // each writing its own rows of the output; in one, a loop over the key
 // blocks visits only the kept ones, and counts each one it enters, inside

@@ -234,6 +234,19 @@ func.func @moe_shared(%x: tensor<?x4x8xf32>, %r: tensor<4x8xf32>, %w1: tensor<4x
 
 // -----
 
+// A fixed capacity goes to the dispatch as it is.
+// CHECK-LABEL: func.func @moe_fixed_capacity
+// CHECK:       dyn.moe.dispatch %{{.*}}, %{{.*}} {capacity = 2 : i64, num_experts = 4 : i64}
+func.func @moe_fixed_capacity(%x: tensor<?x8xf32>, %r: tensor<4x8xf32>, %w1: tensor<4x16x8xf32>,
+    %w2: tensor<4x8x16xf32>) -> tensor<?x8xf32> {
+  %y = dyn.moe %x router(%r) w1(%w1) w2(%w2)
+      {top_k = 1 : i64, activation = #dyn.activation<relu>, capacity = 2 : i64}
+      : (tensor<?x8xf32>, tensor<4x8xf32>, tensor<4x16x8xf32>, tensor<4x8x16xf32>) -> tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}
+
+// -----
+
 // Nesting: a cond inside a gate body, and an MoE inside an early-exit stage.
 // Each outlined region is lowered in turn.
 // CHECK-LABEL: func.func @nested

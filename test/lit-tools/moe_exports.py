@@ -85,6 +85,51 @@ class Dense(nn.Module):
         return out
 
 
+class Switch(nn.Module):
+    """Switch Transformer: top-1 routing, at most `capacity` tokens per
+    expert in token order (a cumulative sum of the one-hot routing), the
+    rest dropped; `variant` picks a spelling or makes it a near miss."""
+    def __init__(self, capacity=2, variant=""):
+        super().__init__()
+        self.gate = nn.Linear(D, E, bias=False)
+        self.experts = nn.ModuleList([ffn() for _ in range(E)])
+        self.capacity, self.variant = capacity, variant
+
+    def routing(self, x):
+        probs = F.softmax(self.gate(x), dim=-1)
+        if self.variant == "hf":
+            # HF SwitchTransformersTop1Router: F.one_hot, cumsum <= capacity.
+            pmax = torch.max(probs, dim=-1).values
+            onehot = F.one_hot(torch.argmax(probs, dim=-1), num_classes=E)
+            return pmax, onehot * (torch.cumsum(onehot, dim=-2) <= self.capacity)
+        pmax, e = probs.max(dim=-1)
+        onehot = (e[:, None] == torch.arange(E)[None, :]).to(x.dtype)
+        if self.variant == "near_unmasked":
+            return pmax, torch.cumsum(onehot, dim=0) <= self.capacity
+        if self.variant == "near_axis1":
+            place = torch.cumsum(onehot, dim=1) * onehot
+            return pmax, (place > 0) & (place <= self.capacity)
+        place = torch.cumsum(onehot, dim=0) * onehot
+        if self.variant == "lt":
+            return pmax, (place > 0) & (place < self.capacity + 0.5)
+        return pmax, (place > 0) & (place <= self.capacity)
+
+    def forward(self, x):
+        pmax, kept = self.routing(x)
+        out = torch.zeros_like(x)
+        for i, expert in enumerate(self.experts):
+            tok = torch.nonzero(kept[:, i]).squeeze(-1)
+            y = expert(x[tok])
+            if self.variant != "unweighted":
+                y = y * pmax[tok, None]
+            out = out.index_add(0, tok, y)
+        return out
+
+    def assignments(self, x):
+        """The kept assignments, as PyTorch computes them."""
+        return int(self.routing(x)[1].sum())
+
+
 class Residual(nn.Module):
     """x + moe(layer_norm(x)): the sum is added to again."""
     def __init__(self):
@@ -107,6 +152,13 @@ models = {
     "near_unweighted": Loop(SwiGLU, variant="unweighted"),
     "near_missing_expert": Loop(SwiGLU, variant="missing_expert"),
     "near_other_rows": Loop(SwiGLU, variant="other_rows"),
+    "switch": Switch(),
+    "switch_hf": Switch(variant="hf"),
+    "switch_lt": Switch(variant="lt"),
+    "switch_unweighted": Switch(variant="unweighted"),
+    "near_switch_unmasked": Switch(variant="near_unmasked"),
+    "near_switch_axis1": Switch(variant="near_axis1"),
+    "near_switch_zero_capacity": Switch(capacity=0),
 }
 torch.manual_seed(0)
 x = torch.randn(9, D)
@@ -117,3 +169,6 @@ for name, m in models.items():
         torch.onnx.export(m, (torch.randn(5, D),), os.path.join(out, name + ".onnx"), input_names=["x"],
                           output_names=["y"], dynamic_axes={"x": {0: "T"}, "y": {0: "T"}}, opset_version=17)
         np.save(os.path.join(out, name + ".torch.npy"), m(x).numpy())
+        if isinstance(m, Switch):
+            with open(os.path.join(out, name + ".kept"), "w") as f:
+                print("assignments", m.assignments(x), file=f)

@@ -305,6 +305,23 @@ def case_gather_scatter():
     return m, {"x": (randn(4, 5) * 4).round(), "t": randn(3, 3, 3)}, {"B": (1, 8)}
 
 
+def case_one_hot():
+    """OneHot on the last axis (negative indices wrap, out-of-range ones give
+    a row of off values) and on a middle axis, from i64 and i32 indices,
+    with float and integer values; a batch dim B that is dynamic."""
+    nodes = [
+        h.make_node("OneHot", ["i", "depth", "fv"], ["last"]),
+        h.make_node("Cast", ["i"], ["i32"], to=T.INT32),
+        h.make_node("OneHot", ["i32", "depth32", "fv"], ["mid"], axis=1),
+        h.make_node("OneHot", ["i", "depth", "iv"], ["first"], axis=0),
+    ]
+    inits = [init("depth", np.array(5, np.int64)), init("depth32", np.array([5], np.int32)),
+             init("fv", np.array([0.5, 2.0], np.float32)), init("iv", np.array([-1, 7], np.int64))]
+    m = model("one_hot", nodes, [vi("i", T.INT64, ["B", 3])],
+              [vi("last", F, None), vi("mid", F, None), vi("first", T.INT64, None)], inits)
+    return m, {"i": np.array([[0, 4, -1], [-5, 2, 5], [7, -6, 3]], np.int64)}, {"B": (1, 8)}
+
+
 def nonzero_model():
     """NonZero (a count only the run knows) feeding Transpose, GatherND and
     a reduction; NonZero of a comparison (bool) and of integers."""

@@ -303,9 +303,10 @@ class Interpreter:
         if a.get("normalize", True):
             w = w / w.sum(1, keepdims=True)
         kept = np.ones((T, K), bool)
-        if "capacity_factor" in a:
-            # The model format's order, in double precision: (T·k) · c / E.
-            cap = math.ceil(float(T * K) * a["capacity_factor"] / E)
+        if "capacity_factor" in a or "capacity" in a:
+            # The model format's order, in double precision: (T·k) · c / E;
+            # or a fixed capacity.
+            cap = a["capacity"] if "capacity" in a else math.ceil(float(T * K) * a["capacity_factor"] / E)
             used = np.zeros(E, int)
             for j in range(K):                                      # slot by slot
                 for t in range(T):                                  # in token order

@@ -68,7 +68,7 @@ const llvm::StringMap<OpEntry> &opTable() {
     add("moe", {1, 1, 1, 2,
                 {{"num_experts", true}, {"top_k", true}, {"normalize", false},
                  {"activation", true}, {"gated", false}, {"capacity_factor", false},
-                 {"shared_expert", false}},
+                 {"capacity", false}, {"shared_expert", false}},
                 {{"router", true}, {"w1", true}, {"w2", true}, {"w3", false},
                  {"router_bias", false}, {"b1", false}, {"b2", false},
                  {"shared_w1", false}, {"shared_w2", false}, {"shared_w3", false},

@@ -214,6 +214,8 @@ public:
     /// The dense formulation's term the experts are added to (none: zeros).
     std::string base;
     int64_t numExperts = 0, topK = 0;
+    /// A fixed number of assignments per expert (Switch); 0: dropless.
+    int64_t capacity = 0;
     bool normalize = false, gated = false;
     std::vector<MoeExpert> experts;
     std::map<std::string, std::string> weights;
@@ -267,6 +269,7 @@ public:
                                          ImplicitLocOpBuilder &);
   LogicalResult translateTrilu(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
   LogicalResult translateNonZero(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
+  LogicalResult translateOneHot(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
   LogicalResult translateRange(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
   LogicalResult translateSplit(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);
   LogicalResult translateGather(OnnxNodeView &, const onnx::NodeProto &, ImplicitLocOpBuilder &);

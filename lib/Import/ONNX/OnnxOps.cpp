@@ -664,6 +664,7 @@ const std::map<std::string, OnnxImporter::Translate> &OnnxImporter::translations
     for (const char *op : {"And", "Or", "Xor", "LessOrEqual", "GreaterOrEqual"})
       m[op] = &OnnxImporter::translateLogical;
     m["NonZero"] = &OnnxImporter::translateNonZero;
+    m["OneHot"] = &OnnxImporter::translateOneHot;
     m["com.microsoft.MoE"] = &OnnxImporter::translateContribMoe;
     m["Conv"] = &OnnxImporter::translateConv;
     m["BatchNormalization"] = &OnnxImporter::translateBatchNorm;

@@ -34,7 +34,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "OnnxImporter.h"
+#include "OnnxMoeMatcher.h"
 
 #include <cstring>
 #include <set>
@@ -42,93 +42,6 @@
 using namespace mlir;
 
 namespace dync::import {
-
-namespace {
-
-/// The nodes of a graph by the values they produce.
-class Producers {
-public:
-  explicit Producers(const onnx::GraphProto &graph) {
-    for (const onnx::NodeProto &n : graph.node()) {
-      for (int i = 0; i < n.output_size(); ++i)
-        if (!n.output(i).empty()) // "" is an omitted optional output
-          producer[n.output(i)] = {&n, i};
-    }
-  }
-
-  /// The node producing `value` if it is an `op` node (and `value` its
-  /// output `index`).
-  const onnx::NodeProto *def(const std::string &value, StringRef op, int index = 0) const {
-    auto it = producer.find(value);
-    if (it == producer.end() || it->second.second != index || it->second.first->op_type() != op)
-      return nullptr;
-    return it->second.first;
-  }
-
-  /// `value` with any of `ops` (single-input views: Reshape, Expand...)
-  /// stripped from it.
-  std::string strip(std::string value, std::initializer_list<StringRef> ops) const {
-    for (bool more = true; more;) {
-      more = false;
-      for (StringRef op : ops)
-        if (const onnx::NodeProto *n = def(value, op)) {
-          value = inputOf(*n, 0);
-          more = true;
-        }
-    }
-    return value;
-  }
-
-
-  std::map<std::string, std::pair<const onnx::NodeProto *, int>> producer;
-};
-
-} // namespace
-
-class MoeMatcher {
-public:
-  MoeMatcher(OnnxImporter &im, const Producers &p) : im(im), p(p) {}
-
-  /// The MoE whose sum is `add`'s output, if the whole pattern is there.
-  std::optional<OnnxImporter::RaisedMoe> match(const onnx::NodeProto &add);
-  /// The dense formulation: every expert on every token, weighted by the
-  /// top-k weights scattered into a [tokens, experts] matrix, added to a
-  /// base (a shared expert's term, or anything).
-  std::optional<OnnxImporter::RaisedMoe> matchDense(const onnx::NodeProto &add);
-
-private:
-  /// An integer constant's value, if `name` is a scalar or one-element one.
-  std::optional<int64_t> intConst(const std::string &name) const;
-  bool isZeros(const std::string &value) const;
-  /// A 2-D float constant multiplied from the right: its transposed copy.
-  std::string weight(const std::string &name) const { return im.transposedWeight(name); }
-  /// A 1-D float constant, its name.
-  std::string bias(const std::string &name, int64_t size) const;
-  /// `value` = in · W [+ b], a MatMul (and an Add of a bias) or a Gemm:
-  /// sets its input, W as [out, in] (the transposed copy of a MatMul's) and b.
-  bool dense(const std::string &value, std::string &in, std::string &w, std::string &b);
-  /// dense() whose input must be g.
-  bool linear(const std::string &value, const std::string &g, std::string &w, std::string &b) {
-    std::string in;
-    return dense(value, in, w, b) && in == g;
-  }
-  /// `value` = act(v): SiLU as v * Sigmoid(v), or Relu; sets v.
-  bool activation(const std::string &value, std::string &v, std::string &act);
-  bool expertMlp(const std::string &value, const std::string &g, MoeExpert &e);
-  /// (tok, slot) of NonZero(Equal(idx, e)); sets the expert e.
-  bool tokensOf(const std::string &tok, const std::string &slot, int64_t &expert);
-  /// `value` = the routing weight of (tok, slot): Gather(Flatten(Unsqueeze(wn)),
-  /// tok * k + slot) through Reshapes.
-  bool weightOf(const std::string &value, const std::string &tok, const std::string &slot);
-  bool router(const std::string &wn);
-  /// Every expert of the same form; sets gated and activation.
-  bool alike();
-
-  OnnxImporter &im;
-  const Producers &p;
-  OnnxImporter::RaisedMoe moe;
-  std::string topkIndices, xf;
-};
 
 std::optional<int64_t> MoeMatcher::intConst(const std::string &name) const {
   auto it = im.knownValues().find(name);
@@ -333,12 +246,7 @@ bool MoeMatcher::router(const std::string &wn) {
   std::string routerBias;
   if (!dense(inputOf(*sm, 0), xf, moe.router, routerBias))
     return false;
-  // Named after the module holding the router: "/layers.0/moe/gate/MatMul"
-  // gives "/layers.0/moe" (its statistics are "/layers.0/moe.expert_tokens[e]").
-  if (auto it = p.producer.find(inputOf(*sm, 0)); it != p.producer.end()) {
-    StringRef scope = StringRef(it->second.first->name()).rsplit('/').first.rsplit('/').first;
-    moe.name = scope.empty() ? "moe" : scope.str();
-  }
+  nameAfter(inputOf(*sm, 0));
   moe.numExperts = im.floatConstNamed(moe.router)->shape[0];
   moe.routerBias = routerBias;
   if (*k < 1 || *k > moe.numExperts)
@@ -349,12 +257,12 @@ bool MoeMatcher::router(const std::string &wn) {
   return true;
 }
 
-std::optional<OnnxImporter::RaisedMoe> MoeMatcher::match(const onnx::NodeProto &last) {
+bool MoeMatcher::scatterChain(const onnx::NodeProto &last,
+                              std::vector<const onnx::NodeProto *> &scatters,
+                              std::string &start) const {
   // The running sum, from the last Add back to the zeros it starts from:
   // each step adds ScatterElements(zeros, rows, contribution, axis 0).
-  std::vector<const onnx::NodeProto *> scatters;
   const onnx::NodeProto *add = &last;
-  std::string start;
   while (add) {
     const onnx::NodeProto *sc = nullptr;
     std::string acc;
@@ -363,12 +271,25 @@ std::optional<OnnxImporter::RaisedMoe> MoeMatcher::match(const onnx::NodeProto &
         acc = inputOf(*add, 1 - i);
     if (!sc || sc->input_size() != 3 || im.intAttr(*sc, "axis", 0) != 0 ||
         im.attr(*sc, "reduction") || !isZeros(inputOf(*sc, 0)))
-      return std::nullopt;
+      return false;
     scatters.push_back(sc);
     add = p.def(acc, "Add");
     start = acc;
   }
-  if (!isZeros(start) || scatters.size() < 2)
+  return isZeros(start) && scatters.size() >= 2;
+}
+
+bool MoeMatcher::zerosLikeX(const std::string &start) const {
+  // The sum starts from zeros of x's shape (torch.zeros_like(x)).
+  const onnx::NodeProto *zeros = p.def(start, "ConstantOfShape");
+  const onnx::NodeProto *shape = zeros ? p.def(inputOf(*zeros, 0), "Shape") : nullptr;
+  return shape && inputOf(*shape, 0) == xf && !im.attr(*shape, "start") && !im.attr(*shape, "end");
+}
+
+std::optional<OnnxImporter::RaisedMoe> MoeMatcher::match(const onnx::NodeProto &last) {
+  std::vector<const onnx::NodeProto *> scatters;
+  std::string start;
+  if (!scatterChain(last, scatters, start))
     return std::nullopt;
 
   // The router, from the first contribution's routing weight.
@@ -437,12 +358,7 @@ std::optional<OnnxImporter::RaisedMoe> MoeMatcher::match(const onnx::NodeProto &
   }
   if (int64_t(seen.size()) != moe.numExperts)
     return std::nullopt;
-  // The sum starts from zeros of x's shape (torch.zeros_like(x)).
-  const onnx::NodeProto *zeros = p.def(start, "ConstantOfShape");
-  const onnx::NodeProto *shape = p.def(inputOf(*zeros, 0), "Shape");
-  if (!shape || inputOf(*shape, 0) != xf || im.attr(*shape, "start") || im.attr(*shape, "end"))
-    return std::nullopt;
-  if (!alike())
+  if (!zerosLikeX(start) || !alike())
     return std::nullopt;
   return moe;
 }
@@ -540,6 +456,8 @@ LogicalResult OnnxImporter::raiseMoes(const onnx::GraphProto &graph) {
     if (!moe)
       moe = MoeMatcher(*this, p).matchDense(node);
     if (!moe)
+      moe = MoeMatcher(*this, p).matchSwitch(node);
+    if (!moe)
       continue;
     // The experts' weights, stacked as dyn.moe takes them.
     std::string prefix = node.output(0) + ".moe.";
@@ -588,6 +506,8 @@ LogicalResult OnnxImporter::translateRaisedMoe(OnnxNodeView &n, const onnx::Node
   n.attrs["normalize"] = moe.normalize;
   n.attrs["activation"] = moe.activation;
   n.attrs["gated"] = moe.gated;
+  if (moe.capacity > 0)
+    n.attrs["capacity"] = moe.capacity;
   n.weights = moe.weights;
   n.inputs = {*x};
   if (failed(emit(n, node, b)))

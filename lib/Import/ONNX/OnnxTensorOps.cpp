@@ -1,6 +1,6 @@
 //===- OnnxTensorOps.cpp - ONNX ops that make tensors and pick from them ---===//
 //
-// Range, TopK, Expand, ConstantOfShape, Trilu and NonZero: tensors built
+// Range, TopK, Expand, ConstantOfShape, Trilu, OneHot and NonZero: tensors built
 // from sizes known at compile time (possibly symbolic) or picked from an
 // input.
 //
@@ -229,6 +229,67 @@ LogicalResult OnnxImporter::translateTrilu(OnnxNodeView &n, const onnx::NodeProt
                 })
                 .getResult(0);
   bind(node, 0, TValue{r, x->shape});
+  return success();
+}
+
+LogicalResult OnnxImporter::translateOneHot(OnnxNodeView &n, const onnx::NodeProto &node,
+                                            ImplicitLocOpBuilder &b) {
+  FailureOr<TValue> indices = tensorInput(n, node, 0, b);
+  FailureOr<SmallVector<Dim>> depthV = intsInput(n, node, 1, "depth");
+  FailureOr<TValue> values = tensorInput(n, node, 2, b);
+  if (failed(indices) || failed(depthV) || failed(values))
+    return failure();
+  if (depthV->size() != 1 || !depthV->front().isStatic() || depthV->front().size < 1)
+    return failNode(n, "depth must be a positive constant");
+  if (!isa<IntegerType>(indices->elt()))
+    return failNode(n, "indices must be integers");
+  if (values->rank() != 1 || !values->shape[0].isStatic() || values->shape[0].size != 2)
+    return failNode(n, "values must be [off_value, on_value]");
+  int64_t depth = depthV->front().size;
+  int64_t rank = indices->rank() + 1;
+  int64_t axis = intAttr(node, "axis", -1);
+  if (axis < -rank || axis >= rank)
+    return failNode(n, llvm::formatv("axis {0} is out of range for a result of rank {1}", axis, rank));
+  if (axis < 0)
+    axis += rank;
+  // out[..., i (at axis), ...] = on if indices[...] (+ depth if negative)
+  // is i, else off: an index outside [-depth, depth) gives a row of off.
+  TensorBuilder tb(b);
+  Shape shape = indices->shape;
+  shape.insert(shape.begin() + axis, Dim::of(depth));
+  SmallVector<OpFoldResult> sizes;
+  for (const Dim &d : shape)
+    sizes.push_back(g.symSize(b, *indices, d));
+  Type elt = values->elt();
+  Value off = tensor::ExtractOp::create(b, values->v, ValueRange{arith::ConstantIndexOp::create(b, 0).getResult()});
+  Value on = tensor::ExtractOp::create(b, values->v, ValueRange{arith::ConstantIndexOp::create(b, 1).getResult()});
+  Value init = tb.empty(sizes, elt);
+  MLIRContext *c = b.getContext();
+  SmallVector<AffineExpr> inDims;
+  for (int64_t i = 0; i < rank; ++i)
+    if (i != axis)
+      inDims.push_back(getAffineDimExpr(unsigned(i), c));
+  AffineMap inMap = AffineMap::get(unsigned(rank), 0, inDims, c);
+  AffineMap outMap = AffineMap::getMultiDimIdentityMap(unsigned(rank), c);
+  SmallVector<utils::IteratorType> par(rank, utils::IteratorType::parallel);
+  Type idxType = indices->elt();
+  Value r = linalg::GenericOp::create(
+                b, TypeRange{init.getType()}, ValueRange{indices->v}, ValueRange{init},
+                ArrayRef<AffineMap>{inMap, outMap}, par,
+                [&](OpBuilder &nb, Location loc, ValueRange args) {
+                  ImplicitLocOpBuilder ib(loc, nb);
+                  Value i = arith::IndexCastOp::create(
+                      ib, idxType, linalg::IndexOp::create(ib, uint64_t(axis)));
+                  Value zero = arith::ConstantOp::create(ib, ib.getIntegerAttr(idxType, 0));
+                  Value d = arith::ConstantOp::create(ib, ib.getIntegerAttr(idxType, depth));
+                  Value neg = arith::CmpIOp::create(ib, arith::CmpIPredicate::slt, args[0], zero);
+                  Value wrapped = arith::SelectOp::create(
+                      ib, neg, arith::AddIOp::create(ib, args[0], d), args[0]);
+                  Value hit = arith::CmpIOp::create(ib, arith::CmpIPredicate::eq, wrapped, i);
+                  linalg::YieldOp::create(ib, Value(arith::SelectOp::create(ib, hit, on, off)));
+                })
+                .getResult(0);
+  bind(node, 0, TValue{r, shape});
   return success();
 }
 

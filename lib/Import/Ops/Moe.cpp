@@ -51,6 +51,18 @@ FailureOr<SmallVector<TValue>> GraphBuilder::emitMoe(NodeView &n, ImplicitLocOpB
       return failNode(n, "capacity_factor must be positive");
     capacity = *c;
   }
+  // A fixed capacity (Switch Transformer's expert_capacity), whatever T.
+  std::optional<int64_t> fixedCapacity;
+  if (n.hasAttr("capacity")) {
+    if (capacity)
+      return failNode(n, "give 'capacity_factor' or 'capacity', not both");
+    FailureOr<int64_t> c = intAttr(n, "capacity");
+    if (failed(c))
+      return failure();
+    if (*c < 1)
+      return failNode(n, llvm::formatv("capacity must be at least 1, got {0}", *c));
+    fixedCapacity = *c;
+  }
   if (*gated != hasWeight(n, "w3"))
     return failNode(n, *gated ? "gated experts need weight slot 'w3'"
                               : "weight slot 'w3' is given but 'gated' is false");
@@ -101,7 +113,8 @@ FailureOr<SmallVector<TValue>> GraphBuilder::emitMoe(NodeView &n, ImplicitLocOpB
   auto moe = dyn::MoeOp::create(
       b, resultTypes, x.v, router->v, w1->v, w2->v, w3->v, rb->v, b1->v, b2->v, s1.v, s2.v,
       s3.v, sb1.v, sb2.v, b.getI64IntegerAttr(*k), b.getBoolAttr(*normalize), actAttr,
-      capacity ? b.getF64FloatAttr(*capacity) : FloatAttr());
+      capacity ? b.getF64FloatAttr(*capacity) : FloatAttr(),
+      fixedCapacity ? b.getI64IntegerAttr(*fixedCapacity) : IntegerAttr());
   SmallVector<TValue> results{TValue{moe.getResult(), x.shape}};
   if (n.numOutputs == 2)
     results.push_back(TValue{moe.getExpertCounts(), countsShape});

@@ -58,9 +58,10 @@ struct LowerDispatch : OpConversionPattern<dyn::MoeDispatchOp> {
     Value t = tensor::DimOp::create(b, x, 0);
     Value kv = constIndex(b, k);
     // Capacity: ceil(c·(T·k)/E) in double precision, in the model format's
-    // order (the integer T·k, times c, divided by E), or T (nothing dropped)
-    // without a factor. Another order rounds differently where the exact
-    // value is a whole number (T=36, k=5, E=6, c=0.1 gives 3, not 4).
+    // order (the integer T·k, times c, divided by E); a fixed capacity as it
+    // is; or T (nothing dropped) without either. Another order rounds
+    // differently where the exact value is a whole number (T=36, k=5, E=6,
+    // c=0.1 gives 3, not 4).
     Value cap = t;
     if (auto c = op.getCapacityFactor()) {
       Value tk = arith::MulIOp::create(b, t, kv);
@@ -73,6 +74,8 @@ struct LowerDispatch : OpConversionPattern<dyn::MoeDispatchOp> {
       Value ceil = math::CeilOp::create(b, perExpert);
       cap = arith::IndexCastOp::create(b, b.getIndexType(),
                                        arith::FPToSIOp::create(b, b.getI64Type(), ceil));
+    } else if (std::optional<uint64_t> fixed = op.getCapacity()) {
+      cap = constIndex(b, static_cast<int64_t>(*fixed));
     }
     Value counts0 = tb.filled({b.getIndexAttr(e)}, i32, b.getI32IntegerAttr(0));
     Value local0 = tb.filled({tb.size(idx, 0), b.getIndexAttr(k)}, i32, b.getI32IntegerAttr(-1));

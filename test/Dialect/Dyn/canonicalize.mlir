@@ -434,6 +434,22 @@ func.func @negative_moe_counts_with_capacity(%x: tensor<?x64xf32>, %r: tensor<4x
 
 // -----
 
+// A fixed capacity drops assignments too: the counts stay data-dependent.
+// CHECK-LABEL: func.func @negative_moe_counts_with_fixed_capacity
+// CHECK: %{{.*}}, %[[C:.*]] = dyn.moe {{.*}}capacity = 1 : i64
+// CHECK: return %{{.*}}, %[[C]]
+func.func @negative_moe_counts_with_fixed_capacity(%x: tensor<?x64xf32>, %r: tensor<4x64xf32>,
+    %w1: tensor<4x256x64xf32>, %w2: tensor<4x64x256xf32>)
+    -> (tensor<?x64xf32>, tensor<4xi32>) {
+  %y, %c = dyn.moe %x router(%r) w1(%w1) w2(%w2)
+      {top_k = 4 : i64, activation = #dyn.activation<relu>, capacity = 1 : i64}
+      : (tensor<?x64xf32>, tensor<4x64xf32>, tensor<4x256x64xf32>, tensor<4x64x256xf32>)
+      -> (tensor<?x64xf32>, tensor<4xi32>)
+  return %y, %c : tensor<?x64xf32>, tensor<4xi32>
+}
+
+// -----
+
 // Nobody reads the counts: the op stops producing them.
 // CHECK-LABEL: func.func @moe_unused_counts
 // CHECK: dyn.moe

@@ -341,6 +341,37 @@ func.func @dispatch_k_too_large(%x: tensor<?x64xf32>, %i: tensor<?x5xi32>) {
 
 // -----
 
+func.func @moe_two_capacities(%x: tensor<?x64xf32>, %r: tensor<8x64xf32>,
+    %w1: tensor<8x256x64xf32>, %w2: tensor<8x64x256xf32>) {
+  // expected-error @+1 {{takes 'capacity_factor' or 'capacity', not both}}
+  %y = dyn.moe %x router(%r) w1(%w1) w2(%w2)
+      {top_k = 1 : i64, activation = #dyn.activation<relu>, capacity_factor = 1.0 : f64, capacity = 2 : i64}
+      : (tensor<?x64xf32>, tensor<8x64xf32>, tensor<8x256x64xf32>, tensor<8x64x256xf32>) -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @moe_fixed_capacity_zero(%x: tensor<?x64xf32>, %r: tensor<8x64xf32>,
+    %w1: tensor<8x256x64xf32>, %w2: tensor<8x64x256xf32>) {
+  // expected-error @+2 {{attribute 'capacity' failed to satisfy constraint}}
+  %y = dyn.moe %x router(%r) w1(%w1) w2(%w2)
+      {top_k = 1 : i64, activation = #dyn.activation<relu>, capacity = 0 : i64}
+      : (tensor<?x64xf32>, tensor<8x64xf32>, tensor<8x256x64xf32>, tensor<8x64x256xf32>) -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @dispatch_two_capacities(%x: tensor<?x64xf32>, %i: tensor<?x2xi32>) {
+  // expected-error @+1 {{takes 'capacity_factor' or 'capacity', not both}}
+  %r, %o, %s = dyn.moe.dispatch %x, %i {num_experts = 4 : i64, capacity_factor = 1.0 : f64, capacity = 1 : i64}
+      : tensor<?x64xf32>, tensor<?x2xi32> -> tensor<?x64xf32>, tensor<5xi32>, tensor<?x2xi32>
+  return
+}
+
+// -----
+
 func.func @dispatch_capacity(%x: tensor<?x64xf32>, %i: tensor<?x2xi32>) {
   // expected-error @+1 {{capacity_factor must be positive, got -1}}
   %r, %o, %s = dyn.moe.dispatch %x, %i {num_experts = 4 : i64, capacity_factor = -1.0 : f64}

@@ -53,6 +53,21 @@ func.func @moe_everything(%x: tensor<32x64xf32>, %r: tensor<8x64xf32>,
   return %y, %counts : tensor<32x64xf32>, tensor<8xi32>
 }
 
+// A fixed capacity (Switch's expert_capacity) on dyn.moe and its dispatch.
+// CHECK-LABEL: func.func @moe_fixed_capacity
+func.func @moe_fixed_capacity(%x: tensor<?x64xf32>, %r: tensor<8x64xf32>,
+    %w1: tensor<8x128x64xf32>, %w2: tensor<8x64x128xf32>, %idx: tensor<?x1xi32>)
+    -> (tensor<?x64xf32>, tensor<?x64xf32>) {
+  // CHECK: dyn.moe {{.*}} {activation = #dyn.activation<relu>, capacity = 3 : i64, normalize = false, top_k = 1 : i64}
+  %y = dyn.moe %x router(%r) w1(%w1) w2(%w2)
+      {top_k = 1 : i64, normalize = false, activation = #dyn.activation<relu>, capacity = 3 : i64}
+      : (tensor<?x64xf32>, tensor<8x64xf32>, tensor<8x128x64xf32>, tensor<8x64x128xf32>) -> tensor<?x64xf32>
+  // CHECK: dyn.moe.dispatch {{.*}} {capacity = 3 : i64, num_experts = 8 : i64}
+  %rows, %offsets, %slots = dyn.moe.dispatch %x, %idx {num_experts = 8 : i64, capacity = 3 : i64}
+      : tensor<?x64xf32>, tensor<?x1xi32> -> tensor<?x64xf32>, tensor<9xi32>, tensor<?x1xi32>
+  return %y, %rows : tensor<?x64xf32>, tensor<?x64xf32>
+}
+
 // The decomposition of dyn.moe: route, dispatch, experts, combine.
 // CHECK-LABEL: func.func @moe_decomposed
 func.func @moe_decomposed(%x: tensor<?x64xf32>, %logits: tensor<?x8xf32>,

@@ -95,7 +95,10 @@ def Dyn_MoeOp : Dyn_Op<"moe", [DeclareOpInterfaceMethods<ValueBoundsOpInterface,
     - with `capacity_factor c`, each expert takes at most
       `ceil(c·(T·top_k)/E)` assignments (double precision, in that order), granted first choices first in token
       order; an assignment over capacity contributes nothing and the other
-      weights are not renormalized. Without it routing is dropless;
+      weights are not renormalized. `capacity n` instead fixes the limit at
+      `n` assignments per expert, whatever T (Switch Transformer's
+      `expert_capacity`); granted in the same order. Without either routing
+      is dropless;
     - a shared expert (`shared_w1`, `shared_w2`, and `shared_w3` when the
       experts are gated) runs on every token and is added unweighted.
 
@@ -128,7 +131,8 @@ def Dyn_MoeOp : Dyn_Op<"moe", [DeclareOpInterfaceMethods<ValueBoundsOpInterface,
     ConfinedAttr<I64Attr, [IntPositive]>:$top_k,
     DefaultValuedAttr<BoolAttr, "true">:$normalize,
     Dyn_ActivationAttr:$activation,
-    OptionalAttr<F64Attr>:$capacity_factor
+    OptionalAttr<F64Attr>:$capacity_factor,
+    OptionalAttr<ConfinedAttr<I64Attr, [IntPositive]>>:$capacity
   );
   let results = (outs AnyRankedTensor:$result,
                       Optional<1DTensorOf<[I32]>>:$expert_counts);
@@ -197,7 +201,8 @@ def Dyn_MoeDispatchOp : Dyn_Op<"moe.dispatch", [DeclareOpInterfaceMethods<ValueB
 
     With `capacity_factor c` each expert keeps at most `ceil(c·(T·k)/E)`
     assignments, granted slot by slot (all first choices in token order,
-    then all second choices, ...). Without it nothing is dropped.
+    then all second choices, ...); with `capacity n`, at most `n`, granted
+    in the same order. Without either nothing is dropped.
 
     ```mlir
     %rows, %offsets, %slots = dyn.moe.dispatch %x, %idx {num_experts = 8 : i64}
@@ -208,7 +213,8 @@ def Dyn_MoeDispatchOp : Dyn_Op<"moe.dispatch", [DeclareOpInterfaceMethods<ValueB
   let arguments = (ins 2DTensorOf<[AnyFloat]>:$input,
                        2DTensorOf<[I32]>:$indices,
                        ConfinedAttr<I64Attr, [IntPositive]>:$num_experts,
-                       OptionalAttr<F64Attr>:$capacity_factor);
+                       OptionalAttr<F64Attr>:$capacity_factor,
+                       OptionalAttr<ConfinedAttr<I64Attr, [IntPositive]>>:$capacity);
   let results = (outs 2DTensorOf<[AnyFloat]>:$rows,
                       1DTensorOf<[I32]>:$offsets,
                       2DTensorOf<[I32]>:$slots);
