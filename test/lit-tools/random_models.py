@@ -105,8 +105,11 @@ class Builder:
         shared = bool(self.rng.integers(0, 2))
         attrs = {"num_experts": e, "top_k": k, "activation": str(self.rng.choice(["relu", "gelu", "silu"])),
                  "gated": gated, "shared_expert": shared, "normalize": bool(self.rng.integers(0, 2))}
-        if self.rng.random() < 0.4:
+        r = self.rng.random()
+        if r < 0.25:
             attrs["capacity_factor"] = float(self.rng.choice([0.5, 1.0, 1.25]))
+        elif r < 0.4:
+            attrs["capacity"] = int(self.rng.choice([1, 2, 3]))
         w = {"router": self.weight((e, d)), "w1": self.weight((e, h, d)), "w2": self.weight((e, d, h))}
         if gated:
             w["w3"] = self.weight((e, h, d))
