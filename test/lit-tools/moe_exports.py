@@ -6,6 +6,7 @@ that must not become dyn.moe.
     moe_exports.py OUTDIR
 
 Each model has input x [T, 16] (T dynamic) and output y; x.npy is an input.
+The HF blocks take x [B, S, 16] (x3.npy).
 """
 import os
 import sys
@@ -47,7 +48,9 @@ class Loop(nn.Module):
         if self.normalize:
             w = w / w.sum(dim=-1, keepdim=True)
         other = x * 2.0
-        out = torch.zeros_like(x)
+        # zeros of a fixed 9 rows (the export's constant): the sum's shape is
+        # not the MoE's [T, d].
+        out = torch.zeros(9, D) if self.variant == "zeros_fixed" else torch.zeros_like(x)
         experts = list(enumerate(self.experts))
         if self.variant == "missing_expert":
             experts = experts[:-1]
@@ -130,6 +133,45 @@ class Switch(nn.Module):
         return int(self.routing(x)[1].sum())
 
 
+class HFMixtral(nn.Module):
+    """transformers' MixtralSparseMoeBlock (v4.36-4.44) as it is written:
+    [B, S, d] viewed as tokens, F.one_hot(...).permute(2, 1, 0) as the expert
+    mask, torch.where(expert_mask[e]) giving (slot, token), x[None, tok],
+    in-place index_add_ into zeros((B * S, d)); with `shared`, Qwen2-MoE's
+    shared expert scaled by its own sigmoid gate."""
+    def __init__(self, shared=False):
+        super().__init__()
+        self.num_experts, self.top_k = E, 2
+        self.gate = nn.Linear(D, E, bias=False)
+        self.experts = nn.ModuleList([SwiGLU() for _ in range(E)])
+        self.shared = shared
+        if shared:
+            self.shared_expert = SwiGLU()
+            self.shared_expert_gate = nn.Linear(D, 1, bias=False)
+
+    def forward(self, hidden_states):
+        batch_size, sequence_length, hidden_dim = hidden_states.shape
+        hidden_states = hidden_states.view(-1, hidden_dim)
+        router_logits = self.gate(hidden_states)
+        routing_weights = F.softmax(router_logits, dim=1, dtype=torch.float)
+        routing_weights, selected_experts = torch.topk(routing_weights, self.top_k, dim=-1)
+        routing_weights /= routing_weights.sum(dim=-1, keepdim=True)
+        routing_weights = routing_weights.to(hidden_states.dtype)
+        final_hidden_states = torch.zeros((batch_size * sequence_length, hidden_dim), dtype=hidden_states.dtype)
+        expert_mask = F.one_hot(selected_experts, num_classes=self.num_experts).permute(2, 1, 0)
+        for expert_idx in range(self.num_experts):
+            expert_layer = self.experts[expert_idx]
+            idx, top_x = torch.where(expert_mask[expert_idx])
+            current_state = hidden_states[None, top_x].reshape(-1, hidden_dim)
+            current_hidden_states = expert_layer(current_state) * routing_weights[top_x, idx, None]
+            final_hidden_states.index_add_(0, top_x, current_hidden_states.to(hidden_states.dtype))
+        if self.shared:
+            shared_output = self.shared_expert(hidden_states)
+            shared_output = torch.sigmoid(self.shared_expert_gate(hidden_states)) * shared_output
+            final_hidden_states = final_hidden_states + shared_output
+        return final_hidden_states.reshape(batch_size, sequence_length, hidden_dim)
+
+
 class Residual(nn.Module):
     """x + moe(layer_norm(x)): the sum is added to again."""
     def __init__(self):
@@ -152,6 +194,7 @@ models = {
     "near_unweighted": Loop(SwiGLU, variant="unweighted"),
     "near_missing_expert": Loop(SwiGLU, variant="missing_expert"),
     "near_other_rows": Loop(SwiGLU, variant="other_rows"),
+    "near_zeros_fixed": Loop(SwiGLU, variant="zeros_fixed"),
     "switch": Switch(),
     "switch_hf": Switch(variant="hf"),
     "switch_lt": Switch(variant="lt"),
@@ -160,7 +203,22 @@ models = {
     "near_switch_axis1": Switch(variant="near_axis1"),
     "near_switch_zero_capacity": Switch(capacity=0),
 }
+# [B, S, d] inputs (x3.npy: 3 x 3 = 9 tokens).
+models3d = {
+    "hf_mixtral": HFMixtral(),
+    "hf_qwen2": HFMixtral(shared=True),
+}
 torch.manual_seed(0)
+x3 = torch.randn(3, 3, D)
+np.save(os.path.join(out, "x3.npy"), x3.numpy())
+for name, m in models3d.items():
+    m.eval()
+    with torch.no_grad():
+        torch.onnx.export(m, (torch.randn(2, 5, D),), os.path.join(out, name + ".onnx"), input_names=["x"],
+                          output_names=["y"], dynamic_axes={"x": {0: "B", 1: "S"}, "y": {0: "B", 1: "S"}},
+                          opset_version=17)
+        np.save(os.path.join(out, name + ".torch.npy"), m(x3).numpy())
+
 x = torch.randn(9, D)
 np.save(os.path.join(out, "x.npy"), x.numpy())
 for name, m in models.items():

@@ -459,7 +459,8 @@ LogicalResult OnnxImporter::importNode(const onnx::NodeProto &node, const std::s
   if (node.output_size() < 1 || node.output(0).empty())
     return failNode(n, "needs an output");
   ImplicitLocOpBuilder b(loc, ob);
-  if (auto raised = raisedMoes.find(node.output(0)); raised != raisedMoes.end())
+  if (auto raised = raisedMoes.find(node.output(0));
+      raised != raisedMoes.end() && zerosFitRaisedMoe(raised->second))
     return translateRaisedMoe(n, node, raised->second, b);
   Translate t = translations().at(node.domain().empty() || node.domain() == "ai.onnx"
                                       ? node.op_type()

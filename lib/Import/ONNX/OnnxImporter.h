@@ -214,6 +214,10 @@ public:
     /// The dense formulation's term the experts are added to (none: zeros).
     std::string base;
     int64_t numExperts = 0, topK = 0;
+    /// The shape the sum's zeros are made with, when it is not x's own
+    /// (Shape(x)): it must be x's shape when the node is translated, else
+    /// the node is translated as it is.
+    std::string zerosShape;
     /// A fixed number of assignments per expert (Switch); 0: dropless.
     int64_t capacity = 0;
     bool normalize = false, gated = false;
@@ -228,6 +232,8 @@ public:
                                     ImplicitLocOpBuilder &);
   LogicalResult translateRaisedMoe(OnnxNodeView &n, const onnx::NodeProto &node,
                                    const RaisedMoe &moe, ImplicitLocOpBuilder &b);
+  /// Whether the zeros a raised MoE's sum starts from have x's shape.
+  bool zerosFitRaisedMoe(const RaisedMoe &moe) const;
   /// Input values by name as known so far (integer constants, tensors).
   const std::map<std::string, OnnxValue> &knownValues() const { return values; }
   const FloatConst *floatConstNamed(const std::string &name) const {

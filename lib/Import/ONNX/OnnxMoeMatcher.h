@@ -77,6 +77,15 @@ private:
   /// (last step first); false if `last` is not such a sum of two or more.
   bool scatterChain(const onnx::NodeProto &last, std::vector<const onnx::NodeProto *> &scatters,
                     std::string &start) const;
+  /// `value` with Casts to one of `types` stripped from it (casts that keep
+  /// the values it can hold: to f32 of f32 data, to any number of counts).
+  std::string uncast(std::string value, std::initializer_list<int> types) const;
+  std::string uncastFloat(const std::string &value) const {
+    return uncast(value, {onnx::TensorProto::FLOAT});
+  }
+  /// The expert's input rows at `tok`: Gather(x, tok, axis 0), or HF's
+  /// x[None, tok].reshape(-1, d); "" if neither.
+  std::string rowsOf(const std::string &tok) const;
   /// Whether `start` is zeros of the router input's shape (zeros_like(x)).
   bool zerosLikeX(const std::string &start) const;
   /// Switch's kept assignments [T, E]: the capacity they are limited to, if

@@ -36,6 +36,7 @@
 
 #include "OnnxMoeMatcher.h"
 
+#include <algorithm>
 #include <cstring>
 #include <set>
 
@@ -158,8 +159,12 @@ bool MoeMatcher::tokensOf(const std::string &tok, const std::string &slot, int64
   const onnx::NodeProto *ss = p.def(slot, "Squeeze");
   if (!st || !ss)
     return false;
-  const onnx::NodeProto *split = p.def(inputOf(*st, 0), "Split", 0);
-  if (!split || split->output_size() != 2 || split->output(1) != inputOf(*ss, 0) ||
+  const onnx::NodeProto *split = nullptr;
+  int tokAt = 0;
+  for (; tokAt < 2 && !split; ++tokAt)
+    split = p.def(inputOf(*st, 0), "Split", tokAt);
+  --tokAt;
+  if (!split || split->output_size() != 2 || split->output(1 - tokAt) != inputOf(*ss, 0) ||
       im.intAttr(*split, "axis", 0) != 1)
     return false;
   const onnx::NodeProto *tr = p.def(inputOf(*split, 0), "Transpose");
@@ -169,16 +174,38 @@ bool MoeMatcher::tokensOf(const std::string &tok, const std::string &slot, int64
   if (!perm || *perm != SmallVector<int64_t>{1, 0})
     return false;
   const onnx::NodeProto *nz = p.def(inputOf(*tr, 0), "NonZero");
-  const onnx::NodeProto *eq = nz ? p.def(inputOf(*nz, 0), "Equal") : nullptr;
-  if (!eq)
+  if (!nz)
     return false;
-  for (int i = 0; i < 2; ++i)
-    if (inputOf(*eq, i) == topkIndices)
-      if (auto e = intConst(inputOf(*eq, 1 - i))) {
-        expert = *e;
-        return true;
-      }
-  return false;
+  // The mask's coordinates are (token, slot): torch.where(idx == e).
+  std::string mask = p.strip(inputOf(*nz, 0), {"Cast"}); // of 0/1 values
+  if (const onnx::NodeProto *eq = p.def(mask, "Equal"); eq && tokAt == 0) {
+    for (int i = 0; i < 2; ++i)
+      if (inputOf(*eq, i) == topkIndices)
+        if (auto e = intConst(inputOf(*eq, 1 - i))) {
+          expert = *e;
+          return true;
+        }
+    return false;
+  }
+  // Or (slot, token), HF Mixtral's torch.where(expert_mask[e]) with
+  // expert_mask = one_hot(idx, E).permute(2, 1, 0): Gather(Transpose(
+  // OneHot(idx, E, [0, 1]), [2, 1, 0]), e, axis 0).
+  const onnx::NodeProto *pick = p.def(mask, "Gather");
+  const onnx::NodeProto *perm3 = pick ? p.def(inputOf(*pick, 0), "Transpose") : nullptr;
+  const onnx::NodeProto *onehot = perm3 ? p.def(inputOf(*perm3, 0), "OneHot") : nullptr;
+  std::optional<int64_t> e = pick ? intConst(inputOf(*pick, 1)) : std::nullopt;
+  if (tokAt != 1 || !onehot || !e || im.intAttr(*pick, "axis", 0) != 0 ||
+      im.intsAttr(*perm3, "perm") != SmallVector<int64_t>{2, 1, 0} ||
+      inputOf(*onehot, 0) != topkIndices || im.intAttr(*onehot, "axis", -1) != -1 ||
+      intConst(inputOf(*onehot, 1)) != moe.numExperts)
+    return false;
+  auto values = im.knownValues().find(inputOf(*onehot, 2));
+  if (values == im.knownValues().end() || !values->second.ints || values->second.ints->size() != 2 ||
+      !(*values->second.ints)[0].isStatic() || (*values->second.ints)[0].size != 0 ||
+      !(*values->second.ints)[1].isStatic() || (*values->second.ints)[1].size == 0)
+    return false;
+  expert = *e;
+  return true;
 }
 
 bool MoeMatcher::weightOf(const std::string &value, const std::string &tok,
@@ -216,7 +243,9 @@ bool MoeMatcher::weightOf(const std::string &value, const std::string &tok,
   return false;
 }
 
-bool MoeMatcher::router(const std::string &wn) {
+bool MoeMatcher::router(const std::string &weights) {
+  // (HF casts the probabilities and the weights to the model's float type.)
+  std::string wn = uncastFloat(weights);
   std::string values = wn;
   moe.normalize = false;
   if (const onnx::NodeProto *div = p.def(wn, "Div")) {
@@ -237,7 +266,7 @@ bool MoeMatcher::router(const std::string &wn) {
     return false;
   int64_t axis = im.intAttr(*topk, "axis", -1);
   auto k = intConst(inputOf(*topk, 1));
-  const onnx::NodeProto *sm = p.def(inputOf(*topk, 0), "Softmax");
+  const onnx::NodeProto *sm = p.def(uncastFloat(inputOf(*topk, 0)), "Softmax");
   if (!k || !sm || (axis != -1 && axis != 1))
     return false;
   int64_t smAxis = im.intAttr(*sm, "axis", -1);
@@ -279,6 +308,46 @@ bool MoeMatcher::scatterChain(const onnx::NodeProto &last,
   return isZeros(start) && scatters.size() >= 2;
 }
 
+std::string MoeMatcher::uncast(std::string value, std::initializer_list<int> types) const {
+  while (const onnx::NodeProto *cast = p.def(value, "Cast")) {
+    int64_t to = im.intAttr(*cast, "to", 0);
+    if (std::find(types.begin(), types.end(), int(to)) == types.end())
+      break;
+    value = inputOf(*cast, 0);
+  }
+  return value;
+}
+
+std::string MoeMatcher::rowsOf(const std::string &tok) const {
+  for (const auto &[value, def] : p.producer) {
+    const onnx::NodeProto &g = *def.first;
+    if (g.op_type() != "Gather" || g.input_size() != 2 || inputOf(g, 1) != tok)
+      continue;
+    if (inputOf(g, 0) == xf && im.intAttr(g, "axis", 0) == 0)
+      return value;
+    // x[None, tok]: Gather(Unsqueeze(x, 0), tok, axis 1) [1, n, d], then
+    // reshaped to rank 2 ([-1, d]: the experts' MatMuls fix d, so n rows).
+    const onnx::NodeProto *un = p.def(inputOf(g, 0), "Unsqueeze");
+    std::optional<int64_t> axis =
+        un && un->input_size() > 1 ? intConst(inputOf(*un, 1)) : std::nullopt;
+    if (auto axes = un ? im.intsAttr(*un, "axes") : std::nullopt; axes && axes->size() == 1)
+      axis = axes->front();
+    if (!un || inputOf(*un, 0) != xf || axis != 0 || im.intAttr(g, "axis", 0) != 1)
+      continue;
+    for (const auto &[out, user] : p.producer) {
+      if (user.first->op_type() != "Reshape" || inputOf(*user.first, 0) != value)
+        continue;
+      const std::string &shape = inputOf(*user.first, 1);
+      auto known = im.knownValues().find(shape);
+      const onnx::NodeProto *cat = p.def(shape, "Concat");
+      if ((known != im.knownValues().end() && known->second.ints && known->second.ints->size() == 2) ||
+          (cat && cat->input_size() == 2 && intConst(inputOf(*cat, 0)) == -1))
+        return out;
+    }
+  }
+  return "";
+}
+
 bool MoeMatcher::zerosLikeX(const std::string &start) const {
   // The sum starts from zeros of x's shape (torch.zeros_like(x)).
   const onnx::NodeProto *zeros = p.def(start, "ConstantOfShape");
@@ -300,14 +369,18 @@ std::optional<OnnxImporter::RaisedMoe> MoeMatcher::match(const onnx::NodeProto &
   for (const onnx::NodeProto *sc : scatters) {
     Step s;
     s.tok = p.strip(inputOf(*sc, 1), {"Expand", "Unsqueeze"});
-    s.contribution = p.strip(inputOf(*sc, 2), {"Expand"});
+    s.contribution = uncastFloat(p.strip(inputOf(*sc, 2), {"Expand"}));
     const onnx::NodeProto *sq = p.def(s.tok, "Squeeze");
-    const onnx::NodeProto *split = sq ? p.def(inputOf(*sq, 0), "Split", 0) : nullptr;
+    const onnx::NodeProto *split = nullptr;
+    int tokAt = 0;
+    for (; sq && tokAt < 2 && !split; ++tokAt)
+      split = p.def(inputOf(*sq, 0), "Split", tokAt);
+    --tokAt;
     if (!split || split->output_size() != 2)
       return std::nullopt;
-    // The slot is the Squeeze of the Split's second output.
+    // The slot is the Squeeze of the Split's other output.
     for (const auto &[value, def] : p.producer)
-      if (def.first->op_type() == "Squeeze" && inputOf(*def.first, 0) == split->output(1))
+      if (def.first->op_type() == "Squeeze" && inputOf(*def.first, 0) == split->output(1 - tokAt))
         s.slot = value;
     if (s.slot.empty())
       return std::nullopt;
@@ -336,15 +409,9 @@ std::optional<OnnxImporter::RaisedMoe> MoeMatcher::match(const onnx::NodeProto &
       int64_t expert;
       if (!weightOf(w, s.tok, s.slot) || !tokensOf(s.tok, s.slot, expert))
         continue;
-      const onnx::NodeProto *rows = nullptr;
-      // The expert's input: x's rows at tok, Gather(x, tok, axis 0).
       MoeExpert e;
-      for (const auto &[value, def] : p.producer)
-        if (def.first->op_type() == "Gather" && def.first->input_size() == 2 &&
-            inputOf(*def.first, 0) == xf && inputOf(*def.first, 1) == s.tok &&
-            im.intAttr(*def.first, "axis", 0) == 0)
-          rows = def.first;
-      if (!rows || !expertMlp(mlp, rows->output(0), e))
+      std::string rows = rowsOf(s.tok);
+      if (rows.empty() || !expertMlp(mlp, rows, e))
         continue;
       if (expert < 0 || expert >= moe.numExperts || !seen.insert(expert).second)
         return std::nullopt;
@@ -358,7 +425,15 @@ std::optional<OnnxImporter::RaisedMoe> MoeMatcher::match(const onnx::NodeProto &
   }
   if (int64_t(seen.size()) != moe.numExperts)
     return std::nullopt;
-  if (!zerosLikeX(start) || !alike())
+  // zeros_like(x), or zeros of a computed shape (HF: zeros((B * S, d))),
+  // checked against x's when the node is translated.
+  if (!zerosLikeX(start)) {
+    const onnx::NodeProto *zeros = p.def(start, "ConstantOfShape");
+    if (!zeros)
+      return std::nullopt;
+    moe.zerosShape = inputOf(*zeros, 0);
+  }
+  if (!alike())
     return std::nullopt;
   return moe;
 }
@@ -487,6 +562,23 @@ LogicalResult OnnxImporter::raiseMoes(const onnx::GraphProto &graph) {
     raisedMoes[node.output(0)] = std::move(*moe);
   }
   return success();
+}
+
+bool OnnxImporter::zerosFitRaisedMoe(const RaisedMoe &moe) const {
+  if (moe.zerosShape.empty())
+    return true;
+  auto shape = values.find(moe.zerosShape);
+  auto x = values.find(moe.x);
+  if (shape == values.end() || !shape->second.ints || x == values.end() || !x->second.tensor)
+    return false;
+  const SmallVector<Dim> &dims = *shape->second.ints;
+  const Shape &xs = x->second.tensor->shape;
+  if (dims.size() != xs.size())
+    return false;
+  for (size_t i = 0; i < dims.size(); ++i)
+    if (!(dims[i] == xs[i]))
+      return false;
+  return true;
 }
 
 LogicalResult OnnxImporter::translateRaisedMoe(OnnxNodeView &n, const onnx::NodeProto &node,
