@@ -172,6 +172,31 @@ class HFMixtral(nn.Module):
         return final_hidden_states.reshape(batch_size, sequence_length, hidden_dim)
 
 
+class Stacked(nn.Module):
+    """Experts' weights stacked in [E, ...] parameters and a scripted loop
+    over them (torch.jit.script): the exporter unrolls `for e in range(E)`
+    (E a constant) and folds each w[e] into an initializer of its own."""
+    def __init__(self):
+        super().__init__()
+        self.gate = nn.Linear(D, E, bias=False)
+        self.w1 = nn.Parameter(torch.randn(E, H, D) * 0.2)
+        self.w2 = nn.Parameter(torch.randn(E, D, H) * 0.2)
+        self.w3 = nn.Parameter(torch.randn(E, H, D) * 0.2)
+        self.num_experts = E
+
+    def forward(self, x):
+        p = F.softmax(self.gate(x), dim=-1)
+        w, idx = torch.topk(p, 2, dim=-1)
+        w = w / w.sum(dim=-1, keepdim=True)
+        out = torch.zeros_like(x)
+        for e in range(self.num_experts):
+            tok, slot = torch.where(idx == e)
+            xs = x[tok]
+            hidden = F.silu(xs @ self.w1[e].t()) * (xs @ self.w3[e].t())
+            out = out.index_add(0, tok, (hidden @ self.w2[e].t()) * w[tok, slot, None])
+        return out
+
+
 class Residual(nn.Module):
     """x + moe(layer_norm(x)): the sum is added to again."""
     def __init__(self):
@@ -195,6 +220,7 @@ models = {
     "near_missing_expert": Loop(SwiGLU, variant="missing_expert"),
     "near_other_rows": Loop(SwiGLU, variant="other_rows"),
     "near_zeros_fixed": Loop(SwiGLU, variant="zeros_fixed"),
+    "scripted_stacked": torch.jit.script(Stacked()),
     "switch": Switch(),
     "switch_hf": Switch(variant="hf"),
     "switch_lt": Switch(variant="lt"),

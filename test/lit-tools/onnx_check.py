@@ -528,6 +528,55 @@ def case_torch_gpt():
                       {"ids": run}, dims={"T": (1, 32)})
 
 
+def case_torch_moe_lm():
+    """A small MoE causal LM end to end: token and position embeddings, two
+    pre-norm blocks of nanoGPT's causal attention and a Mixtral-style MoE
+    FFN (the loop over experts on the [B * S, d] tokens), a final norm and
+    the LM head; batch and sequence dynamic, the length bounded by the
+    mask (--dim T up to 32)."""
+    import torch
+    import torch.nn as nn
+    loop, _, _ = moe_modules()
+
+    class Block(nn.Module):
+        def __init__(self, d, heads, maxlen):
+            super().__init__()
+            self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+            self.qkv, self.o = nn.Linear(d, 3 * d), nn.Linear(d, d)
+            self.moe = loop(d=d, h=2 * d, n=4, k=2)
+            self.heads, self.d = heads, d
+            self.register_buffer("mask", torch.tril(torch.ones(maxlen, maxlen)).view(1, 1, maxlen, maxlen))
+
+        def forward(self, x):
+            b, t, _ = x.size()
+            q, k, v = self.qkv(self.ln1(x)).split(self.d, dim=2)
+            q, k, v = (z.view(b, t, self.heads, -1).transpose(1, 2) for z in (q, k, v))
+            att = (q @ k.transpose(-2, -1)) * (1.0 / (self.d // self.heads) ** 0.5)
+            att = att.masked_fill(self.mask[:, :, :t, :t] == 0, float("-inf"))
+            y = (torch.softmax(att, dim=-1) @ v).transpose(1, 2).contiguous().view(b, t, self.d)
+            x = x + self.o(y)
+            return x + self.moe(self.ln2(x))
+
+    class LM(nn.Module):
+        def __init__(self, vocab=50, d=16, heads=2, maxlen=32):
+            super().__init__()
+            self.emb, self.pos = nn.Embedding(vocab, d), nn.Embedding(maxlen, d)
+            self.blocks = nn.ModuleList([Block(d, heads, maxlen) for _ in range(2)])
+            self.ln, self.head = nn.LayerNorm(d), nn.Linear(d, vocab)
+
+        def forward(self, ids):
+            t = ids.size(1)
+            x = self.emb(ids) + self.pos(torch.arange(0, t, dtype=torch.long).unsqueeze(0))
+            for blk in self.blocks:
+                x = blk(x)
+            return self.head(self.ln(x))
+
+    ids = rng.integers(0, 50, (2, 7)).astype(np.int64)
+    run = rng.integers(0, 50, (3, 13)).astype(np.int64)
+    return torch_case(LM(), {"ids": ids}, {"ids": {0: "B", 1: "T"}, "y": {0: "B", 1: "T"}},
+                      {"ids": run}, dims={"B": (1, 8), "T": (1, 32)})
+
+
 def skip_module():
     """A block skipped on a data-dependent condition, written with Python
     control flow and exported through torch.jit.script (an ONNX If)."""

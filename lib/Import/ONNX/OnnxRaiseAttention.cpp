@@ -228,7 +228,9 @@ std::optional<bool> OnnxImporter::isCausalMask(const std::string &keep, bool kee
   }
   // Sliced from the top-left corner along the last two axes, step 1.
   while (const onnx::NodeProto *slice = producerOf(buffer)) {
-    if (slice->op_type() == "Cast" && slice->input_size() == 1) {
+    // Casts, and Identity: the export's alias of a buffer it deduplicated
+    // (the second layer's mask is the first one's).
+    if ((slice->op_type() == "Cast" || slice->op_type() == "Identity") && slice->input_size() == 1) {
       buffer = slice->input(0);
       continue;
     }
