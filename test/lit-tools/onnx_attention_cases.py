@@ -72,7 +72,7 @@ def case_torch_bsa_batch():
 
 
 def case_torch_bsa_heads_shared():
-    """One layout for both heads, broadcast: it stays dense."""
+    """One layout for both heads ([B, 1, nq, nk]), broadcast by the masking."""
     return bsa_case("heads_shared")
 
 

@@ -195,8 +195,16 @@ bool OnnxImporter::raiseAttention(OnnxNodeView &n, const onnx::NodeProto &node,
   Shape outShape{q->shape[0], q->shape[1], q->shape[2], v->shape[3]};
   Type outType = typeOf(outShape, q->elt());
   Value out;
+  Value layoutV = layout ? layout->v : Value();
+  if (layout && layout->shape[1] != q->shape[1]) {
+    // One layout for all the heads: broadcast over them.
+    Shape perHead{layout->shape[0], q->shape[1], layout->shape[2], layout->shape[3]};
+    layoutV = TensorBuilder(b).map(
+        {layout->v}, cast<RankedTensorType>(typeOf(perHead, layout->elt())),
+        [](ImplicitLocOpBuilder &, ValueRange a) { return a[0]; });
+  }
   if (kind == Kind::Blocks)
-    out = dyn::BsaAttentionOp::create(b, outType, q->v, k.v, v->v, layout->v,
+    out = dyn::BsaAttentionOp::create(b, outType, q->v, k.v, v->v, layoutV,
                                       b.getI64IntegerAttr(blockSize), UnitAttr(),
                                       b.getF64FloatAttr(*scale));
   else
@@ -305,10 +313,13 @@ const TValue *OnnxImporter::blockLayout(const std::string &mask, const TValue &q
   if (sq <= 0 || sk <= 0 || nq <= 0 || nk <= 0 || bs <= 0 || staticDim(e->shape[5]) != bs ||
       nq * bs != sq || nk * bs != sk)
     return nullptr;
-  Shape wantU{q.shape[0], q.shape[1], Dim::of(nq), Dim::of(1), Dim::of(nk), Dim::of(1)};
-  Shape wantE{q.shape[0], q.shape[1], Dim::of(nq), Dim::of(bs), Dim::of(nk), Dim::of(bs)};
-  Shape wantM{q.shape[0], q.shape[1], Dim::of(sq), Dim::of(sk)};
-  Shape wantL{q.shape[0], q.shape[1], Dim::of(nq), Dim::of(nk)};
+  // One layout per head, or one for all the heads (a head dim of 1 that the
+  // masking broadcasts; the caller broadcasts it for the op).
+  Dim heads = l->shape[1] == Dim::of(1) ? Dim::of(1) : q.shape[1];
+  Shape wantU{q.shape[0], heads, Dim::of(nq), Dim::of(1), Dim::of(nk), Dim::of(1)};
+  Shape wantE{q.shape[0], heads, Dim::of(nq), Dim::of(bs), Dim::of(nk), Dim::of(bs)};
+  Shape wantM{q.shape[0], heads, Dim::of(sq), Dim::of(sk)};
+  Shape wantL{q.shape[0], heads, Dim::of(nq), Dim::of(nk)};
   if (u->shape != wantU || e->shape != wantE || m->shape != wantM || l->shape != wantL)
     return nullptr;
   blockSize = bs;
