@@ -61,6 +61,54 @@ def exit_module(criterion="max"):
     return torch.jit.script(Entropy() if criterion == "entropy" else Exit())
 
 
+def branchy_cnn_module():
+    """BranchyNet: x [1, 3, 16, 16] through three conv stages, the later two
+    pooling (the hidden state changes shape: [1, 8, 16, 16], [1, 16, 8, 8],
+    [1, 16, 4, 4]), a head on the pooled features after each; no biases, so
+    the logits scale with x and the input's scale decides the exit."""
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    class Branchy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(3)
+            self.c0 = nn.Conv2d(3, 8, 3, padding=1, bias=False)
+            self.c1 = nn.Conv2d(8, 16, 3, padding=1, bias=False)
+            self.c2 = nn.Conv2d(16, 16, 3, padding=1, bias=False)
+            self.h0, self.h1, self.h2 = (nn.Linear(c, 4, bias=False) for c in (8, 16, 16))
+
+        def forward(self, x):
+            h = torch.relu(self.c0(x))
+            logits = self.h0(h.mean((2, 3)))
+            if bool(torch.softmax(logits, -1).max() > 0.8):
+                return logits
+            h = F.max_pool2d(torch.relu(self.c1(h)), 2)
+            logits = self.h1(h.mean((2, 3)))
+            if bool(torch.softmax(logits, -1).max() > 0.8):
+                return logits
+            h = F.max_pool2d(torch.relu(self.c2(h)), 2)
+            return self.h2(h.mean((2, 3)))
+
+    return torch.jit.script(Branchy())
+
+
+def branchy_case(scale):
+    x = (np.abs(randn(1, 3, 16, 16)) * scale).astype(np.float32)
+    return torch_case(branchy_cnn_module(), {"x": x}, {}, {"x": x})
+
+
+def case_torch_branchy_small():
+    """Small inputs: no head is confident, the sample runs every stage."""
+    return branchy_case(0.01)
+
+
+def case_torch_branchy_large():
+    """Large inputs: the first head is confident."""
+    return branchy_case(100.0)
+
+
 def exit_case(lead, dynamic=False, criterion="max"):
     x = np.zeros((1, 8), np.float32)
     x[0, 0] = lead

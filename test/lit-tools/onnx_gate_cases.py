@@ -49,6 +49,47 @@ def gate_module(op):
     return torch.jit.script({"gt": Gt, "ge": Ge}[op]())
 
 
+def resnet_gate_module():
+    """A gated ResNet block (SkipNet on a CNN): x [B, 8, 8, 8] + two 3x3
+    convolutions when the score of the pooled input passes."""
+    import torch
+    import torch.nn as nn
+
+    class GatedResidual(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(8, 8, 3, padding=1)
+            self.conv2 = nn.Conv2d(8, 8, 3, padding=1)
+            self.g = nn.Linear(8, 1)
+            with torch.no_grad():  # the score follows the sign of x's mean
+                self.g.weight.fill_(0.25)
+                self.g.bias.zero_()
+
+        def forward(self, x):
+            score = torch.sigmoid(self.g(x.mean((2, 3))))
+            if bool(score.mean() > 0.5):
+                x = x + self.conv2(torch.relu(self.conv1(x)))
+            return x
+
+    return torch.jit.script(GatedResidual())
+
+
+def resnet_gate_case(sign):
+    return torch_case(resnet_gate_module(), {"x": randn(2, 8, 8, 8)},
+                      {"x": {0: "B"}, "y": {0: "B"}},
+                      {"x": sign * (np.abs(randn(3, 8, 8, 8)) + 0.5)}, dims={"B": (1, 8)})
+
+
+def case_torch_resnet_gate_run():
+    """The gated ResNet block on inputs whose score passes."""
+    return resnet_gate_case(1.0)
+
+
+def case_torch_resnet_gate_skip():
+    """The gated ResNet block on inputs whose score fails."""
+    return resnet_gate_case(-1.0)
+
+
 def gate_case(op, sign):
     return torch_case(gate_module(op), {"x": randn(2, 5, 16)},
                       {"x": {0: "B", 1: "S"}, "y": {0: "B", 1: "S"}},
