@@ -19,6 +19,7 @@
 
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/Module.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/Target/TargetMachine.h"
 
 #include <nlohmann/json.hpp>
@@ -191,6 +192,14 @@ std::unique_ptr<llvm::Module> translateToLLVM(ModuleOp module,
                              "dync_embedded_weights_size");
   }
 
+  // LLVM tunes most AVX-512 CPUs to vectorize loops 256 bits wide (to keep
+  // clocks up where 512-bit code is rare); dync's loops (the softmax's exp,
+  // elementwise epilogues) run next to 512-bit matmul kernels anyway, so
+  // they are vectorized at the full width too.
+  if (tm->getMCSubtargetInfo()->checkFeatures("+avx512f"))
+    for (llvm::Function &f : llvmModule->functions())
+      if (!f.isDeclaration())
+        f.addFnAttr("prefer-vector-width", "512");
   auto optimize = makeOptimizingTransformer(options.optLevel, 0, tm.get());
   if (llvm::Error e = optimize(llvmModule.get())) {
     error = llvm::toString(std::move(e));
