@@ -54,15 +54,17 @@ func.func @attention(%q: tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32> {
 // keys, every (batch, head, query block) in parallel, a loop over key
 // blocks carrying the online softmax's row max, row sum and accumulator;
 // causal attention stops at the query block's diagonal (min(qi + 1, 3)).
-// No S x S tensor. The keys are transposed once, before the blocks, so
-// that each block's q·kᵀ multiplies [64, D] by a [D, 64] block of kᵀ.
+// No S x S tensor. The keys are transposed once, before the blocks, block
+// by block ([B, H, S/64, D, 64]), so that each block's q·kᵀ multiplies
+// [64, D] by a contiguous [D, 64] block of kᵀ.
 // CHECK-LABEL: func.func @attention_blocks
-// CHECK:       %[[KT:.*]] = linalg.transpose ins(%arg0 : tensor<?x2x192x8xf32>) outs(%{{.*}} : tensor<?x2x8x192xf32>) permutation = [0, 1, 3, 2]
+// CHECK:       %[[KB:.*]] = tensor.expand_shape %arg0 {{\[\[}}0], [1], [2, 3], [4]] output_shape [%{{.*}}, 2, 3, 64, 8] : tensor<?x2x192x8xf32> into tensor<?x2x3x64x8xf32>
+// CHECK:       %[[KT:.*]] = linalg.transpose ins(%[[KB]] : tensor<?x2x3x64x8xf32>) outs(%{{.*}} : tensor<?x2x3x8x64xf32>) permutation = [0, 1, 2, 4, 3]
 // CHECK:       scf.forall (%{{.*}}, %{{.*}}, %[[QI:.*]]) in (%{{.*}}, %{{.*}}, 3) shared_outs(
 // CHECK:         %[[NEXT:.*]] = arith.addi %[[QI]], %c1
 // CHECK:         %[[END:.*]] = arith.minsi %[[NEXT]], %c3
 // CHECK:         scf.for %{{.*}} = %c0{{.*}} to %[[END]] step %c1 iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (tensor<64x1xf32>, tensor<64x1xf32>, tensor<64x8xf32>)
-// CHECK:           tensor.extract_slice %[[KT]][%{{.*}}, %{{.*}}, 0, %{{.*}}] [1, 1, 8, 64] [1, 1, 1, 1] : tensor<?x2x8x192xf32> to tensor<8x64xf32>
+// CHECK:           tensor.extract_slice %[[KT]][%{{.*}}, %{{.*}}, %{{.*}}, 0, 0] [1, 1, 1, 8, 64] [1, 1, 1, 1, 1] : tensor<?x2x3x8x64xf32> to tensor<8x64xf32>
 // CHECK:           math.exp
 // CHECK:         scf.forall.in_parallel
 // CHECK-NEXT:      tensor.parallel_insert_slice %{{.*}} [1, 1, 64, 8]
