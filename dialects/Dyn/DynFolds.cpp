@@ -100,8 +100,9 @@ struct DropUnreachableCapacity : OpRewritePattern<OpTy> {
 } // namespace
 
 namespace {
-/// With top_k = E and no capacity (neither a factor nor a fixed one), every expert computes every token: the
-/// counts are T for each expert, whatever the routing.
+/// With top_k = E and no capacity (neither a factor nor a fixed one), every
+/// expert computes every token: the counts are T for each expert, whatever
+/// the routing.
 struct FoldAllExpertsCounts : OpRewritePattern<MoeOp> {
   using OpRewritePattern::OpRewritePattern;
 

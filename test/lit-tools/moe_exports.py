@@ -113,6 +113,8 @@ class Switch(nn.Module):
             place = torch.cumsum(onehot, dim=1) * onehot
             return pmax, (place > 0) & (place <= self.capacity)
         place = torch.cumsum(onehot, dim=0) * onehot
+        if self.variant == "near_bool_place":  # place.bool() is 0 or 1: nothing is dropped
+            return pmax, (place > 0) & (place.bool().to(x.dtype) <= self.capacity)
         if self.variant == "lt":
             return pmax, (place > 0) & (place < self.capacity + 0.5)
         return pmax, (place > 0) & (place <= self.capacity)
@@ -228,6 +230,7 @@ models = {
     "near_switch_unmasked": Switch(variant="near_unmasked"),
     "near_switch_axis1": Switch(variant="near_axis1"),
     "near_switch_zero_capacity": Switch(capacity=0),
+    "near_switch_bool_place": Switch(variant="near_bool_place"),
 }
 # [B, S, d] inputs (x3.npy: 3 x 3 = 9 tokens).
 models3d = {

@@ -97,6 +97,18 @@ private:
   bool oneHotOfArgMax(const std::string &value);
   /// Names the MoE after the module holding the router (its logits).
   void nameAfter(const std::string &logits);
+  /// The one axis of `node` (Squeeze, Unsqueeze, a reduction), from its
+  /// `axes` attribute or its second input (opset 13 / 18); nothing if it
+  /// has none or several.
+  std::optional<int64_t> singleAxis(const onnx::NodeProto *node) const;
+  /// Whether `onehot` is OneHot(indices, `depth`, [0, on]) on the last axis,
+  /// `on` nonzero (or exactly 1 with `countable`: its values are summed).
+  bool oneHotOf(const onnx::NodeProto &onehot, int64_t depth, bool countable) const;
+  /// `value` through the Casts that keep a count (to any number, not bool).
+  std::string uncastCount(const std::string &value) const {
+    using T = onnx::TensorProto;
+    return uncast(value, {T::FLOAT, T::DOUBLE, T::FLOAT16, T::INT32, T::INT64});
+  }
   /// An integer constant's value, if `name` is a scalar or one-element one.
   std::optional<int64_t> intConst(const std::string &name) const;
   bool isZeros(const std::string &value) const;

@@ -52,6 +52,23 @@ std::optional<int64_t> MoeMatcher::intConst(const std::string &name) const {
   return it->second.ints->front().size;
 }
 
+std::optional<int64_t> MoeMatcher::singleAxis(const onnx::NodeProto *node) const {
+  if (!node)
+    return std::nullopt;
+  if (auto axes = im.intsAttr(*node, "axes"))
+    return axes->size() == 1 ? std::optional<int64_t>(axes->front()) : std::nullopt;
+  return node->input_size() > 1 ? intConst(inputOf(*node, 1)) : std::nullopt;
+}
+
+bool MoeMatcher::oneHotOf(const onnx::NodeProto &onehot, int64_t depth, bool countable) const {
+  auto values = im.knownValues().find(inputOf(onehot, 2));
+  if (intConst(inputOf(onehot, 1)) != depth || im.intAttr(onehot, "axis", -1) != -1 ||
+      values == im.knownValues().end() || !values->second.ints || values->second.ints->size() != 2)
+    return false;
+  const Dim &off = (*values->second.ints)[0], &on = (*values->second.ints)[1];
+  return off.isStatic() && off.size == 0 && on.isStatic() && (countable ? on.size == 1 : on.size != 0);
+}
+
 bool MoeMatcher::isZeros(const std::string &value) const {
   const onnx::NodeProto *c = p.def(value, "ConstantOfShape");
   if (!c)
@@ -196,13 +213,7 @@ bool MoeMatcher::tokensOf(const std::string &tok, const std::string &slot, int64
   std::optional<int64_t> e = pick ? intConst(inputOf(*pick, 1)) : std::nullopt;
   if (tokAt != 1 || !onehot || !e || im.intAttr(*pick, "axis", 0) != 0 ||
       im.intsAttr(*perm3, "perm") != SmallVector<int64_t>{2, 1, 0} ||
-      inputOf(*onehot, 0) != topkIndices || im.intAttr(*onehot, "axis", -1) != -1 ||
-      intConst(inputOf(*onehot, 1)) != moe.numExperts)
-    return false;
-  auto values = im.knownValues().find(inputOf(*onehot, 2));
-  if (values == im.knownValues().end() || !values->second.ints || values->second.ints->size() != 2 ||
-      !(*values->second.ints)[0].isStatic() || (*values->second.ints)[0].size != 0 ||
-      !(*values->second.ints)[1].isStatic() || (*values->second.ints)[1].size == 0)
+      inputOf(*onehot, 0) != topkIndices || !oneHotOf(*onehot, moe.numExperts, false))
     return false;
   expert = *e;
   return true;
@@ -252,10 +263,7 @@ bool MoeMatcher::router(const std::string &weights) {
     const onnx::NodeProto *rs = p.def(inputOf(*div, 1), "ReduceSum");
     if (!rs || inputOf(*rs, 0) != inputOf(*div, 0) || im.intAttr(*rs, "keepdims", 1) != 1)
       return false;
-    std::optional<int64_t> axis =
-        rs->input_size() > 1 ? intConst(inputOf(*rs, 1)) : std::nullopt;
-    if (auto axes = im.intsAttr(*rs, "axes"); axes && axes->size() == 1)
-      axis = axes->front();
+    std::optional<int64_t> axis = singleAxis(rs);
     if (!axis || (*axis != -1 && *axis != 1))
       return false;
     values = inputOf(*div, 0);
@@ -328,11 +336,7 @@ std::string MoeMatcher::rowsOf(const std::string &tok) const {
     // x[None, tok]: Gather(Unsqueeze(x, 0), tok, axis 1) [1, n, d], then
     // reshaped to rank 2 ([-1, d]: the experts' MatMuls fix d, so n rows).
     const onnx::NodeProto *un = p.def(inputOf(g, 0), "Unsqueeze");
-    std::optional<int64_t> axis =
-        un && un->input_size() > 1 ? intConst(inputOf(*un, 1)) : std::nullopt;
-    if (auto axes = un ? im.intsAttr(*un, "axes") : std::nullopt; axes && axes->size() == 1)
-      axis = axes->front();
-    if (!un || inputOf(*un, 0) != xf || axis != 0 || im.intAttr(g, "axis", 0) != 1)
+    if (!un || inputOf(*un, 0) != xf || singleAxis(un) != 0 || im.intAttr(g, "axis", 0) != 1)
       continue;
     for (const auto &[out, user] : p.producer) {
       if (user.first->op_type() != "Reshape" || inputOf(*user.first, 0) != value)

@@ -67,25 +67,15 @@ bool MoeMatcher::oneHotOfArgMax(const std::string &value) {
       for (size_t j = 0; j < range.size(); ++j)
         iota &= range[j].isStatic() && range[j].size == int64_t(j);
       const onnx::NodeProto *un = p.def(inputOf(*eq, i), "Unsqueeze");
-      if (!iota || !un)
-        continue;
-      std::optional<int64_t> axis =
-          un->input_size() > 1 ? intConst(inputOf(*un, 1)) : std::nullopt;
-      if (auto axes = im.intsAttr(*un, "axes"); axes && axes->size() == 1)
-        axis = axes->front();
-      if (!lastOf2d(axis))
+      if (!iota || !un || !lastOf2d(singleAxis(un)))
         continue;
       am = inputOf(*un, 0);
       width = int64_t(range.size());
     }
   } else if (const onnx::NodeProto *onehot = p.def(oh, "OneHot")) {
     // F.one_hot(e, E): OneHot(e, E, [0, 1]), on the last axis.
-    auto values = im.knownValues().find(inputOf(*onehot, 2));
     std::optional<int64_t> depth = intConst(inputOf(*onehot, 1));
-    if (!depth || im.intAttr(*onehot, "axis", -1) != -1 || values == im.knownValues().end() ||
-        !values->second.ints || values->second.ints->size() != 2 ||
-        !(*values->second.ints)[0].isStatic() || (*values->second.ints)[0].size != 0 ||
-        !(*values->second.ints)[1].isStatic() || (*values->second.ints)[1].size != 1)
+    if (!depth || !oneHotOf(*onehot, *depth, /*countable=*/true))
       return false;
     am = inputOf(*onehot, 0);
     width = *depth;
@@ -129,7 +119,7 @@ std::optional<int64_t> MoeMatcher::capacityOf(const std::string &keptValue) {
     if (!c)
       continue;
     // The position: cumsum(onehot, 0), or that times the one-hot.
-    std::string place = p.strip(inputOf(*cmp, 0), {"Cast"}), masked;
+    std::string place = uncastCount(inputOf(*cmp, 0)), masked;
     std::string sum = place;
     if (const onnx::NodeProto *mul = p.def(place, "Mul"))
       for (int j = 0; j < 2; ++j)
@@ -154,7 +144,7 @@ std::optional<int64_t> MoeMatcher::capacityOf(const std::string &keptValue) {
       const onnx::NodeProto *ge = p.def(assigned, "GreaterOrEqual");
       const onnx::NodeProto *t = gt ? gt : ge;
       std::optional<double> bound = t ? im.constantScalar(inputOf(*t, 1)) : std::nullopt;
-      isAssigned = bound && p.strip(inputOf(*t, 0), {"Cast"}) == masked &&
+      isAssigned = bound && uncastCount(inputOf(*t, 0)) == masked &&
                    (gt ? *bound >= 0 && *bound < 1 : *bound > 0 && *bound <= 1);
     }
     if (!isAssigned || !oneHotOfArgMax(onehot))
@@ -184,11 +174,7 @@ std::optional<OnnxImporter::RaisedMoe> MoeMatcher::matchSwitch(const onnx::NodeP
     const onnx::NodeProto *tr = sq ? p.def(inputOf(*sq, 0), "Transpose") : nullptr;
     auto perm = tr ? im.intsAttr(*tr, "perm") : std::nullopt;
     const onnx::NodeProto *nz = tr ? p.def(inputOf(*tr, 0), "NonZero") : nullptr;
-    std::optional<int64_t> squeezed =
-        sq && sq->input_size() > 1 ? intConst(inputOf(*sq, 1)) : std::nullopt;
-    if (auto axes = sq ? im.intsAttr(*sq, "axes") : std::nullopt; axes && axes->size() == 1)
-      squeezed = axes->front();
-    if (!nz || !perm || *perm != SmallVector<int64_t>{1, 0} || !lastOf2d(squeezed))
+    if (!nz || !perm || *perm != SmallVector<int64_t>{1, 0} || !lastOf2d(singleAxis(sq)))
       return std::nullopt;
     const onnx::NodeProto *column = p.def(p.strip(inputOf(*nz, 0), {"Cast"}), "Gather");
     std::optional<int64_t> expert = column ? intConst(inputOf(*column, 1)) : std::nullopt;
@@ -226,11 +212,7 @@ std::optional<OnnxImporter::RaisedMoe> MoeMatcher::matchSwitch(const onnx::NodeP
           continue;
         const onnx::NodeProto *max =
             p.def(p.strip(inputOf(*pick, 0), {"Unsqueeze", "Reshape"}), "ReduceMax");
-        std::optional<int64_t> axis =
-            max && max->input_size() > 1 ? intConst(inputOf(*max, 1)) : std::nullopt;
-        if (auto axes = max ? im.intsAttr(*max, "axes") : std::nullopt; axes && axes->size() == 1)
-          axis = axes->front();
-        if (!max || inputOf(*max, 0) != probs || !lastOf2d(axis))
+        if (!max || inputOf(*max, 0) != probs || !lastOf2d(singleAxis(max)))
           continue;
         matched = expertMlp(inputOf(*mul, i), rows, e);
         isWeighted = matched;
