@@ -69,7 +69,9 @@ void buildCudaPipeline(OpPassManager &pm, Stage stop, const CudaOptions &options
     return;
   // An emulated model runs on the CPU runtime. Attention keeps its
   // whole-sequence form: by blocks, a GPU would launch a kernel per block.
-  buildCpuCodegenPipeline(pm, emulate ? "cpu" : "cuda", /*attentionByBlocks=*/false);
+  // Block-sparse attention goes by rows: one kernel that reads the layout.
+  buildCpuCodegenPipeline(pm, emulate ? "cpu" : "cuda", /*attentionByBlocks=*/false,
+                          /*bsaByRows=*/true);
   if (stop == Stage::Codegen)
     return;
   if (emulate)

@@ -28,12 +28,14 @@ using namespace mlir;
 
 namespace dync {
 
-void buildCpuCodegenPipeline(OpPassManager &pm, StringRef target, bool attentionByBlocks) {
+void buildCpuCodegenPipeline(OpPassManager &pm, StringRef target, bool attentionByBlocks,
+                             bool bsaByRows) {
   pm.addPass(createDynThreadExternals());
   pm.addPass(createDynTimeSubgraphs());
   pm.addPass(createDynMergeSubgraphs());
   ConvertDynToLinalgOptions toLinalg;
   toLinalg.attentionByBlocks = attentionByBlocks;
+  toLinalg.bsaByRows = bsaByRows;
   pm.addPass(createConvertDynToLinalg(toLinalg));
   pm.addPass(createDynLowerStatistics());
   pm.addPass(createDynCheckCpuSupport());

@@ -43,9 +43,9 @@ static void buildGpuLaunchPipeline(OpPassManager &pm, const CudaOptions &options
   // The plan's workspace slots come from libdyncrt, which gives a CUDA
   // model's run memory that host and device both address.
   buildBufferizationPipeline(pm, options.host.memoryBudget);
-  // Loops over independent blocks (block-sparse attention's query blocks)
-  // stay host loops around the kernels.
-  pm.addPass(createForallToForLoopPass());
+  // Block-sparse attention by rows becomes one kernel's threads; any other
+  // loop over independent blocks stays a host loop around kernels.
+  pm.addNestedPass<func::FuncOp>(createDynLowerForalls());
   // Polynomials in arith ops: kernels need no libdevice for exp, tanh, erf.
   pm.addNestedPass<func::FuncOp>(createDynApproximateMath());
   arith::ArithEmulateUnsupportedFloatsOptions bf16InF32;
@@ -66,6 +66,11 @@ static void buildGpuLaunchPipeline(OpPassManager &pm, const CudaOptions &options
 
 void buildCudaKernelPipeline(OpPassManager &pm, const CudaOptions &options) {
   buildGpuLaunchPipeline(pm, options);
+  // Constants and index math into the launch bodies before outlining: a
+  // constant left outside becomes a kernel argument, unknown to LLVM and
+  // ptxas (block-sparse attention by rows then kept one address register
+  // per unrolled column, and spilled).
+  pm.addPass(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createDynGatherKernels());
   // One synchronization per run of back-to-back kernels, not per kernel.

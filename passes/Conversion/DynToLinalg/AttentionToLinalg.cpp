@@ -444,9 +444,12 @@ LogicalResult LowerAttention::lowerByBlocks(dyn::AttentionOp op, Value q, Value 
 }
 
 /// For each (batch, head, query block), an online softmax over the kept key
-/// blocks only: the work follows the layout.
+/// blocks only: the work follows the layout. With `byRows` (the CUDA
+/// target's choice), one loop nest over query rows that reads the layout
+/// itself (attentionByRows), where the value rows fit a thread's registers.
 struct LowerBsaAttention : OpConversionPattern<dyn::BsaAttentionOp> {
-  using OpConversionPattern::OpConversionPattern;
+  LowerBsaAttention(MLIRContext *ctx, bool byRows) : OpConversionPattern(ctx), byRows(byRows) {}
+  bool byRows;
   LogicalResult matchAndRewrite(dyn::BsaAttentionOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rw) const override {
     ImplicitLocOpBuilder b(op.getLoc(), rw);
@@ -458,20 +461,25 @@ struct LowerBsaAttention : OpConversionPattern<dyn::BsaAttentionOp> {
       return rw.notifyMatchFailure(op, "needs static sequence and head dims");
     std::string node = nodeNameOf(op, "bsa");
     int64_t heads = a.qType().getDimSize(1);
-    Value out = blockedAttention(
-        b, a, nq, [&](ImplicitLocOpBuilder &ib, Value) { return constIndex(ib, nk); },
-        [&](ImplicitLocOpBuilder &ib, Value bi, Value hi, Value qi, Value kj) {
-          return Value(tensor::ExtractOp::create(ib, layout, ValueRange{bi, hi, qi, kj}));
-        },
-        [&](ImplicitLocOpBuilder &ib, Value hi) {
-          // A block this loop enters, counted as it is computed (and per
-          // head, when the heads are a static count).
-          dyn::RtCountOp::create(ib, constIndex(ib, 1), ib.getStringAttr(node + ".blocks_computed"));
-          if (!ShapedType::isDynamic(heads))
-            dyn::RtCountOp::create(ib, constIndex(ib, 1), hi,
-                                   ib.getStringAttr(node + ".head_blocks_computed"),
-                                   ib.getI64IntegerAttr(heads));
-        });
+    auto entered = [&](ImplicitLocOpBuilder &ib, Value hi) {
+      // A block this loop enters, counted as it is computed (and per
+      // head, when the heads are a static count).
+      dyn::RtCountOp::create(ib, constIndex(ib, 1), ib.getStringAttr(node + ".blocks_computed"));
+      if (!ShapedType::isDynamic(heads))
+        dyn::RtCountOp::create(ib, constIndex(ib, 1), hi,
+                               ib.getStringAttr(node + ".head_blocks_computed"),
+                               ib.getI64IntegerAttr(heads));
+    };
+    Value out;
+    if (byRows && fitsAttentionByRows(a.qType(), rankedType(a.v)))
+      out = attentionByRows(b, a.q, a.k, a.v, layout, a.bs, a.scale, a.causal, entered);
+    else
+      out = blockedAttention(
+          b, a, nq, [&](ImplicitLocOpBuilder &ib, Value) { return constIndex(ib, nk); },
+          [&](ImplicitLocOpBuilder &ib, Value bi, Value hi, Value qi, Value kj) {
+            return Value(tensor::ExtractOp::create(ib, layout, ValueRange{bi, hi, qi, kj}));
+          },
+          entered);
     // Of all (query block, key block) pairs; the loop counts those it computes.
     Value nb = tensor::DimOp::create(b, a.q, 0), nh = tensor::DimOp::create(b, a.q, 1);
     Value total = arith::MulIOp::create(b, arith::MulIOp::create(b, nb, nh), constIndex(b, nq * nk));
@@ -484,7 +492,8 @@ struct LowerBsaAttention : OpConversionPattern<dyn::BsaAttentionOp> {
 } // namespace
 
 void dync::dyn_to_linalg::populateAttentionPatterns(RewritePatternSet &patterns,
-                                                   bool attentionByBlocks) {
+                                                   bool attentionByBlocks, bool bsaByRows) {
   patterns.add<LowerAttention>(patterns.getContext(), attentionByBlocks);
-  patterns.add<LowerBsaSelect, LowerBsaAttention>(patterns.getContext());
+  patterns.add<LowerBsaAttention>(patterns.getContext(), bsaByRows);
+  patterns.add<LowerBsaSelect>(patterns.getContext());
 }

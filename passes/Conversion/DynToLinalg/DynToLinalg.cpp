@@ -14,6 +14,7 @@
 
 #include "dync/Dialect/Dyn/DynOps.h"
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Transforms/DialectConversion.h"
 
@@ -45,7 +46,7 @@ struct ConvertDynToLinalgPass
       return !isa<FloatType>(op.getInput().getType().getElementType());
     });
     RewritePatternSet patterns(ctx);
-    populateDynToLinalgPatterns(patterns, attentionByBlocks);
+    populateDynToLinalgPatterns(patterns, attentionByBlocks, bsaByRows);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
       signalPassFailure();
   }
@@ -53,9 +54,10 @@ struct ConvertDynToLinalgPass
 
 } // namespace
 
-void dync::populateDynToLinalgPatterns(RewritePatternSet &patterns, bool attentionByBlocks) {
+void dync::populateDynToLinalgPatterns(RewritePatternSet &patterns, bool attentionByBlocks,
+                                       bool bsaByRows) {
   dyn_to_linalg::populateRowsPatterns(patterns);
-  dyn_to_linalg::populateAttentionPatterns(patterns, attentionByBlocks);
+  dyn_to_linalg::populateAttentionPatterns(patterns, attentionByBlocks, bsaByRows);
   dyn_to_linalg::populateIndexingPatterns(patterns);
   dyn_to_linalg::populateMoePatterns(patterns);
 }

@@ -44,10 +44,28 @@ inline std::string nodeNameOf(mlir::Operation *op, llvm::StringRef fallback) {
 std::pair<mlir::Value, mlir::Value> topkLastAxis(mlir::ImplicitLocOpBuilder &b, mlir::Value x,
                                                  int64_t k);
 
+/// Whether block-sparse attention with these queries and values can be
+/// computed by rows (attentionByRows): f32, static lengths, and a value row
+/// that fits in a thread's registers.
+bool fitsAttentionByRows(mlir::RankedTensorType q, mlir::RankedTensorType v);
+
+/// softmax(q·kᵀ·scale [+ causal mask])·v over the key blocks `layout` keeps,
+/// as one `scf.forall` over (batch, head, query row) mapped to GPU threads: a
+/// row's online softmax visits the kept blocks' keys one by one, in
+/// registers. `entered` is built where a kept block's first query row starts
+/// on its keys (its counters). The CUDA target's form: the layout is read in
+/// the kernel, not by the host.
+mlir::Value attentionByRows(mlir::ImplicitLocOpBuilder &b, mlir::Value q, mlir::Value k,
+                            mlir::Value v, mlir::Value layout, int64_t bs, double scale,
+                            bool causal,
+                            llvm::function_ref<void(mlir::ImplicitLocOpBuilder &, mlir::Value)>
+                                entered);
+
 /// dyn.rt.iota, select, gather_rows, scatter_rows.
 void populateRowsPatterns(mlir::RewritePatternSet &patterns);
 /// dyn.attention, dyn.bsa.select, dyn.bsa.attention.
-void populateAttentionPatterns(mlir::RewritePatternSet &patterns, bool attentionByBlocks);
+void populateAttentionPatterns(mlir::RewritePatternSet &patterns, bool attentionByBlocks,
+                               bool bsaByRows);
 /// dyn.topk, dyn.scatter_add.
 void populateIndexingPatterns(mlir::RewritePatternSet &patterns);
 /// dyn.moe.route, dispatch, experts, combine.

@@ -42,6 +42,21 @@ def DynMapParallelLoopsToGpu : Pass<"dyn-map-parallel-loops-to-gpu", "::mlir::fu
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect"];
 }
 
+def DynLowerForalls : Pass<"dyn-lower-foralls", "::mlir::func::FuncOp"> {
+  let summary = "scf.forall mapped to GPU threads as a kernel's parallel loop, any other as host loops";
+  let description = [{
+    On buffers, after bufferization. An `scf.forall` whose mapping is GPU
+    threads (`#gpu.thread<...>`, as `convert-dyn-to-linalg` builds
+    block-sparse attention by rows) becomes an `scf.parallel` with upstream
+    `forallToParallelLoop`: one kernel, tiled into blocks of threads by
+    `dyn-map-parallel-loops-to-gpu`, its body (loops, branches, loads) run by
+    each thread. Every other `scf.forall` (block-sparse attention by blocks)
+    becomes nested `scf.for` loops (`forallToForLoop`): host loops around the
+    kernels of their bodies, as `scf-forall-to-for` makes them.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect"];
+}
+
 def DynGatherKernels : Pass<"dyn-gather-kernels", "::mlir::ModuleOp"> {
   let summary = "Moves every outlined kernel into one GPU module with PTX-valid names";
   let description = [{

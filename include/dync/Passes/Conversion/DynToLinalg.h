@@ -9,9 +9,11 @@ namespace dync {
 
 /// Patterns spelling dyn.rt.{iota,select,gather_rows,scatter_rows} and
 /// dyn.attention with linalg/tensor/scf/arith on tensors; dense attention
-/// by blocks where its lengths allow and `attentionByBlocks` asks for it.
+/// by blocks where its lengths allow and `attentionByBlocks` asks for it;
+/// block-sparse attention by query rows, one GPU thread each, where
+/// `bsaByRows` asks for it and the rows fit.
 void populateDynToLinalgPatterns(mlir::RewritePatternSet &patterns,
-                                 bool attentionByBlocks = true);
+                                 bool attentionByBlocks = true, bool bsaByRows = false);
 
 } // namespace dync
 

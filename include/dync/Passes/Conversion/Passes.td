@@ -28,6 +28,16 @@ def ConvertDynToLinalg : Pass<"convert-dyn-to-linalg", "::mlir::ModuleOp"> {
       would launch a kernel per block, so the CUDA target keeps the
       whole-sequence form).
 
+    - `dyn.bsa.attention`: by blocks, every (batch, head, query block) in
+      parallel, an online softmax over the kept key blocks; with
+      `bsa-by-rows` (the CUDA target's choice), one `scf.forall` over
+      (batch, head, query row) mapped to GPU threads, each row's online
+      softmax over the kept blocks' keys held in scalars (registers), the
+      layout read inside the loop, so a GPU runs it as one kernel with no
+      read-back of the layout. By rows needs f32 and value rows of at most
+      128 (else by blocks); a kept block is counted by the thread of its
+      first query row.
+
     The MoE kernels (route, dispatch with capacity, grouped experts, combine)
     and block-sparse attention (layout selection, online softmax over kept
     blocks) are lowered too, as are `dyn.topk` on floats and `dyn.scatter_add`.
@@ -39,10 +49,12 @@ def ConvertDynToLinalg : Pass<"convert-dyn-to-linalg", "::mlir::ModuleOp"> {
   let options = [
     Option<"attentionByBlocks", "attention-by-blocks", "bool", "true",
            "Dense attention of static lengths by blocks of queries and keys (online softmax)">,
+    Option<"bsaByRows", "bsa-by-rows", "bool", "false",
+           "Block-sparse attention as one loop over query rows mapped to GPU threads">,
   ];
   let dependentDialects = [
-    "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
-    "::mlir::math::MathDialect",
+    "::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
+    "::mlir::linalg::LinalgDialect", "::mlir::math::MathDialect",
     "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect"
   ];
 }

@@ -61,9 +61,11 @@ DynVectorizeMatmulsOptions matmulKernelFor(const CpuOptions &options);
 /// the entry, subgraphs timed, dyn ops spelled with upstream ops (run
 /// statistics allocated), CPU support checked, the manifest recorded
 /// (`dyn.manifest`, which names `target` unless it is the CPU), and the
-/// entry readied for a C interface. The CUDA target shares this stage.
+/// entry readied for a C interface. The CUDA target shares this stage, with
+/// dense attention as a whole and block-sparse attention by rows (see
+/// convert-dyn-to-linalg's options).
 void buildCpuCodegenPipeline(mlir::OpPassManager &pm, llvm::StringRef target = "cpu",
-                             bool attentionByBlocks = true);
+                             bool attentionByBlocks = true, bool bsaByRows = false);
 
 /// The `codegen` stage to buffers, shared by the targets: elementwise ops as
 /// fused linalg, one-shot bufferization with function boundaries,
