@@ -69,9 +69,10 @@ void buildCudaPipeline(OpPassManager &pm, Stage stop, const CudaOptions &options
     return;
   // An emulated model runs on the CPU runtime. Attention keeps its
   // whole-sequence form: by blocks, a GPU would launch a kernel per block.
-  // Block-sparse attention goes by rows: one kernel that reads the layout.
+  // Block-sparse attention and MoE decide on the device: the host reads
+  // neither the layout nor the routing.
   buildCpuCodegenPipeline(pm, emulate ? "cpu" : "cuda", /*attentionByBlocks=*/false,
-                          /*bsaByRows=*/true);
+                          /*deviceForms=*/true);
   if (stop == Stage::Codegen)
     return;
   if (emulate)

@@ -29,13 +29,14 @@ using namespace mlir;
 namespace dync {
 
 void buildCpuCodegenPipeline(OpPassManager &pm, StringRef target, bool attentionByBlocks,
-                             bool bsaByRows) {
+                             bool deviceForms) {
   pm.addPass(createDynThreadExternals());
   pm.addPass(createDynTimeSubgraphs());
   pm.addPass(createDynMergeSubgraphs());
   ConvertDynToLinalgOptions toLinalg;
   toLinalg.attentionByBlocks = attentionByBlocks;
-  toLinalg.bsaByRows = bsaByRows;
+  toLinalg.bsaByRows = deviceForms;
+  toLinalg.moeOnDevice = deviceForms;
   pm.addPass(createConvertDynToLinalg(toLinalg));
   pm.addPass(createDynLowerStatistics());
   pm.addPass(createDynCheckCpuSupport());

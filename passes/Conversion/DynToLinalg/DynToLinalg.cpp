@@ -46,7 +46,7 @@ struct ConvertDynToLinalgPass
       return !isa<FloatType>(op.getInput().getType().getElementType());
     });
     RewritePatternSet patterns(ctx);
-    populateDynToLinalgPatterns(patterns, attentionByBlocks, bsaByRows);
+    populateDynToLinalgPatterns(patterns, attentionByBlocks, bsaByRows, moeOnDevice);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
       signalPassFailure();
   }
@@ -55,9 +55,9 @@ struct ConvertDynToLinalgPass
 } // namespace
 
 void dync::populateDynToLinalgPatterns(RewritePatternSet &patterns, bool attentionByBlocks,
-                                       bool bsaByRows) {
+                                       bool bsaByRows, bool moeOnDevice) {
   dyn_to_linalg::populateRowsPatterns(patterns);
   dyn_to_linalg::populateAttentionPatterns(patterns, attentionByBlocks, bsaByRows);
   dyn_to_linalg::populateIndexingPatterns(patterns);
-  dyn_to_linalg::populateMoePatterns(patterns);
+  dyn_to_linalg::populateMoePatterns(patterns, moeOnDevice);
 }

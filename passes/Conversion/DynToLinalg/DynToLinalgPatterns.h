@@ -8,6 +8,7 @@
 #ifndef DYNC_PASSES_CONVERSION_DYNTOLINALG_PATTERNS_H
 #define DYNC_PASSES_CONVERSION_DYNTOLINALG_PATTERNS_H
 
+#include "dync/Dialect/Dyn/DynOps.h"
 #include "dync/Dialect/Dyn/DynUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -61,6 +62,29 @@ mlir::Value attentionByRows(mlir::ImplicitLocOpBuilder &b, mlir::Value q, mlir::
                             llvm::function_ref<void(mlir::ImplicitLocOpBuilder &, mlir::Value)>
                                 entered);
 
+/// Whether dyn.moe.experts can run on the device (moeOnDevice): f32
+/// operands and static weights.
+bool fitsMoeOnDevice(mlir::dyn::MoeExpertsOp op);
+
+/// dyn.moe.dispatch's results (rows, offsets, slots) computed element by
+/// element: each assignment's place in its expert's queue by counting the
+/// assignments before it in grant order, each row's token likewise. Parallel
+/// generics only, so that a GPU decides on the device (the CUDA target's
+/// form; the CPU's grants in a sequential loop).
+llvm::SmallVector<mlir::Value> dispatchOnDevice(mlir::ImplicitLocOpBuilder &b, mlir::Value x,
+                                                mlir::Value idx, int64_t numExperts,
+                                                mlir::Value capacity);
+
+/// dyn.moe.experts as two parallel loop nests over (row, unit) and (row,
+/// column), each row reading its expert from `offsets` and skipping the
+/// rows past offsets[E]: the grouped GEMM with no host loop over experts.
+/// The hidden layer's loop is mapped to GPU threads and counts each row it
+/// computes under `counter` (one slot per expert).
+mlir::Value expertsOnDevice(mlir::ImplicitLocOpBuilder &b, mlir::dyn::MoeExpertsOp op,
+                            mlir::Value rows, mlir::Value offsets, mlir::Value w1, mlir::Value w2,
+                            mlir::Value w3, mlir::Value b1, mlir::Value b2,
+                            llvm::StringRef counter);
+
 /// dyn.rt.iota, select, gather_rows, scatter_rows.
 void populateRowsPatterns(mlir::RewritePatternSet &patterns);
 /// dyn.attention, dyn.bsa.select, dyn.bsa.attention.
@@ -69,7 +93,7 @@ void populateAttentionPatterns(mlir::RewritePatternSet &patterns, bool attention
 /// dyn.topk, dyn.scatter_add.
 void populateIndexingPatterns(mlir::RewritePatternSet &patterns);
 /// dyn.moe.route, dispatch, experts, combine.
-void populateMoePatterns(mlir::RewritePatternSet &patterns);
+void populateMoePatterns(mlir::RewritePatternSet &patterns, bool moeOnDevice);
 
 } // namespace dync::dyn_to_linalg
 

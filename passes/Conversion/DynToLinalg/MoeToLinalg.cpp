@@ -44,8 +44,12 @@ struct LowerRoute : OpConversionPattern<dyn::MoeRouteOp> {
 /// Assignments are granted slot by slot (all first choices in token order,
 /// then all second choices...), each expert up to its capacity; kept rows are
 /// grouped by expert, in token order within an expert.
+///
+/// With `onDevice` (the CUDA target), the same results from parallel
+/// generics (dispatchOnDevice), so that the host decides nothing.
 struct LowerDispatch : OpConversionPattern<dyn::MoeDispatchOp> {
-  using OpConversionPattern::OpConversionPattern;
+  LowerDispatch(MLIRContext *ctx, bool onDevice) : OpConversionPattern(ctx), onDevice(onDevice) {}
+  bool onDevice;
   LogicalResult matchAndRewrite(dyn::MoeDispatchOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rw) const override {
     ImplicitLocOpBuilder b(op.getLoc(), rw);
@@ -76,6 +80,13 @@ struct LowerDispatch : OpConversionPattern<dyn::MoeDispatchOp> {
                                        arith::FPToSIOp::create(b, b.getI64Type(), ceil));
     } else if (std::optional<uint64_t> fixed = op.getCapacity()) {
       cap = constIndex(b, static_cast<int64_t>(*fixed));
+    }
+    if (onDevice) {
+      SmallVector<Value> res = dispatchOnDevice(b, x, idx, e, cap);
+      rw.replaceOp(op, {castTo(b, res[0], op.getRows().getType()),
+                        castTo(b, res[1], op.getOffsets().getType()),
+                        castTo(b, res[2], op.getSlots().getType())});
+      return success();
     }
     Value counts0 = tb.filled({b.getIndexAttr(e)}, i32, b.getI32IntegerAttr(0));
     Value local0 = tb.filled({tb.size(idx, 0), b.getIndexAttr(k)}, i32, b.getI32IntegerAttr(-1));
@@ -173,9 +184,12 @@ struct LowerDispatch : OpConversionPattern<dyn::MoeDispatchOp> {
 };
 
 /// Each expert on its own rows only: a loop over experts whose body runs
-/// the FFN on the slice offsets[e] ..< offsets[e+1].
+/// the FFN on the slice offsets[e] ..< offsets[e+1]. With `onDevice` (the
+/// CUDA target) and f32 operands, every row's expert read on the device
+/// instead (expertsOnDevice).
 struct LowerExperts : OpConversionPattern<dyn::MoeExpertsOp> {
-  using OpConversionPattern::OpConversionPattern;
+  LowerExperts(MLIRContext *ctx, bool onDevice) : OpConversionPattern(ctx), onDevice(onDevice) {}
+  bool onDevice;
   LogicalResult matchAndRewrite(dyn::MoeExpertsOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rw) const override {
     ImplicitLocOpBuilder b(op.getLoc(), rw);
@@ -187,6 +201,13 @@ struct LowerExperts : OpConversionPattern<dyn::MoeExpertsOp> {
     int64_t e = w1t.getDimSize(0), h = w1t.getDimSize(1);
     dyn::Activation act = op.getActivation();
     std::string node = nodeNameOf(op, "moe");
+    if (onDevice && fitsMoeOnDevice(op)) {
+      Value out = expertsOnDevice(b, op, rows, offsets, adaptor.getW1(), adaptor.getW2(),
+                                  adaptor.getW3(), adaptor.getB1(), adaptor.getB2(),
+                                  node + ".expert_tokens");
+      rw.replaceOp(op, castTo(b, out, op.getResult().getType()));
+      return success();
+    }
     Value zero = constIndex(b, 0), one = constIndex(b, 1);
     Value result0 = rows;
     auto weightOf = [&](ImplicitLocOpBuilder &q, Value w, Value ei) -> Value {
@@ -301,6 +322,7 @@ struct LowerCombine : OpConversionPattern<dyn::MoeCombineOp> {
 
 } // namespace
 
-void dync::dyn_to_linalg::populateMoePatterns(RewritePatternSet &patterns) {
-  patterns.add<LowerRoute, LowerDispatch, LowerExperts, LowerCombine>(patterns.getContext());
+void dync::dyn_to_linalg::populateMoePatterns(RewritePatternSet &patterns, bool moeOnDevice) {
+  patterns.add<LowerRoute, LowerCombine>(patterns.getContext());
+  patterns.add<LowerDispatch, LowerExperts>(patterns.getContext(), moeOnDevice);
 }

@@ -11,9 +11,11 @@ namespace dync {
 /// dyn.attention with linalg/tensor/scf/arith on tensors; dense attention
 /// by blocks where its lengths allow and `attentionByBlocks` asks for it;
 /// block-sparse attention by query rows, one GPU thread each, where
-/// `bsaByRows` asks for it and the rows fit.
+/// `bsaByRows` asks for it and the rows fit; MoE dispatch and experts as
+/// parallel loops that decide on the device where `moeOnDevice` asks for it.
 void populateDynToLinalgPatterns(mlir::RewritePatternSet &patterns,
-                                 bool attentionByBlocks = true, bool bsaByRows = false);
+                                 bool attentionByBlocks = true, bool bsaByRows = false,
+                                 bool moeOnDevice = false);
 
 } // namespace dync
 

@@ -38,6 +38,16 @@ def ConvertDynToLinalg : Pass<"convert-dyn-to-linalg", "::mlir::ModuleOp"> {
       128 (else by blocks); a kept block is counted by the thread of its
       first query row.
 
+    - `dyn.moe.dispatch` and `dyn.moe.experts`: with `moe-on-device` (the
+      CUDA target's choice), parallel generics and one loop mapped to GPU
+      threads that decide everything element by element, so that the host
+      reads nothing back: an assignment's place in its expert's queue by
+      counting the assignments before it in grant order, each row's expert
+      from the offsets, and the experts' two matmuls with a thread per
+      (row, unit) and per (row, column) that skips the rows past
+      `offsets[E]`. The experts need f32 operands for it (else the loop over
+      experts); a row is counted for its expert by its unit-0 thread.
+
     The MoE kernels (route, dispatch with capacity, grouped experts, combine)
     and block-sparse attention (layout selection, online softmax over kept
     blocks) are lowered too, as are `dyn.topk` on floats and `dyn.scatter_add`.
@@ -51,6 +61,8 @@ def ConvertDynToLinalg : Pass<"convert-dyn-to-linalg", "::mlir::ModuleOp"> {
            "Dense attention of static lengths by blocks of queries and keys (online softmax)">,
     Option<"bsaByRows", "bsa-by-rows", "bool", "false",
            "Block-sparse attention as one loop over query rows mapped to GPU threads">,
+    Option<"moeOnDevice", "moe-on-device", "bool", "false",
+           "MoE dispatch and experts as parallel loops that decide on the device">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
