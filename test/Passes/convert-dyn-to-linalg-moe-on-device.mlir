@@ -1,22 +1,33 @@
 // RUN: dync-opt %s -convert-dyn-to-linalg=moe-on-device=true -split-input-file | FileCheck %s
 
 // MoE dispatch on the device (the CUDA target's form): parallel generics
-// only, each element deciding from the whole routing, so no host loop is
-// left. An assignment's place in its expert's queue is the number of
-// assignments before it in grant order (p = choice * T + token) with the same
-// expert, kept below the capacity; the offsets sum the experts' kept counts;
-// a row finds its token by counting its expert's assignments.
+// only, each element deciding from the routing, so no host loop is left.
+// The assignments (p = choice * T + token, the grant order) are cut into
+// chunks of 64; each (chunk, expert) counts its assignments, and `before`
+// sums the chunks ahead. An assignment's place in its expert's queue is
+// `before` at its chunk plus the same-expert assignments ahead of it in the
+// chunk, kept below the capacity; the offsets sum the experts' kept counts;
+// a row finds its chunk from `before`, then its token in the chunk.
 // CHECK-LABEL: func.func @dispatch
 // CHECK:       %[[CAP:.*]] = arith.index_cast %{{.*}} : index to i32
+// CHECK:       %[[NCHUNKS:.*]] = arith.divui %{{.*}}, %[[C64:.*]] : index
+// CHECK:       %[[INCHUNK:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<?x4xi32>)
+// CHECK:       %[[END:.*]] = arith.minui
+// CHECK:       scf.for %{{.*}} = %{{.*}} to %[[END]]
+// CHECK:       %[[BEFORE:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<?x4xi32>)
+// CHECK:       tensor.extract %[[INCHUNK]]
 // The place of each assignment.
-// CHECK:       %[[LOCAL:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]
+// CHECK:       %[[LOCAL:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<?x2xi32>)
 // CHECK:       %[[MINE:.*]] = arith.addi %{{.*}}, %{{.*}} : index
-// CHECK:       %[[RANK:.*]] = scf.for %{{.*}} = %{{.*}} to %[[MINE]]
-// CHECK:       arith.cmpi eq
+// CHECK:       %[[CHUNK:.*]] = arith.divui %[[MINE]], %{{.*}} : index
+// CHECK:       %[[BASE:.*]] = tensor.extract %[[BEFORE]][%[[CHUNK]], %{{.*}}] : tensor<?x4xi32>
+// CHECK:       %[[AHEAD:.*]] = scf.for %{{.*}} = %{{.*}} to %[[MINE]]
+// CHECK:       %[[RANK:.*]] = arith.addi %[[BASE]], %[[AHEAD]] : i32
 // CHECK:       %[[KEPT:.*]] = arith.cmpi slt, %[[RANK]], %[[CAP]] : i32
 // CHECK:       arith.select %[[KEPT]], %[[RANK]], %{{.*}} : i32
 // Each expert's kept count, then the offsets.
 // CHECK:       %[[COUNTS:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<4xi32>)
+// CHECK:       tensor.extract %[[BEFORE]][%[[NCHUNKS]], %{{.*}}]
 // CHECK:       arith.minsi %{{.*}}, %[[CAP]] : i32
 // CHECK:       %[[OFFSETS:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<5xi32>)
 // CHECK:       tensor.extract %[[COUNTS]]
@@ -24,6 +35,8 @@
 // CHECK:       linalg.generic {{.*}} outs(%{{.*}} : tensor<?x2xi32>)
 // CHECK:       tensor.extract %[[LOCAL]]
 // CHECK:       %[[TOKEN:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<?xi32>)
+// CHECK:       scf.for %{{.*}} = %{{.*}} to %[[NCHUNKS]]
+// CHECK:       tensor.extract %[[BEFORE]]
 // CHECK:       linalg.generic {{.*}} outs(%{{.*}} : tensor<?x8xf32>)
 // CHECK:       tensor.extract %[[TOKEN]]
 // CHECK-NOT:   dyn.moe.dispatch

@@ -7,10 +7,13 @@
 // decide on the host: a sequential grant loop, then a loop over experts
 // that launches each one's matmuls on its rows.
 //
-// Each output element is computed by one thread from the whole routing
-// (T·k assignments, E experts): a rank costs O(T·k) per assignment, which a
-// GPU spreads over T·k threads. The experts' matmuls read each row's expert
-// and skip the rows no expert owns, so their work is the kept rows'.
+// Each output element is computed by one thread: the assignments are cut
+// into chunks of kAssignmentChunk in grant order, each (chunk, expert)
+// counts its assignments, and a rank is the count of the chunks before plus
+// a count within its chunk, so no thread loops over more than a chunk and
+// the chunks (O(64 + T·k/64) per thread). The experts' matmuls read each
+// row's expert and skip the rows no expert owns, so their work is the kept
+// rows'.
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,6 +29,9 @@ using namespace dync;
 using namespace dync::dyn_to_linalg;
 
 namespace {
+
+/// The assignments a rank counts through at most (plus one per chunk).
+constexpr int64_t kAssignmentChunk = 64;
 
 Value constI32(ImplicitLocOpBuilder &b, int32_t v) {
   return arith::ConstantOp::create(b, b.getI32IntegerAttr(v));
@@ -127,6 +133,36 @@ SmallVector<Value> dync::dyn_to_linalg::dispatchOnDevice(ImplicitLocOpBuilder &b
   auto expertOf = [&](ImplicitLocOpBuilder &ib, Value tok, Value j) {
     return asI32(ib, tensor::ExtractOp::create(ib, idx, ValueRange{tok, j}));
   };
+  // Per chunk of kAssignmentChunk assignments (in grant order) and expert,
+  // the assignments to the expert in the chunks before it: a rank then
+  // counts only within its own chunk.
+  Value chunk = constIndex(b, kAssignmentChunk);
+  Value nChunks = arith::DivUIOp::create(
+      b, arith::AddIOp::create(b, n, constIndex(b, kAssignmentChunk - 1)), chunk);
+  OpFoldResult experts = b.getIndexAttr(e);
+  // Σ_{p in [lo, hi)} [expert of p == ex].
+  auto countIn = [&](ImplicitLocOpBuilder &ib, Value lo, Value hi, Value ex) {
+    return sumOver(ib, lo, hi, constI32(ib, 0), [&](ImplicitLocOpBuilder &q, Value p, Value c) {
+      return addIf(q, c, arith::CmpIOp::create(q, arith::CmpIPredicate::eq, expertAt(q, p), ex));
+    });
+  };
+  auto chunkStart = [&](ImplicitLocOpBuilder &ib, Value c) {
+    return Value(arith::MulIOp::create(ib, c, chunk));
+  };
+  auto chunkEnd = [&](ImplicitLocOpBuilder &ib, Value c) {
+    Value next = arith::AddIOp::create(ib, c, constIndex(ib, 1));
+    return Value(arith::MinUIOp::create(ib, chunkStart(ib, next), n));
+  };
+  Value inChunk = elementwise(b, {nChunks, experts}, i32, [&](ImplicitLocOpBuilder &ib, ArrayRef<Value> iv) {
+    return countIn(ib, chunkStart(ib, iv[0]), chunkEnd(ib, iv[0]),
+                   arith::IndexCastOp::create(ib, i32, iv[1]));
+  });
+  Value chunksPlus = arith::AddIOp::create(b, nChunks, constIndex(b, 1));
+  Value before = elementwise(b, {chunksPlus, experts}, i32, [&](ImplicitLocOpBuilder &ib, ArrayRef<Value> iv) {
+    return sumOver(ib, zero, iv[0], constI32(ib, 0), [&](ImplicitLocOpBuilder &q, Value c, Value acc) {
+      return Value(arith::AddIOp::create(q, acc, tensor::ExtractOp::create(q, inChunk, ValueRange{c, iv[1]})));
+    });
+  });
   // The rank of an assignment among its expert's, in grant order: its place
   // in the expert's queue. It is kept if that place is within the capacity
   // (an expert fills up in grant order, so the dropped ones come last).
@@ -135,12 +171,9 @@ SmallVector<Value> dync::dyn_to_linalg::dispatchOnDevice(ImplicitLocOpBuilder &b
                               Value ex = expertOf(ib, iv[0], iv[1]);
                               Value mine = arith::AddIOp::create(
                                   ib, arith::MulIOp::create(ib, iv[1], t), iv[0]);
-                              Value rank = sumOver(ib, zero, mine, constI32(ib, 0),
-                                                   [&](ImplicitLocOpBuilder &q, Value p, Value acc) {
-                                                     Value same = arith::CmpIOp::create(
-                                                         q, arith::CmpIPredicate::eq, expertAt(q, p), ex);
-                                                     return addIf(q, acc, same);
-                                                   });
+                              Value c = arith::DivUIOp::create(ib, mine, chunk);
+                              Value base = tensor::ExtractOp::create(ib, before, ValueRange{c, toIndex(ib, ex)});
+                              Value rank = arith::AddIOp::create(ib, base, countIn(ib, chunkStart(ib, c), mine, ex));
                               Value kept = arith::CmpIOp::create(ib, arith::CmpIPredicate::slt, rank, cap32);
                               return Value(arith::SelectOp::create(ib, kept, rank, constI32(ib, -1)));
                             });
@@ -148,11 +181,8 @@ SmallVector<Value> dync::dyn_to_linalg::dispatchOnDevice(ImplicitLocOpBuilder &b
   // offsets[i] = Σ_{e < i} of those.
   Value counts =
       elementwise(b, {b.getIndexAttr(e)}, i32, [&](ImplicitLocOpBuilder &ib, ArrayRef<Value> iv) {
-        Value e32 = arith::IndexCastOp::create(ib, i32, iv[0]);
-        Value count = sumOver(ib, zero, n, constI32(ib, 0), [&](ImplicitLocOpBuilder &q, Value p, Value c) {
-          return addIf(q, c, arith::CmpIOp::create(q, arith::CmpIPredicate::eq, expertAt(q, p), e32));
-        });
-        return Value(arith::MinSIOp::create(ib, count, cap32));
+        Value all = tensor::ExtractOp::create(ib, before, ValueRange{nChunks, iv[0]});
+        return Value(arith::MinSIOp::create(ib, all, cap32));
       });
   Value offsets =
       elementwise(b, {b.getIndexAttr(e + 1)}, i32, [&](ImplicitLocOpBuilder &ib, ArrayRef<Value> iv) {
@@ -182,14 +212,23 @@ SmallVector<Value> dync::dyn_to_linalg::dispatchOnDevice(ImplicitLocOpBuilder &b
           ImplicitLocOpBuilder q(loc, nb);
           Value want = arith::SubIOp::create(
               q, r32, tensor::ExtractOp::create(q, offsets, ValueRange{toIndex(q, ex)}));
-          // The first assignment p whose rank among ex's is `want`.
+          // Its chunk: the last one with fewer of ex's assignments before
+          // it than `want` + 1; then the assignment of that rank in it.
+          Value exI = toIndex(q, ex);
+          Value c = toIndex(q, sumOver(q, constIndex(q, 1), nChunks, constI32(q, 0),
+                                       [&](ImplicitLocOpBuilder &s, Value ci, Value acc) {
+                                         Value bc = tensor::ExtractOp::create(s, before, ValueRange{ci, exI});
+                                         return addIf(s, acc, arith::CmpIOp::create(s, arith::CmpIPredicate::sle, bc, want));
+                                       }));
+          Value wantIn = arith::SubIOp::create(q, want, tensor::ExtractOp::create(q, before, ValueRange{c, exI}));
           auto search = scf::ForOp::create(
-              q, zero, n, constIndex(q, 1), ValueRange{constI32(q, 0), constI32(q, -1)},
+              q, chunkStart(q, c), chunkEnd(q, c), constIndex(q, 1),
+              ValueRange{constI32(q, 0), constI32(q, -1)},
               [&](OpBuilder &nb2, Location l2, Value p, ValueRange st) {
                 ImplicitLocOpBuilder s(l2, nb2);
                 Value same = arith::CmpIOp::create(s, arith::CmpIPredicate::eq, expertAt(s, p), ex);
                 Value hit = arith::AndIOp::create(
-                    s, same, arith::CmpIOp::create(s, arith::CmpIPredicate::eq, st[0], want));
+                    s, same, arith::CmpIOp::create(s, arith::CmpIPredicate::eq, st[0], wantIn));
                 Value tok = arith::IndexCastOp::create(s, i32, arith::RemUIOp::create(s, p, t));
                 Value found = arith::SelectOp::create(s, hit, tok, st[1]);
                 scf::YieldOp::create(s, ValueRange{addIf(s, st[0], same), found});

@@ -42,7 +42,8 @@ def ConvertDynToLinalg : Pass<"convert-dyn-to-linalg", "::mlir::ModuleOp"> {
       CUDA target's choice), parallel generics and one loop mapped to GPU
       threads that decide everything element by element, so that the host
       reads nothing back: an assignment's place in its expert's queue by
-      counting the assignments before it in grant order, each row's expert
+      counting the assignments before it in grant order (per chunk of 64
+      assignments, then within its chunk), each row's expert
       from the offsets, and the experts' two matmuls with a thread per
       (row, unit) and per (row, column) that skips the rows past
       `offsets[E]`. The experts need f32 operands for it (else the loop over
