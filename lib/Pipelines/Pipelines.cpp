@@ -67,12 +67,17 @@ void buildCudaPipeline(OpPassManager &pm, Stage stop, const CudaOptions &options
   buildPartitionPipeline(pm);
   if (stop == Stage::Partitioned)
     return;
-  // An emulated model runs on the CPU runtime. Attention keeps its
-  // whole-sequence form: by blocks, a GPU would launch a kernel per block.
-  // Block-sparse attention and MoE decide on the device: the host reads
-  // neither the layout nor the routing.
-  buildCpuCodegenPipeline(pm, emulate ? "cpu" : "cuda", /*attentionByBlocks=*/false,
-                          /*deviceForms=*/true);
+  // An emulated model runs on the CPU runtime. Attention and MoE take the
+  // forms that decide on the device (the host reads neither a layout nor a
+  // routing): attention by query rows, one kernel each, rather than by
+  // blocks, which would launch kernels per block from the host; dense
+  // attention keeps its whole-sequence form when cuBLAS runs the products.
+  ConvertDynToLinalgOptions toLinalg;
+  toLinalg.attentionByBlocks = false;
+  toLinalg.attentionByRows = options.gemm != "cublas";
+  toLinalg.bsaByRows = true;
+  toLinalg.moeOnDevice = true;
+  buildCpuCodegenPipeline(pm, emulate ? "cpu" : "cuda", toLinalg);
   if (stop == Stage::Codegen)
     return;
   if (emulate)

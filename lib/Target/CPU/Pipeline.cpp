@@ -28,15 +28,11 @@ using namespace mlir;
 
 namespace dync {
 
-void buildCpuCodegenPipeline(OpPassManager &pm, StringRef target, bool attentionByBlocks,
-                             bool deviceForms) {
+void buildCpuCodegenPipeline(OpPassManager &pm, StringRef target,
+                             const ConvertDynToLinalgOptions &toLinalg) {
   pm.addPass(createDynThreadExternals());
   pm.addPass(createDynTimeSubgraphs());
   pm.addPass(createDynMergeSubgraphs());
-  ConvertDynToLinalgOptions toLinalg;
-  toLinalg.attentionByBlocks = attentionByBlocks;
-  toLinalg.bsaByRows = deviceForms;
-  toLinalg.moeOnDevice = deviceForms;
   pm.addPass(createConvertDynToLinalg(toLinalg));
   pm.addPass(createDynLowerStatistics());
   pm.addPass(createDynCheckCpuSupport());

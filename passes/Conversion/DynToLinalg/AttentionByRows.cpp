@@ -58,8 +58,7 @@ struct RowState {
 
 bool dync::dyn_to_linalg::fitsAttentionByRows(RankedTensorType q, RankedTensorType v) {
   int64_t d = q.getDimSize(3), dv = v.getDimSize(3);
-  return q.getElementType().isF32() && v.getElementType().isF32() &&
-         !ShapedType::isDynamic(q.getDimSize(2)) && !ShapedType::isDynamic(d) &&
+  return q.getElementType().isF32() && v.getElementType().isF32() && !ShapedType::isDynamic(d) &&
          !ShapedType::isDynamic(dv) && valueChunk(dv) != 0;
 }
 
@@ -67,8 +66,7 @@ Value dync::dyn_to_linalg::attentionByRows(
     ImplicitLocOpBuilder &b, Value q, Value k, Value v, Value layout, int64_t bs, double scale,
     bool causal, function_ref<void(ImplicitLocOpBuilder &, Value)> entered) {
   auto qt = rankedType(q);
-  int64_t s = qt.getDimSize(2), d = qt.getDimSize(3), dv = rankedType(v).getDimSize(3);
-  int64_t nk = rankedType(layout).getDimSize(3);
+  int64_t d = qt.getDimSize(3), dv = rankedType(v).getDimSize(3);
   int64_t width = valueChunk(dv), chunks = dv / width;
   Type f32 = b.getF32Type();
   MLIRContext *ctx = b.getContext();
@@ -87,7 +85,7 @@ Value dync::dyn_to_linalg::attentionByRows(
 
   TensorBuilder tb(b);
   Value nb = tensor::DimOp::create(b, q, 0), nh = tensor::DimOp::create(b, q, 1);
-  Value out0 = tb.empty({tb.size(q, 0), tb.size(q, 1), b.getIndexAttr(s), b.getIndexAttr(dv)}, f32);
+  Value out0 = tb.empty({tb.size(q, 0), tb.size(q, 1), tb.size(q, 2), b.getIndexAttr(dv)}, f32);
   // One thread per (batch, head, chunk of value columns, query row), the
   // row innermost (neighbouring threads, neighbouring rows): the mapping
   // marks this loop as a kernel's threads (the loops of the form by blocks
@@ -96,21 +94,13 @@ Value dync::dyn_to_linalg::attentionByRows(
   ArrayAttr mapping = b.getArrayAttr({dim(gpu::MappingId::LinearDim3), dim(gpu::MappingId::DimZ),
                                       dim(gpu::MappingId::DimY), dim(gpu::MappingId::DimX)});
   auto forall = scf::ForallOp::create(
-      b, SmallVector<OpFoldResult>{nb, nh, b.getIndexAttr(chunks), b.getIndexAttr(s)},
-      ValueRange{out0}, mapping);
+      b, SmallVector<OpFoldResult>{nb, nh, b.getIndexAttr(chunks), tb.size(q, 2)}, ValueRange{out0},
+      mapping);
   OpBuilder::InsertionGuard guard(b);
   Block *body = forall.getBody();
   Value bi = body->getArgument(0), hi = body->getArgument(1), chunk = body->getArgument(2),
         row = body->getArgument(3);
   b.setInsertionPoint(forall.getTerminator());
-  Value bsV = constIndex(b, bs);
-  Value qBlock = arith::DivUIOp::create(b, row, bsV);
-  // A kept block is counted by one thread: its first query row's first chunk.
-  Value firstOfBlock = arith::AndIOp::create(
-      b,
-      arith::CmpIOp::create(b, arith::CmpIPredicate::eq, arith::RemUIOp::create(b, row, bsV),
-                            constIndex(b, 0)),
-      arith::CmpIOp::create(b, arith::CmpIPredicate::eq, chunk, constIndex(b, 0)));
   Value col0 = arith::MulIOp::create(b, chunk, constIndex(b, width));
   auto column = [&](ImplicitLocOpBuilder &ib, int64_t c) {
     return Value(arith::AddIOp::create(ib, col0, constIndex(ib, c)));
@@ -164,45 +154,66 @@ Value dync::dyn_to_linalg::attentionByRows(
     return next;
   };
 
-  auto overBlocks = scf::ForOp::create(
-      b, constIndex(b, 0), constIndex(b, nk), constIndex(b, 1), init,
-      [&](OpBuilder &b1, Location l1, Value kj, ValueRange st) {
-        ImplicitLocOpBuilder i1(l1, b1);
-        Value keep = tensor::ExtractOp::create(i1, layout, ValueRange{bi, hi, qBlock, kj});
-        auto ifKept = scf::IfOp::create(
-            i1, keep,
-            [&](OpBuilder &b2, Location l2) {
-              ImplicitLocOpBuilder i2(l2, b2);
-              Value kStart = arith::MulIOp::create(i2, kj, constIndex(i2, bs));
-              Value kEnd = arith::AddIOp::create(i2, kStart, constIndex(i2, bs));
-              // Causal: keys after this row are masked, so not visited.
-              if (causal)
-                kEnd = arith::MinUIOp::create(
-                    i2, kEnd, arith::AddIOp::create(i2, row, constIndex(i2, 1)));
-              // The block is counted once, by the thread of its first
-              // query row, when that thread visits its keys.
-              Value visits = arith::CmpIOp::create(i2, arith::CmpIPredicate::ult, kStart, kEnd);
-              scf::IfOp::create(i2, arith::AndIOp::create(i2, firstOfBlock, visits),
-                                [&](OpBuilder &b3, Location l3) {
-                                  ImplicitLocOpBuilder i3(l3, b3);
-                                  entered(i3, hi);
-                                  scf::YieldOp::create(i3);
-                                });
-              auto overKeys = scf::ForOp::create(
-                  i2, kStart, kEnd, constIndex(i2, 1), st,
-                  [&](OpBuilder &b3, Location l3, Value t, ValueRange st3) {
-                    ImplicitLocOpBuilder i3(l3, b3);
-                    scf::YieldOp::create(i3, pack(attendKey(i3, t, unpack(st3))));
-                  });
-              scf::YieldOp::create(i2, overKeys.getResults());
-            },
-            [&](OpBuilder &b2, Location l2) { scf::YieldOp::create(b2, l2, st); });
-        scf::YieldOp::create(i1, ifKept.getResults());
-      });
+  // Causal: keys after this row are masked, so not visited.
+  auto causalEnd = [&](ImplicitLocOpBuilder &ib, Value end) {
+    if (!causal)
+      return end;
+    return Value(
+        arith::MinUIOp::create(ib, end, arith::AddIOp::create(ib, row, constIndex(ib, 1))));
+  };
+  auto overKeys = [&](ImplicitLocOpBuilder &ib, Value from, Value to, ValueRange st) {
+    return scf::ForOp::create(ib, from, to, constIndex(ib, 1), st,
+                              [&](OpBuilder &b3, Location l3, Value t, ValueRange st3) {
+                                ImplicitLocOpBuilder i3(l3, b3);
+                                scf::YieldOp::create(i3, pack(attendKey(i3, t, unpack(st3))));
+                              })
+        .getResults();
+  };
+  SmallVector<Value> finalState;
+  if (!layout) {
+    // Dense: every key (up to the row, if causal).
+    finalState = overKeys(b, constIndex(b, 0), causalEnd(b, tensor::DimOp::create(b, k, 2)), init);
+  } else {
+    int64_t nk = rankedType(layout).getDimSize(3);
+    Value bsV = constIndex(b, bs);
+    Value qBlock = arith::DivUIOp::create(b, row, bsV);
+    // A kept block is counted by one thread: its first query row's first chunk.
+    Value firstOfBlock = arith::AndIOp::create(
+        b,
+        arith::CmpIOp::create(b, arith::CmpIPredicate::eq, arith::RemUIOp::create(b, row, bsV),
+                              constIndex(b, 0)),
+        arith::CmpIOp::create(b, arith::CmpIPredicate::eq, chunk, constIndex(b, 0)));
+    auto overBlocks = scf::ForOp::create(
+        b, constIndex(b, 0), constIndex(b, nk), constIndex(b, 1), init,
+        [&](OpBuilder &b1, Location l1, Value kj, ValueRange st) {
+          ImplicitLocOpBuilder i1(l1, b1);
+          Value keep = tensor::ExtractOp::create(i1, layout, ValueRange{bi, hi, qBlock, kj});
+          auto ifKept = scf::IfOp::create(
+              i1, keep,
+              [&](OpBuilder &b2, Location l2) {
+                ImplicitLocOpBuilder i2(l2, b2);
+                Value kStart = arith::MulIOp::create(i2, kj, constIndex(i2, bs));
+                Value kEnd = causalEnd(i2, arith::AddIOp::create(i2, kStart, constIndex(i2, bs)));
+                // The block is counted once, by the thread of its first
+                // query row, when that thread visits its keys.
+                Value visits = arith::CmpIOp::create(i2, arith::CmpIPredicate::ult, kStart, kEnd);
+                scf::IfOp::create(i2, arith::AndIOp::create(i2, firstOfBlock, visits),
+                                  [&](OpBuilder &b3, Location l3) {
+                                    ImplicitLocOpBuilder i3(l3, b3);
+                                    entered(i3, hi);
+                                    scf::YieldOp::create(i3);
+                                  });
+                scf::YieldOp::create(i2, overKeys(i2, kStart, kEnd, st));
+              },
+              [&](OpBuilder &b2, Location l2) { scf::YieldOp::create(b2, l2, st); });
+          scf::YieldOp::create(i1, ifKept.getResults());
+        });
+    finalState = overBlocks.getResults();
+  }
 
   // The row's chunk written in place into the output (a slice of the loop's
   // shared output, so that bufferization stores into it directly).
-  RowState fin = unpack(overBlocks.getResults());
+  RowState fin = unpack(finalState);
   Value out = forall.getRegionIterArgs()[0];
   SmallVector<OpFoldResult> off{bi, hi, row, col0};
   SmallVector<OpFoldResult> size{b.getIndexAttr(1), b.getIndexAttr(1), b.getIndexAttr(1),

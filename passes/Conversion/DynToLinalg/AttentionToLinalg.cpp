@@ -26,8 +26,9 @@ double attentionScale(std::optional<APFloat> scale, int64_t headDim) {
 /// (flash attention) when both lengths are static multiples of the block,
 /// else with the S x S scores materialised.
 struct LowerAttention : OpConversionPattern<dyn::AttentionOp> {
-  LowerAttention(MLIRContext *ctx, bool byBlocks) : OpConversionPattern(ctx), byBlocks(byBlocks) {}
-  bool byBlocks;
+  LowerAttention(MLIRContext *ctx, bool byBlocks, bool byRows)
+      : OpConversionPattern(ctx), byBlocks(byBlocks), byRows(byRows) {}
+  bool byBlocks, byRows;
   static LogicalResult lowerByBlocks(dyn::AttentionOp op, Value q, Value k, Value v,
                                      ImplicitLocOpBuilder &b, ConversionPatternRewriter &rw);
   LogicalResult matchAndRewrite(dyn::AttentionOp op, OpAdaptor adaptor,
@@ -43,6 +44,12 @@ struct LowerAttention : OpConversionPattern<dyn::AttentionOp> {
     if (byBlocks && succeeded(lowerByBlocks(op, q, k, v, b, rw)))
       return success();
     double scale = attentionScale(op.getScale(), d);
+    if (byRows && fitsAttentionByRows(qType, rankedType(v))) {
+      Value out = attentionByRows(b, q, k, v, /*layout=*/Value(), /*bs=*/0, scale,
+                                  op.getCausal(), nullptr);
+      rw.replaceOp(op, castTo(b, out, op.getResult().getType()));
+      return success();
+    }
     auto scoresType = RankedTensorType::get(
         {qType.getDimSize(0), qType.getDimSize(1), qType.getDimSize(2), kType.getDimSize(2)}, elt);
     // The scale goes on q (S x D values) rather than on the scores (S x S):
@@ -492,8 +499,9 @@ struct LowerBsaAttention : OpConversionPattern<dyn::BsaAttentionOp> {
 } // namespace
 
 void dync::dyn_to_linalg::populateAttentionPatterns(RewritePatternSet &patterns,
-                                                   bool attentionByBlocks, bool bsaByRows) {
-  patterns.add<LowerAttention>(patterns.getContext(), attentionByBlocks);
+                                                   bool attentionByBlocks, bool bsaByRows,
+                                                   bool attentionByRows) {
+  patterns.add<LowerAttention>(patterns.getContext(), attentionByBlocks, attentionByRows);
   patterns.add<LowerBsaAttention>(patterns.getContext(), bsaByRows);
   patterns.add<LowerBsaSelect>(patterns.getContext());
 }

@@ -46,7 +46,8 @@ struct ConvertDynToLinalgPass
       return !isa<FloatType>(op.getInput().getType().getElementType());
     });
     RewritePatternSet patterns(ctx);
-    populateDynToLinalgPatterns(patterns, attentionByBlocks, bsaByRows, moeOnDevice);
+    populateDynToLinalgPatterns(patterns, attentionByBlocks, bsaByRows, moeOnDevice,
+                                attentionByRows);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
       signalPassFailure();
   }
@@ -55,9 +56,10 @@ struct ConvertDynToLinalgPass
 } // namespace
 
 void dync::populateDynToLinalgPatterns(RewritePatternSet &patterns, bool attentionByBlocks,
-                                       bool bsaByRows, bool moeOnDevice) {
+                                       bool bsaByRows, bool moeOnDevice, bool attentionByRows) {
   dyn_to_linalg::populateRowsPatterns(patterns);
-  dyn_to_linalg::populateAttentionPatterns(patterns, attentionByBlocks, bsaByRows);
+  dyn_to_linalg::populateAttentionPatterns(patterns, attentionByBlocks, bsaByRows,
+                                           attentionByRows);
   dyn_to_linalg::populateIndexingPatterns(patterns);
   dyn_to_linalg::populateMoePatterns(patterns, moeOnDevice);
 }

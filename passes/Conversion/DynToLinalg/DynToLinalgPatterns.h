@@ -50,7 +50,8 @@ std::pair<mlir::Value, mlir::Value> topkLastAxis(mlir::ImplicitLocOpBuilder &b, 
 /// that fits in a thread's registers.
 bool fitsAttentionByRows(mlir::RankedTensorType q, mlir::RankedTensorType v);
 
-/// softmax(q·kᵀ·scale [+ causal mask])·v over the key blocks `layout` keeps,
+/// softmax(q·kᵀ·scale [+ causal mask])·v over the key blocks `layout` keeps
+/// (over every key if `layout` is null, any lengths),
 /// as one `scf.forall` over (batch, head, query row) mapped to GPU threads: a
 /// row's online softmax visits the kept blocks' keys one by one, in
 /// registers. `entered` is built where a kept block's first query row starts
@@ -89,7 +90,7 @@ mlir::Value expertsOnDevice(mlir::ImplicitLocOpBuilder &b, mlir::dyn::MoeExperts
 void populateRowsPatterns(mlir::RewritePatternSet &patterns);
 /// dyn.attention, dyn.bsa.select, dyn.bsa.attention.
 void populateAttentionPatterns(mlir::RewritePatternSet &patterns, bool attentionByBlocks,
-                               bool bsaByRows);
+                               bool bsaByRows, bool attentionByRows);
 /// dyn.topk, dyn.scatter_add.
 void populateIndexingPatterns(mlir::RewritePatternSet &patterns);
 /// dyn.moe.route, dispatch, experts, combine.

@@ -94,11 +94,12 @@ Value addIf(ImplicitLocOpBuilder &b, Value acc, Value cond) {
 /// The expert that owns row `r32` (i32) of a dispatch with `offsets` [E+1]:
 /// #{i in 1..E-1 : offsets[i] <= r}, or -1 at or past offsets[E].
 Value expertOfRow(ImplicitLocOpBuilder &b, Value offsets, int64_t e, Value r32) {
-  Value ex = sumOver(b, constIndex(b, 1), constIndex(b, e), constI32(b, 0),
-                     [&](ImplicitLocOpBuilder &q, Value i, Value acc) {
-                       Value o = tensor::ExtractOp::create(q, offsets, ValueRange{i});
-                       return addIf(q, acc, arith::CmpIOp::create(q, arith::CmpIPredicate::sle, o, r32));
-                     });
+  Value ex =
+      sumOver(b, constIndex(b, 1), constIndex(b, e), constI32(b, 0),
+              [&](ImplicitLocOpBuilder &q, Value i, Value acc) {
+                Value o = tensor::ExtractOp::create(q, offsets, ValueRange{i});
+                return addIf(q, acc, arith::CmpIOp::create(q, arith::CmpIPredicate::sle, o, r32));
+              });
   Value total = tensor::ExtractOp::create(b, offsets, ValueRange{constIndex(b, e)});
   Value owned = arith::CmpIOp::create(b, arith::CmpIPredicate::slt, r32, total);
   return arith::SelectOp::create(b, owned, ex, constI32(b, -1));
@@ -115,7 +116,7 @@ bool dync::dyn_to_linalg::fitsMoeOnDevice(dyn::MoeExpertsOp op) {
 }
 
 SmallVector<Value> dync::dyn_to_linalg::dispatchOnDevice(ImplicitLocOpBuilder &b, Value x,
-                                                          Value idx, int64_t e, Value cap) {
+                                                         Value idx, int64_t e, Value cap) {
   TensorBuilder tb(b);
   Type i32 = b.getI32Type();
   int64_t k = rankedType(idx).getDimSize(1), d = rankedType(x).getDimSize(1);
@@ -153,30 +154,34 @@ SmallVector<Value> dync::dyn_to_linalg::dispatchOnDevice(ImplicitLocOpBuilder &b
     Value next = arith::AddIOp::create(ib, c, constIndex(ib, 1));
     return Value(arith::MinUIOp::create(ib, chunkStart(ib, next), n));
   };
-  Value inChunk = elementwise(b, {nChunks, experts}, i32, [&](ImplicitLocOpBuilder &ib, ArrayRef<Value> iv) {
-    return countIn(ib, chunkStart(ib, iv[0]), chunkEnd(ib, iv[0]),
-                   arith::IndexCastOp::create(ib, i32, iv[1]));
-  });
+  Value inChunk =
+      elementwise(b, {nChunks, experts}, i32, [&](ImplicitLocOpBuilder &ib, ArrayRef<Value> iv) {
+        return countIn(ib, chunkStart(ib, iv[0]), chunkEnd(ib, iv[0]),
+                       arith::IndexCastOp::create(ib, i32, iv[1]));
+      });
   Value chunksPlus = arith::AddIOp::create(b, nChunks, constIndex(b, 1));
-  Value before = elementwise(b, {chunksPlus, experts}, i32, [&](ImplicitLocOpBuilder &ib, ArrayRef<Value> iv) {
-    return sumOver(ib, zero, iv[0], constI32(ib, 0), [&](ImplicitLocOpBuilder &q, Value c, Value acc) {
-      return Value(arith::AddIOp::create(q, acc, tensor::ExtractOp::create(q, inChunk, ValueRange{c, iv[1]})));
-    });
-  });
+  Value before =
+      elementwise(b, {chunksPlus, experts}, i32, [&](ImplicitLocOpBuilder &ib, ArrayRef<Value> iv) {
+        return sumOver(ib, zero, iv[0], constI32(ib, 0),
+                       [&](ImplicitLocOpBuilder &q, Value c, Value acc) {
+                         return Value(arith::AddIOp::create(
+                             q, acc, tensor::ExtractOp::create(q, inChunk, ValueRange{c, iv[1]})));
+                       });
+      });
   // The rank of an assignment among its expert's, in grant order: its place
   // in the expert's queue. It is kept if that place is within the capacity
   // (an expert fills up in grant order, so the dropped ones come last).
-  Value local = elementwise(b, {tb.size(idx, 0), b.getIndexAttr(k)}, i32,
-                            [&](ImplicitLocOpBuilder &ib, ArrayRef<Value> iv) {
-                              Value ex = expertOf(ib, iv[0], iv[1]);
-                              Value mine = arith::AddIOp::create(
-                                  ib, arith::MulIOp::create(ib, iv[1], t), iv[0]);
-                              Value c = arith::DivUIOp::create(ib, mine, chunk);
-                              Value base = tensor::ExtractOp::create(ib, before, ValueRange{c, toIndex(ib, ex)});
-                              Value rank = arith::AddIOp::create(ib, base, countIn(ib, chunkStart(ib, c), mine, ex));
-                              Value kept = arith::CmpIOp::create(ib, arith::CmpIPredicate::slt, rank, cap32);
-                              return Value(arith::SelectOp::create(ib, kept, rank, constI32(ib, -1)));
-                            });
+  Value local = elementwise(
+      b, {tb.size(idx, 0), b.getIndexAttr(k)}, i32,
+      [&](ImplicitLocOpBuilder &ib, ArrayRef<Value> iv) {
+        Value ex = expertOf(ib, iv[0], iv[1]);
+        Value mine = arith::AddIOp::create(ib, arith::MulIOp::create(ib, iv[1], t), iv[0]);
+        Value c = arith::DivUIOp::create(ib, mine, chunk);
+        Value base = tensor::ExtractOp::create(ib, before, ValueRange{c, toIndex(ib, ex)});
+        Value rank = arith::AddIOp::create(ib, base, countIn(ib, chunkStart(ib, c), mine, ex));
+        Value kept = arith::CmpIOp::create(ib, arith::CmpIPredicate::slt, rank, cap32);
+        return Value(arith::SelectOp::create(ib, kept, rank, constI32(ib, -1)));
+      });
   // Each expert's kept assignments, min(assignments to it, capacity), then
   // offsets[i] = Σ_{e < i} of those.
   Value counts =
@@ -184,21 +189,24 @@ SmallVector<Value> dync::dyn_to_linalg::dispatchOnDevice(ImplicitLocOpBuilder &b
         Value all = tensor::ExtractOp::create(ib, before, ValueRange{nChunks, iv[0]});
         return Value(arith::MinSIOp::create(ib, all, cap32));
       });
-  Value offsets =
-      elementwise(b, {b.getIndexAttr(e + 1)}, i32, [&](ImplicitLocOpBuilder &ib, ArrayRef<Value> iv) {
-        return sumOver(ib, zero, iv[0], constI32(ib, 0), [&](ImplicitLocOpBuilder &q, Value ei, Value acc) {
-          return Value(arith::AddIOp::create(q, acc, tensor::ExtractOp::create(q, counts, ValueRange{ei})));
-        });
+  Value offsets = elementwise(
+      b, {b.getIndexAttr(e + 1)}, i32, [&](ImplicitLocOpBuilder &ib, ArrayRef<Value> iv) {
+        return sumOver(ib, zero, iv[0], constI32(ib, 0),
+                       [&](ImplicitLocOpBuilder &q, Value ei, Value acc) {
+                         return Value(arith::AddIOp::create(
+                             q, acc, tensor::ExtractOp::create(q, counts, ValueRange{ei})));
+                       });
       });
-  Value slots = elementwise(b, {tb.size(idx, 0), b.getIndexAttr(k)}, i32,
-                            [&](ImplicitLocOpBuilder &ib, ArrayRef<Value> iv) {
-                              Value l = tensor::ExtractOp::create(ib, local, iv);
-                              Value ex = toIndex(ib, expertOf(ib, iv[0], iv[1]));
-                              Value slot = arith::AddIOp::create(
-                                  ib, tensor::ExtractOp::create(ib, offsets, ValueRange{ex}), l);
-                              Value kept = arith::CmpIOp::create(ib, arith::CmpIPredicate::sge, l, constI32(ib, 0));
-                              return Value(arith::SelectOp::create(ib, kept, slot, constI32(ib, -1)));
-                            });
+  Value slots = elementwise(
+      b, {tb.size(idx, 0), b.getIndexAttr(k)}, i32,
+      [&](ImplicitLocOpBuilder &ib, ArrayRef<Value> iv) {
+        Value l = tensor::ExtractOp::create(ib, local, iv);
+        Value ex = toIndex(ib, expertOf(ib, iv[0], iv[1]));
+        Value slot =
+            arith::AddIOp::create(ib, tensor::ExtractOp::create(ib, offsets, ValueRange{ex}), l);
+        Value kept = arith::CmpIOp::create(ib, arith::CmpIPredicate::sge, l, constI32(ib, 0));
+        return Value(arith::SelectOp::create(ib, kept, slot, constI32(ib, -1)));
+      });
   // The token of each row: row r is the (r - offsets[e])-th kept assignment
   // of its expert e, found by counting in grant order. Rows past offsets[E]
   // have none (-1).
@@ -215,12 +223,16 @@ SmallVector<Value> dync::dyn_to_linalg::dispatchOnDevice(ImplicitLocOpBuilder &b
           // Its chunk: the last one with fewer of ex's assignments before
           // it than `want` + 1; then the assignment of that rank in it.
           Value exI = toIndex(q, ex);
-          Value c = toIndex(q, sumOver(q, constIndex(q, 1), nChunks, constI32(q, 0),
-                                       [&](ImplicitLocOpBuilder &s, Value ci, Value acc) {
-                                         Value bc = tensor::ExtractOp::create(s, before, ValueRange{ci, exI});
-                                         return addIf(s, acc, arith::CmpIOp::create(s, arith::CmpIPredicate::sle, bc, want));
-                                       }));
-          Value wantIn = arith::SubIOp::create(q, want, tensor::ExtractOp::create(q, before, ValueRange{c, exI}));
+          Value c = toIndex(
+              q,
+              sumOver(q, constIndex(q, 1), nChunks, constI32(q, 0),
+                      [&](ImplicitLocOpBuilder &s, Value ci, Value acc) {
+                        Value bc = tensor::ExtractOp::create(s, before, ValueRange{ci, exI});
+                        return addIf(s, acc,
+                                     arith::CmpIOp::create(s, arith::CmpIPredicate::sle, bc, want));
+                      }));
+          Value wantIn = arith::SubIOp::create(
+              q, want, tensor::ExtractOp::create(q, before, ValueRange{c, exI}));
           auto search = scf::ForOp::create(
               q, chunkStart(q, c), chunkEnd(q, c), constIndex(q, 1),
               ValueRange{constI32(q, 0), constI32(q, -1)},
@@ -242,14 +254,15 @@ SmallVector<Value> dync::dyn_to_linalg::dispatchOnDevice(ImplicitLocOpBuilder &b
     return ifOwned.getResult(0);
   });
   Type elt = rankedType(x).getElementType();
-  Value rows = elementwise(b, {n, b.getIndexAttr(d)}, elt, [&](ImplicitLocOpBuilder &ib, ArrayRef<Value> iv) {
-    Value tok = tensor::ExtractOp::create(ib, rowToken, ValueRange{iv[0]});
-    Value owned = arith::CmpIOp::create(ib, arith::CmpIPredicate::sge, tok, constI32(ib, 0));
-    Value safe = toIndex(ib, arith::MaxSIOp::create(ib, tok, constI32(ib, 0)));
-    Value v = tensor::ExtractOp::create(ib, x, ValueRange{safe, iv[1]});
-    return Value(arith::SelectOp::create(
-        ib, owned, v, arith::ConstantOp::create(ib, cast<TypedAttr>(ib.getZeroAttr(elt)))));
-  });
+  Value rows = elementwise(
+      b, {n, b.getIndexAttr(d)}, elt, [&](ImplicitLocOpBuilder &ib, ArrayRef<Value> iv) {
+        Value tok = tensor::ExtractOp::create(ib, rowToken, ValueRange{iv[0]});
+        Value owned = arith::CmpIOp::create(ib, arith::CmpIPredicate::sge, tok, constI32(ib, 0));
+        Value safe = toIndex(ib, arith::MaxSIOp::create(ib, tok, constI32(ib, 0)));
+        Value v = tensor::ExtractOp::create(ib, x, ValueRange{safe, iv[1]});
+        return Value(arith::SelectOp::create(
+            ib, owned, v, arith::ConstantOp::create(ib, cast<TypedAttr>(ib.getZeroAttr(elt)))));
+      });
   return {rows, offsets, slots};
 }
 
@@ -267,7 +280,8 @@ Value dync::dyn_to_linalg::expertsOnDevice(ImplicitLocOpBuilder &b, dyn::MoeExpe
                  function_ref<std::pair<Value, Value>(ImplicitLocOpBuilder &, Value)> operands) {
     return sumOver(ib, zero, len, init, [&](ImplicitLocOpBuilder &q, Value i, Value acc) {
       auto [x, y] = operands(q, i);
-      return Value(arith::AddFOp::create(q, acc, arith::MulFOp::create(q, x, y, contract), contract));
+      return Value(
+          arith::AddFOp::create(q, acc, arith::MulFOp::create(q, x, y, contract), contract));
     });
   };
   // The expert of each row (-1 past offsets[E]).
@@ -331,25 +345,27 @@ Value dync::dyn_to_linalg::expertsOnDevice(ImplicitLocOpBuilder &b, dyn::MoeExpe
   Value hidden = forall.getResult(0);
 
   // The output layer, a thread per (row, column); unowned rows are zeros.
-  return elementwise(b, {tb.size(rows, 0), b.getIndexAttr(d)}, f32,
-                     [&](ImplicitLocOpBuilder &ib, ArrayRef<Value> iv) {
-                       Value ex32 = tensor::ExtractOp::create(ib, rowExpert, ValueRange{iv[0]});
-                       Value owned = arith::CmpIOp::create(ib, arith::CmpIPredicate::sge, ex32, constI32(ib, 0));
-                       auto ifOwned = scf::IfOp::create(
-                           ib, owned,
-                           [&](OpBuilder &nb, Location loc) {
-                             ImplicitLocOpBuilder q(loc, nb);
-                             Value ex = toIndex(q, ex32);
-                             Value y = dot(q, hV, fzero, [&](ImplicitLocOpBuilder &s, Value jj) {
-                               return std::make_pair(
-                                   Value(tensor::ExtractOp::create(s, hidden, ValueRange{iv[0], jj})),
-                                   Value(tensor::ExtractOp::create(s, w2, ValueRange{ex, iv[1], jj})));
-                             });
-                             if (b2)
-                               y = arith::AddFOp::create(q, y, tensor::ExtractOp::create(q, b2, ValueRange{ex, iv[1]}));
-                             scf::YieldOp::create(q, y);
-                           },
-                           [&](OpBuilder &nb, Location loc) { scf::YieldOp::create(nb, loc, fzero); });
-                       return ifOwned.getResult(0);
-                     });
+  return elementwise(
+      b, {tb.size(rows, 0), b.getIndexAttr(d)}, f32,
+      [&](ImplicitLocOpBuilder &ib, ArrayRef<Value> iv) {
+        Value ex32 = tensor::ExtractOp::create(ib, rowExpert, ValueRange{iv[0]});
+        Value owned = arith::CmpIOp::create(ib, arith::CmpIPredicate::sge, ex32, constI32(ib, 0));
+        auto ifOwned = scf::IfOp::create(
+            ib, owned,
+            [&](OpBuilder &nb, Location loc) {
+              ImplicitLocOpBuilder q(loc, nb);
+              Value ex = toIndex(q, ex32);
+              Value y = dot(q, hV, fzero, [&](ImplicitLocOpBuilder &s, Value jj) {
+                return std::make_pair(
+                    Value(tensor::ExtractOp::create(s, hidden, ValueRange{iv[0], jj})),
+                    Value(tensor::ExtractOp::create(s, w2, ValueRange{ex, iv[1], jj})));
+              });
+              if (b2)
+                y = arith::AddFOp::create(q, y,
+                                          tensor::ExtractOp::create(q, b2, ValueRange{ex, iv[1]}));
+              scf::YieldOp::create(q, y);
+            },
+            [&](OpBuilder &nb, Location loc) { scf::YieldOp::create(nb, loc, fzero); });
+        return ifOwned.getResult(0);
+      });
 }

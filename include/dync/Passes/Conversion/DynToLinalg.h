@@ -9,13 +9,14 @@ namespace dync {
 
 /// Patterns spelling dyn.rt.{iota,select,gather_rows,scatter_rows} and
 /// dyn.attention with linalg/tensor/scf/arith on tensors; dense attention
-/// by blocks where its lengths allow and `attentionByBlocks` asks for it;
+/// by blocks where its lengths allow and `attentionByBlocks` asks for it,
+/// or by query rows, one GPU thread each, where `attentionByRows` does;
 /// block-sparse attention by query rows, one GPU thread each, where
 /// `bsaByRows` asks for it and the rows fit; MoE dispatch and experts as
 /// parallel loops that decide on the device where `moeOnDevice` asks for it.
 void populateDynToLinalgPatterns(mlir::RewritePatternSet &patterns,
                                  bool attentionByBlocks = true, bool bsaByRows = false,
-                                 bool moeOnDevice = false);
+                                 bool moeOnDevice = false, bool attentionByRows = false);
 
 } // namespace dync
 

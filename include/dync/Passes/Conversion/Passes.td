@@ -26,7 +26,10 @@ def ConvertDynToLinalg : Pass<"convert-dyn-to-linalg", "::mlir::ModuleOp"> {
       that are static multiples of 64, by blocks of 64 queries x 64 keys with
       an online softmax, every (batch, head, query block) in parallel (a GPU
       would launch a kernel per block, so the CUDA target keeps the
-      whole-sequence form).
+      whole-sequence form); with `attention-by-rows` (the CUDA target's
+      choice, unless cuBLAS runs the products), the loop over query rows
+      of `bsa-by-rows` below over every key (up to the row if causal), for
+      any lengths.
 
     - `dyn.bsa.attention`: by blocks, every (batch, head, query block) in
       parallel, an online softmax over the kept key blocks; with
@@ -60,6 +63,8 @@ def ConvertDynToLinalg : Pass<"convert-dyn-to-linalg", "::mlir::ModuleOp"> {
   let options = [
     Option<"attentionByBlocks", "attention-by-blocks", "bool", "true",
            "Dense attention of static lengths by blocks of queries and keys (online softmax)">,
+    Option<"attentionByRows", "attention-by-rows", "bool", "false",
+           "Dense attention as one loop over query rows mapped to GPU threads (before by-blocks)">,
     Option<"bsaByRows", "bsa-by-rows", "bool", "false",
            "Block-sparse attention as one loop over query rows mapped to GPU threads">,
     Option<"moeOnDevice", "moe-on-device", "bool", "false",

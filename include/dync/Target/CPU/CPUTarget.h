@@ -11,6 +11,7 @@
 #define DYNC_TARGET_CPU_CPUTARGET_H
 
 #include "dync/Passes/CPU/Passes.h"
+#include "dync/Passes/Conversion/Passes.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
@@ -62,10 +63,10 @@ DynVectorizeMatmulsOptions matmulKernelFor(const CpuOptions &options);
 /// statistics allocated), CPU support checked, the manifest recorded
 /// (`dyn.manifest`, which names `target` unless it is the CPU), and the
 /// entry readied for a C interface. The CUDA target shares this stage, with
-/// dense attention as a whole and `deviceForms`: block-sparse attention by
-/// rows and MoE decided on the device (see convert-dyn-to-linalg's options).
+/// its own forms of attention and MoE (`toLinalg`, convert-dyn-to-linalg's
+/// options).
 void buildCpuCodegenPipeline(mlir::OpPassManager &pm, llvm::StringRef target = "cpu",
-                             bool attentionByBlocks = true, bool deviceForms = false);
+                             const ConvertDynToLinalgOptions &toLinalg = {});
 
 /// The `codegen` stage to buffers, shared by the targets: elementwise ops as
 /// fused linalg, one-shot bufferization with function boundaries,

@@ -1,4 +1,5 @@
 // RUN: dync-opt %s -convert-dyn-to-linalg=bsa-by-rows=true -split-input-file | FileCheck %s
+// RUN: dync-opt %s -convert-dyn-to-linalg='attention-by-blocks=false attention-by-rows=true' -split-input-file | FileCheck %s --check-prefix=DENSE
 
 // Block-sparse attention by rows (the CUDA target's form): one forall over
 // (batch, head, value chunk, query row) mapped to GPU threads. Each row
@@ -49,10 +50,10 @@ func.func @causal(%q: tensor<?x2x32x8xf32>, %l: tensor<?x2x4x4xi1>) -> tensor<?x
 // written at its columns; only chunk 0 counts.
 // CHECK-LABEL: func.func @wide
 // CHECK:       scf.forall (%[[B:.*]], %[[H:.*]], %[[C:.*]], %[[ROW:.*]]) in (%{{.*}}, %{{.*}}, 2, 32)
+// CHECK:       %[[COL0:.*]] = arith.muli %[[C]], %{{.*}} : index
 // CHECK:       %[[FIRSTROW:.*]] = arith.cmpi eq, %{{.*}}, %{{.*}} : index
 // CHECK:       %[[CHUNK0:.*]] = arith.cmpi eq, %[[C]], %{{.*}} : index
 // CHECK:       %[[FIRST:.*]] = arith.andi %[[FIRSTROW]], %[[CHUNK0]] : i1
-// CHECK:       %[[COL0:.*]] = arith.muli %[[C]], %{{.*}} : index
 // CHECK:       scf.for
 // CHECK-NOT:   arith.minui
 // CHECK:       arith.andi %[[FIRST]], %{{.*}} : i1
@@ -83,4 +84,28 @@ func.func @half(%q: tensor<1x2x32x8xf16>, %l: tensor<1x2x4x4xi1>) -> tensor<1x2x
   %o = dyn.bsa.attention %q, %q, %q, %l {block_size = 8 : i64}
       : tensor<1x2x32x8xf16>, tensor<1x2x32x8xf16>, tensor<1x2x32x8xf16>, tensor<1x2x4x4xi1> -> tensor<1x2x32x8xf16> loc("half")
   return %o : tensor<1x2x32x8xf16>
+}
+
+// -----
+
+// Dense attention by rows (attention-by-rows, the CUDA target's choice):
+// the same loop over query rows, of any length, over every key up to the
+// row when causal: no layout, no block loop, nothing counted. Without the
+// option, the whole-sequence form (a matmul over all scores).
+// DENSE-LABEL: func.func @dense
+// DENSE:       scf.forall (%[[B:.*]], %[[H:.*]], %[[C:.*]], %[[ROW:.*]]) in (%{{.*}}, %{{.*}}, 1, %{{.*}}) shared_outs
+// DENSE:       %[[SK:.*]] = tensor.dim %arg1, %{{.*}} : tensor<?x2x?x8xf32>
+// DENSE:       %[[NEXT:.*]] = arith.addi %[[ROW]], %{{.*}} : index
+// DENSE:       %[[END:.*]] = arith.minui %[[SK]], %[[NEXT]] : index
+// DENSE:       scf.for %[[T:.*]] = %{{.*}} to %[[END]] step %{{.*}} iter_args({{.*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)
+// DENSE:       tensor.extract %arg1[%[[B]], %[[H]], %[[T]], %{{.*}}] : tensor<?x2x?x8xf32>
+// DENSE-NOT:   dyn.rt.count
+// DENSE:       mapping = [#gpu.thread<linear_dim_3>, #gpu.thread<z>, #gpu.thread<y>, #gpu.thread<x>]
+// DENSE-NOT:   dyn.attention
+// CHECK-LABEL: func.func @dense
+// CHECK-NOT:   scf.forall
+// CHECK:       linalg.generic
+func.func @dense(%q: tensor<?x2x?x8xf32>, %k: tensor<?x2x?x8xf32>) -> tensor<?x2x?x8xf32> {
+  %o = dyn.attention %q, %k, %k {causal} : tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32> -> tensor<?x2x?x8xf32>
+  return %o : tensor<?x2x?x8xf32>
 }
