@@ -26,6 +26,8 @@ config.substitutions.append(
      + " --dync " + os.path.join(config.dync_tools_dir, "dync")
      + " --dync-run " + os.path.join(config.dync_tools_dir, "dync-run")))
 config.substitutions.append(
+    ("%computed", "/usr/bin/python3 " + os.path.join(config.dync_src_root, "test", "lit-tools", "computed.py")))
+config.substitutions.append(
     ("%genexamples", "/usr/bin/python3 " + os.path.join(config.dync_src_root, "examples", "generate.py")))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
