@@ -105,6 +105,23 @@ Value expertOfRow(ImplicitLocOpBuilder &b, Value offsets, int64_t e, Value r32) 
   return arith::SelectOp::create(b, owned, ex, constI32(b, -1));
 }
 
+/// For row `r` of an expert's matmul: `body(ex)` at the row's expert `ex`
+/// (an index), or `zero` for a row no expert owns (rowExpert[r] = -1),
+/// which is then not computed.
+Value ifOwned(ImplicitLocOpBuilder &b, Value rowExpert, Value r, Value zero,
+              function_ref<Value(ImplicitLocOpBuilder &, Value)> body) {
+  Value ex32 = tensor::ExtractOp::create(b, rowExpert, ValueRange{r});
+  Value owned = arith::CmpIOp::create(b, arith::CmpIPredicate::sge, ex32, constI32(b, 0));
+  auto branch = scf::IfOp::create(
+      b, owned,
+      [&](OpBuilder &nb, Location loc) {
+        ImplicitLocOpBuilder q(loc, nb);
+        scf::YieldOp::create(q, body(q, toIndex(q, ex32)));
+      },
+      [&](OpBuilder &nb, Location loc) { scf::YieldOp::create(nb, loc, zero); });
+  return branch.getResult(0);
+}
+
 } // namespace
 
 bool dync::dyn_to_linalg::fitsMoeOnDevice(dyn::MoeExpertsOp op) {
@@ -305,40 +322,33 @@ Value dync::dyn_to_linalg::expertsOnDevice(ImplicitLocOpBuilder &b, dyn::MoeExpe
     Block *body = forall.getBody();
     Value r = body->getArgument(0), j = body->getArgument(1);
     b.setInsertionPoint(forall.getTerminator());
-    Value ex32 = tensor::ExtractOp::create(b, rowExpert, ValueRange{r});
-    Value owned = arith::CmpIOp::create(b, arith::CmpIPredicate::sge, ex32, constI32(b, 0));
-    auto ifOwned = scf::IfOp::create(
-        b, owned,
-        [&](OpBuilder &nb, Location loc) {
-          ImplicitLocOpBuilder q(loc, nb);
-          Value ex = toIndex(q, ex32);
-          Value first = arith::CmpIOp::create(q, arith::CmpIPredicate::eq, j, constIndex(q, 0));
-          scf::IfOp::create(q, first, [&](OpBuilder &nb2, Location l2) {
-            ImplicitLocOpBuilder c(l2, nb2);
-            dyn::RtCountOp::create(c, constIndex(c, 1), ex, c.getStringAttr(counter),
-                                   c.getI64IntegerAttr(e));
-            scf::YieldOp::create(c);
-          });
-          auto rowDot = [&](Value w) {
-            return dot(q, dinV, fzero, [&](ImplicitLocOpBuilder &s, Value kk) {
-              return std::make_pair(Value(tensor::ExtractOp::create(s, rows, ValueRange{r, kk})),
-                                    Value(tensor::ExtractOp::create(s, w, ValueRange{ex, j, kk})));
-            });
-          };
-          Value a = rowDot(w1);
-          if (b1)
-            a = arith::AddFOp::create(q, a, tensor::ExtractOp::create(q, b1, ValueRange{ex, j}));
-          a = buildActivation(q, dyn::stringifyActivation(op.getActivation()), a);
-          if (w3)
-            a = arith::MulFOp::create(q, a, rowDot(w3));
-          scf::YieldOp::create(q, a);
-        },
-        [&](OpBuilder &nb, Location loc) { scf::YieldOp::create(nb, loc, fzero); });
+    Value hj = ifOwned(b, rowExpert, r, fzero, [&](ImplicitLocOpBuilder &q, Value ex) {
+      Value first = arith::CmpIOp::create(q, arith::CmpIPredicate::eq, j, constIndex(q, 0));
+      scf::IfOp::create(q, first, [&](OpBuilder &nb2, Location l2) {
+        ImplicitLocOpBuilder c(l2, nb2);
+        dyn::RtCountOp::create(c, constIndex(c, 1), ex, c.getStringAttr(counter),
+                               c.getI64IntegerAttr(e));
+        scf::YieldOp::create(c);
+      });
+      auto rowDot = [&](Value w) {
+        return dot(q, dinV, fzero, [&](ImplicitLocOpBuilder &s, Value kk) {
+          return std::make_pair(Value(tensor::ExtractOp::create(s, rows, ValueRange{r, kk})),
+                                Value(tensor::ExtractOp::create(s, w, ValueRange{ex, j, kk})));
+        });
+      };
+      Value a = rowDot(w1);
+      if (b1)
+        a = arith::AddFOp::create(q, a, tensor::ExtractOp::create(q, b1, ValueRange{ex, j}));
+      a = buildActivation(q, dyn::stringifyActivation(op.getActivation()), a);
+      if (w3)
+        a = arith::MulFOp::create(q, a, rowDot(w3));
+      return a;
+    });
     Value out = forall.getRegionIterArgs()[0];
     SmallVector<OpFoldResult> off{r, j}, size(2, b.getIndexAttr(1)), str(2, b.getIndexAttr(1));
     auto one = RankedTensorType::get({1}, f32);
     Value slice = tensor::ExtractSliceOp::create(b, one, out, off, size, str);
-    slice = tensor::InsertOp::create(b, ifOwned.getResult(0), slice, ValueRange{zero});
+    slice = tensor::InsertOp::create(b, hj, slice, ValueRange{zero});
     b.setInsertionPointToStart(forall.getTerminator().getBody());
     tensor::ParallelInsertSliceOp::create(b, slice, out, off, size, str);
   }
@@ -348,24 +358,16 @@ Value dync::dyn_to_linalg::expertsOnDevice(ImplicitLocOpBuilder &b, dyn::MoeExpe
   return elementwise(
       b, {tb.size(rows, 0), b.getIndexAttr(d)}, f32,
       [&](ImplicitLocOpBuilder &ib, ArrayRef<Value> iv) {
-        Value ex32 = tensor::ExtractOp::create(ib, rowExpert, ValueRange{iv[0]});
-        Value owned = arith::CmpIOp::create(ib, arith::CmpIPredicate::sge, ex32, constI32(ib, 0));
-        auto ifOwned = scf::IfOp::create(
-            ib, owned,
-            [&](OpBuilder &nb, Location loc) {
-              ImplicitLocOpBuilder q(loc, nb);
-              Value ex = toIndex(q, ex32);
-              Value y = dot(q, hV, fzero, [&](ImplicitLocOpBuilder &s, Value jj) {
-                return std::make_pair(
-                    Value(tensor::ExtractOp::create(s, hidden, ValueRange{iv[0], jj})),
-                    Value(tensor::ExtractOp::create(s, w2, ValueRange{ex, iv[1], jj})));
-              });
-              if (b2)
-                y = arith::AddFOp::create(q, y,
-                                          tensor::ExtractOp::create(q, b2, ValueRange{ex, iv[1]}));
-              scf::YieldOp::create(q, y);
-            },
-            [&](OpBuilder &nb, Location loc) { scf::YieldOp::create(nb, loc, fzero); });
-        return ifOwned.getResult(0);
+        return ifOwned(ib, rowExpert, iv[0], fzero, [&](ImplicitLocOpBuilder &q, Value ex) {
+          Value y = dot(q, hV, fzero, [&](ImplicitLocOpBuilder &s, Value jj) {
+            return std::make_pair(
+                Value(tensor::ExtractOp::create(s, hidden, ValueRange{iv[0], jj})),
+                Value(tensor::ExtractOp::create(s, w2, ValueRange{ex, iv[1], jj})));
+          });
+          if (b2)
+            y = arith::AddFOp::create(q, y,
+                                      tensor::ExtractOp::create(q, b2, ValueRange{ex, iv[1]}));
+          return y;
+        });
       });
 }
