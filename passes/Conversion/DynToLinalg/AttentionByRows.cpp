@@ -1,8 +1,9 @@
-//===- AttentionByRows.cpp - block-sparse attention, a thread per query ---===//
+//===- AttentionByRows.cpp - attention, a GPU thread per query row --------===//
 //
-// Block-sparse attention as one loop nest over (batch, head, query row), the
-// layout read inside it: the form a GPU runs as one kernel, a thread per
-// query row, with no read-back of the layout by the host (the form by
+// Attention as one loop nest over (batch, head, query row): the form a GPU
+// runs as one kernel, a thread per query row, with an online softmax over
+// the keys in registers and no S x S scores. Block-sparse attention reads
+// its layout inside it, so that the host reads none of it back (the form by
 // blocks keeps its loop over query blocks on the host, which reads the
 // layout to decide each block's launches).
 //
@@ -30,8 +31,9 @@ namespace {
 /// each recomputing the row's scores; 128 columns in one thread spilled
 /// under ptxas -v). The query row (d values) stays in registers too when d
 /// + chunk is at most `kQueryInRegisters`, else it is re-read for each key.
-/// Measured with ptxas -v for sm_80/sm_90, S=2048, bs=64: d=dv=64, 225
-/// registers and no spill; d=96, 255 registers and no spill.
+/// Measured with ptxas -v for sm_80 and sm_90, block-sparse, blocks of 64:
+/// d = dv = 64 (S = 2048), 167-168 registers; d = dv = 96 and 128 (S =
+/// 512), 254-255; no spill in any.
 constexpr int64_t kValueChunk = 64;
 constexpr int64_t kQueryInRegisters = 160;
 
