@@ -41,6 +41,27 @@ inline std::string nodeNameOf(mlir::Operation *op, llvm::StringRef fallback) {
   return fallback.str();
 }
 
+mlir::Value constI32(mlir::ImplicitLocOpBuilder &b, int32_t v);
+mlir::Value toIndex(mlir::ImplicitLocOpBuilder &b, mlir::Value v);
+
+/// A parallel generic of element type `elt` and `sizes`, each element
+/// `body(indices)`: the body may loop over and read any captured tensor (a
+/// GPU gives each element a thread).
+mlir::Value
+elementwise(mlir::ImplicitLocOpBuilder &b, llvm::ArrayRef<mlir::OpFoldResult> sizes,
+            mlir::Type elt,
+            llvm::function_ref<mlir::Value(mlir::ImplicitLocOpBuilder &, llvm::ArrayRef<mlir::Value>)>
+                body);
+
+/// A sequential loop over [lo, hi) folding `step(i, acc)` from `init`.
+mlir::Value
+sumOver(mlir::ImplicitLocOpBuilder &b, mlir::Value lo, mlir::Value hi, mlir::Value init,
+        llvm::function_ref<mlir::Value(mlir::ImplicitLocOpBuilder &, mlir::Value, mlir::Value)>
+            step);
+
+/// acc + (cond ? 1 : 0), in acc's integer type.
+mlir::Value addIf(mlir::ImplicitLocOpBuilder &b, mlir::Value acc, mlir::Value cond);
+
 /// The k largest entries along the last axis of `x` (values, i64 indices).
 std::pair<mlir::Value, mlir::Value> topkLastAxis(mlir::ImplicitLocOpBuilder &b, mlir::Value x,
                                                  int64_t k);

@@ -33,10 +33,6 @@ namespace {
 /// The assignments a rank counts through at most (plus one per chunk).
 constexpr int64_t kAssignmentChunk = 64;
 
-Value constI32(ImplicitLocOpBuilder &b, int32_t v) {
-  return arith::ConstantOp::create(b, b.getI32IntegerAttr(v));
-}
-
 /// An expert index (any integer type) as i32.
 Value asI32(ImplicitLocOpBuilder &b, Value v) {
   Type i32 = b.getI32Type();
@@ -47,48 +43,6 @@ Value asI32(ImplicitLocOpBuilder &b, Value v) {
   if (v.getType().getIntOrFloatBitWidth() > 32)
     return arith::TruncIOp::create(b, i32, v);
   return arith::ExtSIOp::create(b, i32, v);
-}
-
-Value toIndex(ImplicitLocOpBuilder &b, Value v) {
-  return arith::IndexCastOp::create(b, b.getIndexType(), v);
-}
-
-/// A parallel generic writing `type` [sizes] element by element with
-/// `body(indices)`, which may read any captured tensor.
-Value elementwise(ImplicitLocOpBuilder &b, ArrayRef<OpFoldResult> sizes, Type elt,
-                  function_ref<Value(ImplicitLocOpBuilder &, ArrayRef<Value>)> body) {
-  TensorBuilder tb(b);
-  Value init = tb.empty(sizes, elt);
-  unsigned rank = sizes.size();
-  MLIRContext *ctx = b.getContext();
-  SmallVector<utils::IteratorType> par(rank, utils::IteratorType::parallel);
-  return linalg::GenericOp::create(
-             b, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
-             ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(rank, ctx)}, par,
-             [&](OpBuilder &nb, Location loc, ValueRange) {
-               ImplicitLocOpBuilder ib(loc, nb);
-               SmallVector<Value> ivs;
-               for (unsigned i = 0; i < rank; ++i)
-                 ivs.push_back(linalg::IndexOp::create(ib, i));
-               linalg::YieldOp::create(ib, body(ib, ivs));
-             })
-      .getResult(0);
-}
-
-/// Σ_{i in [lo, hi)} term(i) in a sequential loop, from `init`.
-Value sumOver(ImplicitLocOpBuilder &b, Value lo, Value hi, Value init,
-              function_ref<Value(ImplicitLocOpBuilder &, Value, Value)> step) {
-  auto loop = scf::ForOp::create(b, lo, hi, constIndex(b, 1), ValueRange{init},
-                                 [&](OpBuilder &nb, Location loc, Value i, ValueRange acc) {
-                                   ImplicitLocOpBuilder ib(loc, nb);
-                                   scf::YieldOp::create(ib, step(ib, i, acc[0]));
-                                 });
-  return loop.getResult(0);
-}
-
-/// acc + (cond ? 1 : 0), in i32.
-Value addIf(ImplicitLocOpBuilder &b, Value acc, Value cond) {
-  return arith::AddIOp::create(b, acc, arith::ExtUIOp::create(b, b.getI32Type(), cond));
 }
 
 /// The expert that owns row `r32` (i32) of a dispatch with `offsets` [E+1]:
