@@ -736,6 +736,8 @@ def main():
     p.add_argument("--dync-run", required=True)
     p.add_argument("--ort-python", required=True)
     p.add_argument("--workdir", required=True)
+    p.add_argument("--dync-flag", action="append", default=[],
+                   help="passed to dync (e.g. --target=cuda-emulated)")
     p.add_argument("cases", nargs="+")
     args = p.parse_args()
     # They import this file as a module: only here, not at the top.
@@ -759,7 +761,7 @@ def main():
                       location=name + ".data", size_threshold=0)
         else:
             onnx.save(m, path)
-        cmd = [args.dync, path, "-o", os.path.join(d, name + ".so")]
+        cmd = [args.dync, path, "-o", os.path.join(d, name + ".so")] + args.dync_flag
         for k, (lo, hi) in dims.items():
             cmd.append(f"--dim={k}={lo}:{hi}")
         r = subprocess.run(cmd, capture_output=True, text=True)
