@@ -29,18 +29,16 @@ def ConvertDynToLinalg : Pass<"convert-dyn-to-linalg", "::mlir::ModuleOp"> {
       whole-sequence form); with `attention-by-rows` (the CUDA target's
       choice, unless cuBLAS runs the products), the loop over query rows
       of `bsa-by-rows` below over every key (up to the row if causal), for
-      any lengths.
-
+      any lengths;
     - `dyn.bsa.attention`: by blocks, every (batch, head, query block) in
       parallel, an online softmax over the kept key blocks; with
       `bsa-by-rows` (the CUDA target's choice), one `scf.forall` over
-      (batch, head, query row) mapped to GPU threads, each row's online
-      softmax over the kept blocks' keys held in scalars (registers), the
-      layout read inside the loop, so a GPU runs it as one kernel with no
-      read-back of the layout. By rows needs f32 and value rows of at most
-      128 (else by blocks); a kept block is counted by the thread of its
-      first query row.
-
+      (batch, head, value chunk, query row) mapped to GPU threads, each
+      row's online softmax over the kept blocks' keys held in scalars
+      (registers), the layout read inside the loop, so a GPU runs it as one
+      kernel with no read-back of the layout. By rows needs f32 and a value
+      dimension that splits into chunks of 16 to 64 columns (else by
+      blocks); a kept block is counted by the thread of its first query row;
     - `dyn.moe.dispatch` and `dyn.moe.experts`: with `moe-on-device` (the
       CUDA target's choice), parallel generics and one loop mapped to GPU
       threads that decide everything element by element, so that the host
@@ -64,7 +62,7 @@ def ConvertDynToLinalg : Pass<"convert-dyn-to-linalg", "::mlir::ModuleOp"> {
     Option<"attentionByBlocks", "attention-by-blocks", "bool", "true",
            "Dense attention of static lengths by blocks of queries and keys (online softmax)">,
     Option<"attentionByRows", "attention-by-rows", "bool", "false",
-           "Dense attention as one loop over query rows mapped to GPU threads (before by-blocks)">,
+           "Dense attention as one loop over query rows mapped to GPU threads (unless by blocks)">,
     Option<"bsaByRows", "bsa-by-rows", "bool", "false",
            "Block-sparse attention as one loop over query rows mapped to GPU threads">,
     Option<"moeOnDevice", "moe-on-device", "bool", "false",
