@@ -24,7 +24,8 @@ double attentionScale(std::optional<APFloat> scale, int64_t headDim) {
 
 /// softmax((q·scale)·kᵀ [+ causal mask]) · v: by blocks of queries and keys
 /// (flash attention) when both lengths are static multiples of the block,
-/// else with the S x S scores materialised.
+/// by query rows when `byRows` asks for it (the CUDA target), else with the
+/// S x S scores materialised.
 struct LowerAttention : OpConversionPattern<dyn::AttentionOp> {
   LowerAttention(MLIRContext *ctx, bool byBlocks, bool byRows)
       : OpConversionPattern(ctx), byBlocks(byBlocks), byRows(byRows) {}

@@ -33,18 +33,6 @@ namespace {
 /// The assignments a rank counts through at most (plus one per chunk).
 constexpr int64_t kAssignmentChunk = 64;
 
-/// An expert index (any integer type) as i32.
-Value asI32(ImplicitLocOpBuilder &b, Value v) {
-  Type i32 = b.getI32Type();
-  if (v.getType() == i32)
-    return v;
-  if (v.getType().isIndex())
-    return arith::IndexCastOp::create(b, i32, v);
-  if (v.getType().getIntOrFloatBitWidth() > 32)
-    return arith::TruncIOp::create(b, i32, v);
-  return arith::ExtSIOp::create(b, i32, v);
-}
-
 /// The expert that owns row `r32` (i32) of a dispatch with `offsets` [E+1]:
 /// #{i in 1..E-1 : offsets[i] <= r}, or -1 at or past offsets[E].
 Value expertOfRow(ImplicitLocOpBuilder &b, Value offsets, int64_t e, Value r32) {
@@ -96,14 +84,16 @@ SmallVector<Value> dync::dyn_to_linalg::dispatchOnDevice(ImplicitLocOpBuilder &b
   Value n = arith::MulIOp::create(b, t, kv);
   Value zero = constIndex(b, 0);
   Value cap32 = arith::IndexCastOp::create(b, i32, cap);
+  // The expert of (token, choice), as i32 whatever the indices' type.
+  auto expertOf = [&](ImplicitLocOpBuilder &ib, Value tok, Value j) {
+    return TensorBuilder(ib).convertScalar(
+        tensor::ExtractOp::create(ib, idx, ValueRange{tok, j}), i32);
+  };
   // Assignment p is (token p mod T, choice p / T): the grant order, all
   // first choices in token order, then all second choices...
   auto expertAt = [&](ImplicitLocOpBuilder &ib, Value p) {
     Value tok = arith::RemUIOp::create(ib, p, t), j = arith::DivUIOp::create(ib, p, t);
-    return asI32(ib, tensor::ExtractOp::create(ib, idx, ValueRange{tok, j}));
-  };
-  auto expertOf = [&](ImplicitLocOpBuilder &ib, Value tok, Value j) {
-    return asI32(ib, tensor::ExtractOp::create(ib, idx, ValueRange{tok, j}));
+    return expertOf(ib, tok, j);
   };
   // Per chunk of kAssignmentChunk assignments (in grant order) and expert,
   // the assignments to the expert in the chunks before it: a rank then
