@@ -97,13 +97,15 @@ LogicalResult DynDialect::verifyOperationAttribute(Operation *op, NamedAttribute
     return success();
   }
   if (name == attrs::kName || name == attrs::kShape || name == attrs::kWeight ||
-      name == attrs::kParam || name == attrs::kBounds || name == attrs::kStatsArray)
+      name == attrs::kWeightPanel || name == attrs::kParam || name == attrs::kBounds ||
+      name == attrs::kStatsArray)
     return op->emitOpError() << "'" << name
                              << "' belongs on a function argument or result";
   return op->emitOpError() << "unknown dyn attribute '" << name << "'";
 }
 
-/// Arguments: dyn.name, dyn.shape, dyn.weight, dyn.param, dyn.bounds.
+/// Arguments: dyn.name, dyn.shape, dyn.weight, dyn.weight_panel, dyn.param,
+/// dyn.bounds.
 LogicalResult DynDialect::verifyRegionArgAttribute(Operation *op, unsigned regionIndex,
                                                    unsigned argIndex, NamedAttribute attr) {
   StringRef name = attr.getName().strref();
@@ -114,6 +116,19 @@ LogicalResult DynDialect::verifyRegionArgAttribute(Operation *op, unsigned regio
   int64_t rank = rankOf(type);
   if (name == attrs::kName || name == attrs::kWeight)
     return expectString(op, attr);
+  if (name == attrs::kWeightPanel) {
+    auto panel = dyn_cast<IntegerAttr>(attr.getValue());
+    // Checked while the argument is a tensor or memref (not once lowered).
+    auto shaped = dyn_cast<ShapedType>(type);
+    bool fits = panel && (!shaped || (shaped.hasRank() && shaped.getRank() == 3 &&
+                                      shaped.getDimSize(2) == panel.getInt()));
+    if (!fits || panel.getInt() < 1 || !fn.getArgAttr(argIndex, attrs::kWeight))
+      return op->emitOpError() << "'" << name << "' of argument #" << argIndex
+                               << " must be the panel width of a weight of type [N / panel, K, "
+                                  "panel], got "
+                               << type;
+    return success();
+  }
   if (name == attrs::kStatsArray) {
     if (!isa<UnitAttr>(attr.getValue()))
       return op->emitOpError() << "'" << name << "' is a unit attribute";

@@ -74,6 +74,12 @@ static LogicalResult checkShape(Operation *op, StringRef what, Value v,
 LogicalResult WeightOp::verify() {
   if (getName().empty())
     return emitOpError("weight name must not be empty");
+  if (std::optional<int64_t> panel = getPanel()) {
+    auto type = cast<RankedTensorType>(getType());
+    if (*panel < 1 || type.getRank() != 3 || type.getDimSize(2) != *panel)
+      return emitOpError() << "a weight in panels of " << *panel
+                           << " is [N / panel, K, panel], got " << type;
+  }
   return success();
 }
 

@@ -77,7 +77,7 @@ void buildCudaPipeline(OpPassManager &pm, Stage stop, const CudaOptions &options
   toLinalg.attentionByRows = options.gemm != "cublas";
   toLinalg.bsaByRows = true;
   toLinalg.moeOnDevice = true;
-  buildCpuCodegenPipeline(pm, emulate ? "cpu" : "cuda", toLinalg);
+  buildCpuCodegenPipeline(pm, emulate ? "cpu" : "cuda", toLinalg, /*packWeights=*/false);
   if (stop == Stage::Codegen)
     return;
   if (emulate)

@@ -11,6 +11,7 @@
 #include "dync/Passes/CPU/Passes.h"
 #include "dync/Passes/Codegen/MatmulMatch.h"
 
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -60,7 +61,14 @@ public:
     Value n = sizes[mm.n];
     Value blocks = arith::CeilDivSIOp::create(b, n, block);
     // Computed before the loop so that its work estimate sees them.
-    mFull = fullEnd(zero, sizes[mm.m], tileRows());
+    // Rows in tiles of tileRows(), then of half as many while they fit, down
+    // to single rows: the rows left over (8 of 128 with 12-row tiles) would
+    // otherwise run one at a time, each a chain of dependent multiply-adds.
+    Value from = zero;
+    for (int64_t rows = tileRows(); rows >= 1; rows /= 2) {
+      rowTiles.push_back({from, fullEnd(from, sizes[mm.m], rows), rows});
+      from = rowTiles.back().end;
+    }
     if (!mm.outer)
       kFull = fullEnd(zero, sizes[mm.k], shape.lanes);
     // The outer parallel loop: column blocks first when there are enough of
@@ -89,18 +97,37 @@ public:
           for (unsigned d : mm.batch)
             inner.iv[d] = ivs[at++];
           Value lo = arith::MulIOp::create(nb, blockIv, inner.idx(kBlockCols));
-          Value hi = arith::MinSIOp::create(
-              nb, arith::AddIOp::create(nb, lo, inner.idx(kBlockCols)), sizes[mm.n]);
-          inner.emitBlock(lo, hi);
+          // Every block is whole when n is a static multiple of its width: the
+          // column loops then have constant trip counts, which the thread
+          // pool's work estimate (dyn-outline-parallel-loops) reads.
+          int64_t n = staticSize(mm.n);
+          Value width = inner.idx(kBlockCols);
+          if (ShapedType::isDynamic(n) || n % kBlockCols != 0) {
+            Value hi = arith::MinSIOp::create(
+                nb, arith::AddIOp::create(nb, lo, inner.idx(kBlockCols)), sizes[mm.n]);
+            width = arith::SubIOp::create(nb, hi, lo);
+          }
+          inner.emitBlock(lo, width);
         });
   }
 
 private:
   Emitter(const Emitter &parent, ImplicitLocOpBuilder &b)
       : mm(parent.mm), shape(parent.shape), b(b), maps(parent.maps), a(parent.a), w(parent.w),
-        out(parent.out), sizes(parent.sizes), mFull(parent.mFull), kFull(parent.kFull) {}
+        out(parent.out), sizes(parent.sizes), rowTiles(parent.rowTiles), kFull(parent.kFull) {}
 
   int64_t tileRows() const { return mm.outer ? shape.outerRows : shape.rows; }
+
+  /// Vectors per outer-product tile. A weight in panels is read within one
+  /// panel per vector load: a tile (which starts at a multiple of its width
+  /// from a block's start, a multiple of 64) must not straddle two, so its
+  /// width divides the panel's.
+  int64_t outerVectors() const {
+    int64_t v = shape.outerVectors;
+    while (mm.panel && (mm.panel / shape.lanes) % v != 0)
+      --v;
+    return v;
+  }
 
   int64_t staticSize(unsigned d) {
     std::optional<int64_t> c = getConstantIntValue(sizes[d]);
@@ -109,14 +136,23 @@ private:
 
   Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
 
-  /// Indices of `map`'s operand at the current loop values `iv`.
+  /// Indices of `map`'s operand at the current loop values `iv`: loop dims,
+  /// the constant 0 (a broadcast), or an expression of loop dims (a weight
+  /// in panels: n floordiv P, n mod P).
   SmallVector<Value> indices(AffineMap map) {
     SmallVector<Value> result;
     for (AffineExpr e : map.getResults()) {
-      if (auto d = dyn_cast<AffineDimExpr>(e))
+      if (auto d = dyn_cast<AffineDimExpr>(e)) {
         result.push_back(iv[d.getPosition()]);
-      else
+      } else if (isa<AffineConstantExpr>(e)) {
         result.push_back(idx(0));
+      } else {
+        SmallVector<Value> dims;
+        for (unsigned d = 0; d < map.getNumDims(); ++d)
+          dims.push_back(e.isFunctionOfDim(d) ? iv[d] : idx(0));
+        result.push_back(affine::AffineApplyOp::create(
+            b, AffineMap::get(map.getNumDims(), 0, e), dims));
+      }
     }
     return result;
   }
@@ -159,8 +195,8 @@ private:
 
   /// The end of the largest multiple of `step` from lo not beyond hi.
   Value fullEnd(Value lo, Value hi, int64_t step) {
-    Value span = arith::SubIOp::create(b, hi, lo);
-    return arith::SubIOp::create(b, hi, arith::RemSIOp::create(b, span, idx(step)));
+    Value span = b.createOrFold<arith::SubIOp>(hi, lo);
+    return b.createOrFold<arith::SubIOp>(hi, b.createOrFold<arith::RemSIOp>(span, idx(step)));
   }
 
   /// A loop over k in [from, to) step `step` carrying `init`; `body` gets an
@@ -184,27 +220,31 @@ private:
     return arith::AddFOp::create(b, acc, arith::MulFOp::create(b, x, y, fast), fast);
   }
 
-  /// Every row of a, against columns [lo, hi) of b.
-  void emitBlock(Value lo, Value hi) {
-    Value m = sizes[mm.m];
-    for (auto [from, to, rows] :
-         {std::tuple{idx(0), mFull, tileRows()}, std::tuple{mFull, m, int64_t{1}}}) {
+  /// Every row of a, against the `width` columns of b from `lo` (the loops
+  /// run over offsets from lo).
+  void emitBlock(Value lo, Value width) {
+    Value zero = idx(0);
+    auto columns = [&](Value from, Value to, int64_t step, function_ref<void(Value)> body) {
+      loop(from, to, step, [&](Value c) { body(arith::AddIOp::create(b, lo, c)); });
+    };
+    for (auto [from, to, rows] : rowTiles) {
       loop(from, to, rows, [&, rows = rows](Value row) {
         if (!mm.outer) {
-          Value nFull = fullEnd(lo, hi, shape.cols);
-          loop(lo, nFull, shape.cols, [&](Value col) { emitTile(row, rows, col, shape.cols); });
-          loop(nFull, hi, 1, [&](Value col) { emitTile(row, rows, col, 1); });
+          Value nFull = fullEnd(zero, width, shape.cols);
+          columns(zero, nFull, shape.cols,
+                  [&](Value col) { emitTile(row, rows, col, shape.cols); });
+          columns(nFull, width, 1, [&](Value col) { emitTile(row, rows, col, 1); });
           return;
         }
         // Tiles of outerVectors vectors, then of one vector, then columns.
-        int64_t wide = shape.outerVectors * shape.lanes;
-        Value tilesEnd = fullEnd(lo, hi, wide);
-        Value vectorsEnd = fullEnd(tilesEnd, hi, shape.lanes);
-        loop(lo, tilesEnd, wide,
-             [&](Value col) { emitOuterTile(row, rows, col, shape.outerVectors); });
-        loop(tilesEnd, vectorsEnd, shape.lanes,
-             [&](Value col) { emitOuterTile(row, rows, col, 1); });
-        loop(vectorsEnd, hi, 1, [&](Value col) { emitColumn(row, rows, col); });
+        int64_t wide = outerVectors() * shape.lanes;
+        Value tilesEnd = fullEnd(zero, width, wide);
+        Value vectorsEnd = fullEnd(tilesEnd, width, shape.lanes);
+        columns(zero, tilesEnd, wide,
+                [&](Value col) { emitOuterTile(row, rows, col, outerVectors()); });
+        columns(tilesEnd, vectorsEnd, shape.lanes,
+                [&](Value col) { emitOuterTile(row, rows, col, 1); });
+        columns(vectorsEnd, width, 1, [&](Value col) { emitColumn(row, rows, col); });
       });
     }
   }
@@ -391,8 +431,14 @@ private:
   SmallVector<AffineMap> maps;
   Value a, w, out;
   SmallVector<Value> sizes;
-  /// The ends of the rows in full row tiles and of k in full vectors.
-  Value mFull, kFull;
+  /// Rows [begin, end) in tiles of `rows`, the sizes halving, the last 1.
+  struct RowTiles {
+    Value begin, end;
+    int64_t rows;
+  };
+  SmallVector<RowTiles> rowTiles;
+  /// The end of k in full vectors.
+  Value kFull;
   /// The current value of each loop (set as the nest is emitted).
   SmallVector<Value> iv;
 };
@@ -407,7 +453,12 @@ struct VectorizeMatmulsPass
     }
     SmallVector<Matmul> matches;
     getOperation().walk([&](linalg::GenericOp op) {
-      if (std::optional<Matmul> m = matchMatmul(op))
+      if (!op.hasPureBufferSemantics())
+        return;
+      // A weight in panels: vector loads stay in a panel and column blocks
+      // start at a panel's start (else the generic's loops run it).
+      if (std::optional<Matmul> m = matchMatmul(op);
+          m && (!m->panel || (m->panel % lanes == 0 && kBlockCols % m->panel == 0)))
         matches.push_back(*m);
     });
     for (Matmul &m : matches) {

@@ -45,6 +45,8 @@ struct DynOutlineGemmsPass : dync::impl::DynOutlineGemmsBase<DynOutlineGemmsPass
     MLIRContext *ctx = &getContext();
     SmallVector<dync::Matmul> gemms;
     module.walk([&](linalg::GenericOp op) {
+      if (!op.hasPureBufferSemantics())
+        return;
       if (std::optional<dync::Matmul> mm = dync::matchMatmul(op); mm && isPlainGemm(*mm))
         gemms.push_back(*mm);
     });

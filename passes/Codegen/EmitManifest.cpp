@@ -92,6 +92,9 @@ std::string buildManifest(ModuleOp module, StringRef target) {
     } else if (auto w = entry.getArgAttrOfType<StringAttr>(i, mlir::dyn::attrs::kWeight)) {
       arg["kind"] = "weight";
       arg["name"] = w.getValue().str();
+      // Packed by the runtime at load: `shape` is the packed one.
+      if (auto panel = entry.getArgAttrOfType<IntegerAttr>(i, mlir::dyn::attrs::kWeightPanel))
+        arg["panel"] = panel.getInt();
     } else if (auto p = entry.getArgAttrOfType<FlatSymbolRefAttr>(i, mlir::dyn::attrs::kParam)) {
       arg["kind"] = "param";
       arg["name"] = p.getValue().str();

@@ -1,4 +1,4 @@
-//===- MatmulMatch.cpp - recognizing matmuls on buffers -------------------===//
+//===- MatmulMatch.cpp - recognizing matmuls ------------------------------===//
 //
 // See MatmulMatch.h.
 //
@@ -42,17 +42,37 @@ bool dync::unitInnerStride(MemRefType type) {
   return strides.back() == 1;
 }
 
-/// Recognizes out[.., m, n] += a[.., m, k] * b[.., n, k] (or b[.., k, n]) on
-/// buffers with an f32 output.
+/// b's map when b is a weight in panels of P rows (`dyn.weight` with
+/// `panel`): (.., n, .., k) -> (n floordiv P, k, n mod P). Returns P, the
+/// dims n and k, or nothing.
+static std::optional<std::tuple<int64_t, unsigned, unsigned>> panelMap(AffineMap map) {
+  if (map.getNumResults() != 3)
+    return std::nullopt;
+  auto quotient = dyn_cast<AffineBinaryOpExpr>(map.getResult(0));
+  auto remainder = dyn_cast<AffineBinaryOpExpr>(map.getResult(2));
+  auto k = dyn_cast<AffineDimExpr>(map.getResult(1));
+  if (!quotient || !remainder || !k || quotient.getKind() != AffineExprKind::FloorDiv ||
+      remainder.getKind() != AffineExprKind::Mod)
+    return std::nullopt;
+  auto n = dyn_cast<AffineDimExpr>(quotient.getLHS());
+  auto p = dyn_cast<AffineConstantExpr>(quotient.getRHS());
+  if (!n || !p || p.getValue() < 1 || remainder.getLHS() != n || remainder.getRHS() != p)
+    return std::nullopt;
+  return std::tuple{p.getValue(), n.getPosition(), k.getPosition()};
+}
+
+/// Recognizes out[.., m, n] += a[.., m, k] * b[.., n, k] (or b[.., k, n], or
+/// b in panels) with an f32 output, on buffers or on tensors.
 std::optional<dync::Matmul> dync::matchMatmul(linalg::GenericOp op) {
-  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1)
+  if (!(op.hasPureBufferSemantics() || op.hasPureTensorSemantics()) ||
+      op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1)
     return std::nullopt;
   // f32 output; f32 inputs, or f16/bf16 ones that the body extends to f32
   // (weights stored in half precision).
   for (Value v : op->getOperands())
-    if (!isa<MemRefType>(v.getType()))
+    if (!isa<MemRefType, RankedTensorType>(v.getType()))
       return std::nullopt;
-  auto elementType = [](Value v) { return cast<MemRefType>(v.getType()).getElementType(); };
+  auto elementType = [](Value v) { return cast<ShapedType>(v.getType()).getElementType(); };
   if (!elementType(op.getDpsInits()[0]).isF32())
     return std::nullopt;
   // Body: yield acc + x * y (either order), x and y the inputs' elements,
@@ -92,22 +112,27 @@ std::optional<dync::Matmul> dync::matchMatmul(linalg::GenericOp op) {
 
   AffineMap aMap = op.getIndexingMapsArray()[0], bMap = op.getIndexingMapsArray()[1],
             oMap = op.getIndexingMapsArray()[2];
-  if (!dimsOrZero(aMap) || !dimsOrZero(bMap) || !oMap.isProjectedPermutation())
+  auto panels = panelMap(bMap);
+  if (!dimsOrZero(aMap) || !(panels || dimsOrZero(bMap)) || !oMap.isProjectedPermutation())
     return std::nullopt;
   std::optional<unsigned> k = dimAt(aMap, 1), m = dimAt(aMap, 2), oM = dimAt(oMap, 2),
                           oN = dimAt(oMap, 1);
-  bool outer = k && dimAt(bMap, 2) == k;
-  std::optional<unsigned> n = outer ? dimAt(bMap, 1) : dimAt(bMap, 2);
+  // A weight in panels is read as the outer-product kernel reads b[k, n]: the
+  // columns n of one k are contiguous (within a panel).
+  bool outer = panels || (k && dimAt(bMap, 2) == k);
+  std::optional<unsigned> n = panels ? std::get<1>(*panels) : outer ? dimAt(bMap, 1) : dimAt(bMap, 2);
+  if (panels && std::get<2>(*panels) != k)
+    return std::nullopt;
   if (!k || !m || !n || (!outer && dimAt(bMap, 1) != k) || oM != m || oN != n || *m == *n)
     return std::nullopt;
   // The operands read as vectors are contiguous along the vector: a and b
   // along k (dot products); b and out along n (outer products).
-  auto memrefOf = [&](Value v) { return cast<MemRefType>(v.getType()); };
   Value vecA = outer ? op.getDpsInits()[0] : op.getDpsInputs()[0];
-  if (!unitInnerStride(memrefOf(vecA)) || !unitInnerStride(memrefOf(op.getDpsInputs()[1])))
-    return std::nullopt;
+  for (Value v : {vecA, op.getDpsInputs()[1]})
+    if (auto memref = dyn_cast<MemRefType>(v.getType()); memref && !unitInnerStride(memref))
+      return std::nullopt;
   SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
-  Matmul match{op, *m, *n, *k, {}, outer};
+  Matmul match{op, *m, *n, *k, {}, outer, panels ? std::get<0>(*panels) : 0};
   for (unsigned d = 0; d < op.getNumLoops(); ++d) {
     bool isReduction = iters[d] == utils::IteratorType::reduction;
     if (d == *k ? !isReduction : isReduction)
@@ -125,7 +150,7 @@ std::optional<dync::Matmul> dync::matchMatmul(linalg::GenericOp op) {
            }) == count;
   };
   if (!uses(aMap, *m, 1) || !uses(aMap, *k, 1) || !uses(aMap, *n, 0) ||
-      !uses(bMap, *n, 1) || !uses(bMap, *k, 1) || !uses(bMap, *m, 0))
+      !uses(bMap, *n, panels ? 2 : 1) || !uses(bMap, *k, 1) || !uses(bMap, *m, 0))
     return std::nullopt;
   return match;
 }

@@ -16,14 +16,18 @@ using namespace dync;
 
 namespace {
 
-/// What a read refers to: the weight's name (a StringAttr) or the
-/// parameter's symbol (a FlatSymbolRefAttr); the attribute kinds differ, so
-/// the keys never collide.
+/// What a read refers to: the weight's name (a StringAttr), a packed
+/// weight's name and panel width (an ArrayAttr: the same tensor packed and
+/// not packed are two arguments) or the parameter's symbol (a
+/// FlatSymbolRefAttr); the attribute kinds differ, so the keys never collide.
 using Key = Attribute;
 
 Key keyOf(Operation *op) {
-  if (auto w = dyn_cast<dyn::WeightOp>(op))
+  if (auto w = dyn_cast<dyn::WeightOp>(op)) {
+    if (IntegerAttr panel = w.getPanelAttr())
+      return ArrayAttr::get(op->getContext(), {w.getNameAttr(), panel});
     return w.getNameAttr();
+  }
   if (auto p = dyn_cast<dyn::ParamReadOp>(op))
     return p.getParamAttr();
   return {};
@@ -112,11 +116,17 @@ struct ThreadExternalsPass
     Builder b(module.getContext());
     for (auto &[key, ops] : reads) {
       unsigned index = entry.getNumArguments();
-      NamedAttribute attr = isa<FlatSymbolRefAttr>(key)
-                                ? b.getNamedAttr(mlir::dyn::attrs::kParam, key)
-                                : b.getNamedAttr(mlir::dyn::attrs::kWeight, key);
+      SmallVector<NamedAttribute> attrs;
+      if (isa<FlatSymbolRefAttr>(key)) {
+        attrs.push_back(b.getNamedAttr(mlir::dyn::attrs::kParam, key));
+      } else if (auto packed = dyn_cast<ArrayAttr>(key)) {
+        attrs.push_back(b.getNamedAttr(mlir::dyn::attrs::kWeight, packed[0]));
+        attrs.push_back(b.getNamedAttr(mlir::dyn::attrs::kWeightPanel, packed[1]));
+      } else {
+        attrs.push_back(b.getNamedAttr(mlir::dyn::attrs::kWeight, key));
+      }
       if (failed(entry.insertArgument(index, ops.front()->getResult(0).getType(),
-                                      b.getDictionaryAttr(attr),
+                                      b.getDictionaryAttr(attrs),
                                       ops.front()->getLoc())))
         return signalPassFailure();
       for (Operation *op : ops) {

@@ -50,8 +50,11 @@ struct Arg {
   std::vector<int64_t> shape;
   std::vector<std::string> symbols;
   double defaultValue = 0;
-  /// Weights: the mapped (or, if misaligned, copied) data.
+  /// Weights: the mapped (or, if misaligned or packed, copied) data.
   const void *data = nullptr;
+  /// Weights packed in panels of this many rows (`shape` is the packed
+  /// [N / panel, K, panel] of the stored [N, K]); 0 for a weight as stored.
+  int64_t panel = 0;
 };
 
 struct Result {
@@ -104,6 +107,10 @@ struct dync_model_t {
   std::string weightsFile;
   std::unique_ptr<dync::safetensors::File> weights;
   std::vector<std::unique_ptr<char[]>> alignedCopies;
+  /// Weights packed for the matmul kernel (64-byte aligned, freed with free).
+  std::vector<std::unique_ptr<void, void (*)(void *)>> packedCopies;
+  /// Bytes of weights copied at load: packed, misaligned, or to the device.
+  int64_t weightCopyBytes = 0;
   /// Compiled with --target=cuda: the weights live in managed memory.
   bool cuda = false;
   std::vector<void *> deviceCopies;

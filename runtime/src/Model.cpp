@@ -3,6 +3,7 @@
 #include "Cuda.h"
 #include "Internal.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
 #include <mutex>
@@ -30,6 +31,19 @@ std::string baseOf(const std::string &path) {
 
 const char *storedName(dync_dtype_t dtype) {
   return dtype == DYNC_F32 ? "F32" : dtype == DYNC_F16 ? "F16" : dtype == DYNC_BF16 ? "BF16" : "?";
+}
+
+/// `stored`, an f32 [panels * panel, k] matrix (possibly misaligned), into
+/// `packed` as [panels, k, panel]: each stored row read in order, written
+/// with a stride of `panel`.
+void packPanels(const uint8_t *stored, float *packed, int64_t panels, int64_t k, int64_t panel) {
+  for (int64_t j = 0; j < panels; ++j)
+    for (int64_t t = 0; t < panel; ++t) {
+      const uint8_t *row = stored + ((j * panel + t) * k) * sizeof(float);
+      float *out = packed + j * k * panel + t;
+      for (int64_t i = 0; i < k; ++i)
+        std::memcpy(out + i * panel, row + i * sizeof(float), sizeof(float));
+    }
 }
 
 /// A model library's undefined dync_* symbols (allocation, the clock, ...)
@@ -88,18 +102,33 @@ dync_status_t *dync::rt::bindWeights(dync_model_t &model, const char *modelPath,
       return fail(DYNC_STATUS_NOT_FOUND,
                   "weights file '%s' has no tensor '%s', which the model needs", path.c_str(),
                   a.name.c_str());
-    if (info->shape != a.shape)
+    // A weight packed in panels is stored [N, K].
+    std::vector<int64_t> stored = a.shape;
+    if (a.panel)
+      stored = {a.shape[0] * a.panel, a.shape[1]};
+    if (info->shape != stored)
       return fail(DYNC_STATUS_INCOMPATIBLE,
                   "weight '%s' in '%s' has a different shape than the model was compiled for",
                   a.name.c_str(), path.c_str());
-    const char *stored = dync::safetensors::dtypeName(info->dtype);
-    if (std::strcmp(stored, storedName(a.dtype)) != 0)
+    const char *storedType = dync::safetensors::dtypeName(info->dtype);
+    if (std::strcmp(storedType, storedName(a.dtype)) != 0)
       return fail(DYNC_STATUS_INCOMPATIBLE,
                   "weight '%s' in '%s' is %s, but the model was compiled for %s",
-                  a.name.c_str(), path.c_str(), stored, dync_dtype_name(a.dtype));
+                  a.name.c_str(), path.c_str(), storedType, dync_dtype_name(a.dtype));
     const uint8_t *data = model.weights->data(*info);
     size_t size = info->end - info->begin;
-    if (reinterpret_cast<uintptr_t>(data) % dync_dtype_size(a.dtype) != 0) {
+    if (a.panel) {
+      // Once, here: the matmul kernel streams panels of `panel` rows,
+      // [N / panel, K, panel]; element (j, k, t) is the stored (j * panel + t, k).
+      void *packed = std::aligned_alloc(64, (size + 63) / 64 * 64);
+      if (!packed)
+        return fail(DYNC_STATUS_OUT_OF_MEMORY, "cannot pack weight '%s' (%zu bytes)",
+                    a.name.c_str(), size);
+      model.packedCopies.emplace_back(packed, std::free);
+      packPanels(data, static_cast<float *>(packed), a.shape[0], a.shape[1], a.panel);
+      model.weightCopyBytes += size;
+      data = static_cast<const uint8_t *>(packed);
+    } else if (reinterpret_cast<uintptr_t>(data) % dync_dtype_size(a.dtype) != 0) {
       // Generated code assumes element alignment: copy the rare misaligned
       // tensor once.
       auto *copy = new (std::nothrow) char[size];
@@ -108,6 +137,7 @@ dync_status_t *dync::rt::bindWeights(dync_model_t &model, const char *modelPath,
                     a.name.c_str(), size);
       model.alignedCopies.emplace_back(copy);
       std::memcpy(copy, data, size);
+      model.weightCopyBytes += size;
       data = reinterpret_cast<const uint8_t *>(copy);
     }
     if (model.cuda) {
@@ -120,6 +150,7 @@ dync_status_t *dync::rt::bindWeights(dync_model_t &model, const char *modelPath,
                     size);
       model.deviceCopies.push_back(copy);
       std::memcpy(copy, data, size);
+      model.weightCopyBytes += size;
       data = static_cast<const uint8_t *>(copy);
     }
     a.data = data;
@@ -208,6 +239,10 @@ void dync_model_release(dync_model_t *model) { delete model; }
 
 const char *dync_model_device(const dync_model_t *model) {
   return !model ? nullptr : model->cuda ? "cuda" : "cpu";
+}
+
+int64_t dync_model_weight_copy_bytes(const dync_model_t *model) {
+  return model ? model->weightCopyBytes : 0;
 }
 
 int32_t dync_model_num_inputs(const dync_model_t *model) {

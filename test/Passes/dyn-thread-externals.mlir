@@ -34,6 +34,31 @@ func.func private @sg(%x: tensor<4xf32>) -> tensor<4xf32> attributes {dyn.subgra
 
 // -----
 
+// A weight read as stored and in panels (dyn-pack-weights) is two
+// arguments, the packed one with its panel width; the packed read of two
+// subgraphs is one.
+// CHECK-LABEL: func.func @forward
+// CHECK-SAME:  %{{.*}}: tensor<64x8xf32> {dyn.weight = "w"}
+// CHECK-SAME:  %{{.*}}: tensor<2x8x32xf32> {dyn.weight = "w", dyn.weight_panel = 32 : i64}
+// CHECK-NOT:   dyn.weight_panel
+// CHECK:       return
+func.func @forward(%x: tensor<4xf32>) -> (tensor<64x8xf32>, tensor<2x8x32xf32>, tensor<2x8x32xf32>) {
+  %w = dyn.weight "w" : tensor<64x8xf32>
+  %a = call @sg1() : () -> tensor<2x8x32xf32>
+  %b = call @sg2() : () -> tensor<2x8x32xf32>
+  return %w, %a, %b : tensor<64x8xf32>, tensor<2x8x32xf32>, tensor<2x8x32xf32>
+}
+func.func private @sg1() -> tensor<2x8x32xf32> attributes {dyn.subgraph} {
+  %p = dyn.weight "w" {panel = 32 : i64} : tensor<2x8x32xf32>
+  return %p : tensor<2x8x32xf32>
+}
+func.func private @sg2() -> tensor<2x8x32xf32> attributes {dyn.subgraph} {
+  %p = dyn.weight "w" {panel = 32 : i64} : tensor<2x8x32xf32>
+  return %p : tensor<2x8x32xf32>
+}
+
+// -----
+
 // expected-error @+1 {{dyn-thread-externals needs exactly one public entry function, found 2}}
 module {
   func.func @a() { return }

@@ -25,7 +25,8 @@
 // CHECK:         scf.parallel (%[[BLOCK:.+]]) = (%c0) to (%c4) step (%c1) {
 // CHECK:           %[[LO:.+]] = arith.muli %[[BLOCK]], %c64
 // CHECK:           scf.for %[[ROW:.+]] = %c0 to %{{.+}} step %c3 {
-// CHECK:             scf.for %[[COL:.+]] = %[[LO]] to %{{.+}} step %c4 {
+// CHECK:             scf.for %[[C:.+]] = %c0 to %{{.+}} step %c4 {
+// CHECK:               %[[COL:.+]] = arith.addi %[[LO]], %[[C]]
 // CHECK:               %[[ACC:.+]]:12 = scf.for %[[K:.+]] = %c0 to %c512 step %c8 iter_args(
 // CHECK-COUNT-3:         vector.load %[[X]][%{{.+}}, %[[K]]] : memref<?x512xf32>, vector<8xf32>
 // CHECK:                 vector.load %[[W]][%[[COL]], %[[K]]] : memref<200x512xf32>, vector<8xf32>
@@ -198,6 +199,45 @@ func.func @others(%x: memref<4x8xf32>, %wt: memref<8x16xf32>, %w: memref<16x8xf3
                        affine_map<(m, n, k) -> (m, n)>],
       iterator_types = ["parallel", "parallel", "reduction"]}
       ins(%xs, %w : memref<4x8xf32, strided<[16, 2]>>, memref<16x8xf32>) outs(%y : memref<4x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// A Linear layer whose weight is in panels of 32 rows (dyn-pack-weights):
+// outer-product tiles stream one panel, b's row k of the tile's columns
+// read at (col floordiv 32, k, col mod 32); tiles as wide as divide the
+// panel (2 vectors of 16 or of 8), rows in tiles of 6, then 3, then 1.
+// n is a multiple of 64, so the blocks' column loops have constant bounds.
+// CHECK-LABEL: func.func @linear_in_panels(
+// CHECK-SAME:    %[[X:.+]]: memref<?x16xf32>, %[[W:.+]]: memref<4x16x32xf32>
+// CHECK:         scf.for %[[ROW:.+]] = %c0 to %{{.+}} step %c6 {
+// CHECK:           scf.for %[[C:.+]] = %c0 to %c64 step %c16 {
+// CHECK:             %[[COL:.+]] = arith.addi %{{.+}}, %[[C]]
+// CHECK:             scf.for %[[K:.+]] = %c0 to %c16 step %c1 iter_args(
+// CHECK:               %[[J:.+]] = affine.apply #{{.+}}(%[[COL]])
+// CHECK:               %[[T:.+]] = affine.apply #{{.+}}(%[[COL]])
+// CHECK:               vector.load %[[W]][%[[J]], %[[K]], %[[T]]] : memref<4x16x32xf32>, vector<8xf32>
+// CHECK:               vector.load %[[W]]{{.+}} : memref<4x16x32xf32>, vector<8xf32>
+// CHECK:               memref.load %[[X]][%[[ROW]], %[[K]]] : memref<?x16xf32>
+// CHECK:               vector.broadcast
+// CHECK:         scf.for %{{.+}} step %c3 {
+// CHECK:         scf.for %{{.+}} step %c1 {
+// WIDE-LABEL: func.func @linear_in_panels(
+// WIDE:           scf.for %{{.+}} step %c32 {
+// WIDE:             scf.for %{{.+}} = %c0 to %c16 step %c1 iter_args(
+// WIDE-COUNT-2:       vector.load %{{.+}} : memref<4x16x32xf32>, vector<16xf32>
+func.func @linear_in_panels(%x: memref<?x16xf32>, %w: memref<4x16x32xf32>, %y: memref<?x128xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                                   affine_map<(m, n, k) -> (n floordiv 32, k, n mod 32)>,
+                                   affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x16xf32>, memref<4x16x32xf32>) outs(%y : memref<?x128xf32>) {
   ^bb0(%a: f32, %b: f32, %acc: f32):
     %p = arith.mulf %a, %b : f32
     %s = arith.addf %acc, %p : f32

@@ -37,6 +37,7 @@ UNREACHABLE = {
     "out of memory loading the linked model": "allocation of the model's handle",
     "out of memory creating a session": "allocation of the session's handle",
     "cannot copy weight '": "a misaligned weight and a failing allocation at once",
+    "cannot pack weight '": "a failing allocation of a weight's packed copy while the model loads",
     "out of memory copying output '": "a strided output and a failing malloc at once",
     "cannot map: ": "mmap of a regular file that opened and was measured",
     "'nodes' must be an array": "the top level and subgraphs check their 'nodes' first",

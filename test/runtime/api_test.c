@@ -224,7 +224,27 @@ int main(int argc, char **argv) {
   expectCode("weights file lacks a tensor", dync_model_load(argv[2], getenv("OTHER_WEIGHTS"), &other),
              DYNC_STATUS_NOT_FOUND, "has no tensor 'w', which the model needs");
   expect("weighted load", dync_model_load(argv[2], NULL, &other), NULL);
+  printf("weights copied: %lld bytes (null model: %lld)\n",
+         (long long)dync_model_weight_copy_bytes(other),
+         (long long)dync_model_weight_copy_bytes(NULL));
   dync_model_release(other);
+
+  /* A weight the runtime packs in panels (lin32's [32, 4] Linear weight):
+   * its copy is counted, and a stored weight of another shape is refused. */
+  if (getenv("PACKED_MODEL")) {
+    expect("packed load", dync_model_load(getenv("PACKED_MODEL"), NULL, &other), NULL);
+    printf("packed weights copied: %lld bytes\n", (long long)dync_model_weight_copy_bytes(other));
+    dync_model_release(other);
+    expectCode("packed weight shape",
+               dync_model_load(getenv("PACKED_MODEL"), getenv("SHAPE_WEIGHTS"), &other),
+               DYNC_STATUS_INCOMPATIBLE, "has a different shape than the model was compiled for");
+  }
+  expectCode("panel not a weight's",
+             loadManifest("{\"abi_version\": 2, \"args\": [{\"kind\": \"weight\", \"name\": \"w\", "
+                          "\"dtype\": \"f32\", \"shape\": [1, 4, 16], \"panel\": 32}]}",
+                          NULL, &other),
+             DYNC_STATUS_DATA_LOSS,
+             "has a malformed manifest (argument 'w' has a panel, but is not an f32 weight of shape [N / panel, K, panel])");
 
   /* Weights of another shape or dtype than the model was compiled for. */
   expectCode("weight shape", dync_model_load(argv[2], getenv("SHAPE_WEIGHTS"), &other),

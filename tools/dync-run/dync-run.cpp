@@ -255,6 +255,9 @@ int main(int argc, char **argv) {
     std::printf("threads: %d (parallel loops split among them: %lld)\n",
                 dync_session_threads(session),
                 static_cast<long long>(dync_session_parallel_loops(session)));
+    std::printf("weights copied at load: %.1f MiB (packed for the matmul kernel, or "
+                "misaligned)\n",
+                static_cast<double>(dync_model_weight_copy_bytes(model)) / (1 << 20));
     std::vector<std::pair<std::string, int64_t>> all;
     for (int32_t i = 0; i < nStats; ++i)
       all.emplace_back(dync_model_stat_name(model, i), dync_session_stat(session, i));
@@ -278,8 +281,9 @@ int main(int argc, char **argv) {
 
   if (!ms.empty()) {
     std::sort(ms.begin(), ms.end());
-    std::printf("median_ms=%.4f min_ms=%.4f peak_rss_mb=%.1f\n", ms[ms.size() / 2], ms.front(),
-                peakResidentMiB());
+    std::printf("median_ms=%.4f min_ms=%.4f peak_rss_mb=%.1f weight_copies_mb=%.1f\n",
+                ms[ms.size() / 2], ms.front(), peakResidentMiB(),
+                static_cast<double>(dync_model_weight_copy_bytes(model)) / (1 << 20));
   }
   for (auto &o : outputs)
     dync_tensor_free(&o);

@@ -180,7 +180,7 @@ FailureOr<TValue> GraphBuilder::weight(NodeView &n, StringRef slot,
   Shape shape;
   for (int64_t d : info->shape)
     shape.push_back(Dim::of(d));
-  Value v = dyn::WeightOp::create(b, typeOf(shape, stored), tname);
+  Value v = dyn::WeightOp::create(b, typeOf(shape, stored), tname, IntegerAttr());
   TensorBuilder tb(b);
   if (stored != elt)
     v = tb.convert(v, elt);

@@ -29,7 +29,9 @@ using namespace mlir;
 namespace dync {
 
 void buildCpuCodegenPipeline(OpPassManager &pm, StringRef target,
-                             const ConvertDynToLinalgOptions &toLinalg) {
+                             const ConvertDynToLinalgOptions &toLinalg, bool packWeights) {
+  if (packWeights)
+    pm.addNestedPass<func::FuncOp>(createDynPackWeights());
   pm.addPass(createDynThreadExternals());
   pm.addPass(createDynTimeSubgraphs());
   pm.addPass(createDynMergeSubgraphs());

@@ -144,6 +144,11 @@ DYNC_API int32_t dync_model_num_inputs(const dync_model_t *model);
  *  it fails with DYNC_STATUS_UNAVAILABLE without a driver or a device).
  *  NULL for a NULL model. */
 DYNC_API const char *dync_model_device(const dync_model_t *model);
+/** Bytes of weights the runtime copied when it loaded the model: weights
+ *  packed in the panels the CPU's matmul kernel streams, misaligned tensors,
+ *  a CUDA model's copies in managed memory. Every other weight is read where
+ *  the weights file is mapped. 0 for a NULL model. */
+DYNC_API int64_t dync_model_weight_copy_bytes(const dync_model_t *model);
 DYNC_API const char *dync_model_input_name(const dync_model_t *model, int32_t i);
 DYNC_API int32_t dync_model_num_outputs(const dync_model_t *model);
 DYNC_API const char *dync_model_output_name(const dync_model_t *model, int32_t i);

@@ -9,6 +9,22 @@ func.func @weight_empty_name() {
 
 // -----
 
+func.func @weight_panel_mismatch() {
+  // expected-error @+1 {{a weight in panels of 16 is [N / panel, K, panel], got 'tensor<2x8x32xf32>'}}
+  %w = dyn.weight "w" {panel = 16 : i64} : tensor<2x8x32xf32>
+  return
+}
+
+// -----
+
+func.func @weight_panel_rank() {
+  // expected-error @+1 {{a weight in panels of 32 is [N / panel, K, panel], got 'tensor<64x8xf32>'}}
+  %w = dyn.weight "w" {panel = 32 : i64} : tensor<64x8xf32>
+  return
+}
+
+// -----
+
 func.func @weight_dynamic_shape() {
   // expected-error @+1 {{result #0 must be statically shaped tensor}}
   %w = dyn.weight "w" : tensor<?xf32>
@@ -1155,6 +1171,16 @@ func.func @bounds(%x: tensor<?x4xf32> {dyn.bounds = array<i64: 8>}) { return }
 
 // expected-error @+1 {{'dyn.param' must name a dyn.param.def (@name)}}
 func.func @param(%t: f32 {dyn.param = "t"}) { return }
+
+// -----
+
+// expected-error @+1 {{'dyn.weight_panel' of argument #0 must be the panel width of a weight of type [N / panel, K, panel], got 'tensor<4x8xf32>'}}
+func.func @weight_panel_arg(%w: tensor<4x8xf32> {dyn.weight = "w", dyn.weight_panel = 8 : i64}) { return }
+
+// -----
+
+// expected-error @+1 {{'dyn.weight_panel' of argument #0 must be the panel width}}
+func.func @weight_panel_not_weight(%w: tensor<1x8x8xf32> {dyn.weight_panel = 8 : i64}) { return }
 
 // -----
 

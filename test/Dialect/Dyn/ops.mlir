@@ -18,6 +18,13 @@ func.func @weight_and_param() -> (tensor<4x8xf32>, f32, i32) {
   return %w, %t, %k : tensor<4x8xf32>, f32, i32
 }
 
+// CHECK-LABEL: func.func @weight_in_panels
+func.func @weight_in_panels() -> tensor<2x8x32xf32> {
+  // CHECK: dyn.weight "blk0.ffn.weight" {panel = 32 : i64} : tensor<2x8x32xf32>
+  %w = dyn.weight "blk0.ffn.weight" {panel = 32 : i64} : tensor<2x8x32xf32>
+  return %w : tensor<2x8x32xf32>
+}
+
 // CHECK-LABEL: func.func @moe_minimal
 func.func @moe_minimal(%x: tensor<?x16x64xf32>, %r: tensor<8x64xf32>,
                        %w1: tensor<8x256x64xf32>, %w2: tensor<8x64x256xf32>)

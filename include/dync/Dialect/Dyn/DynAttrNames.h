@@ -43,6 +43,9 @@ inline constexpr llvm::StringLiteral kName = "dyn.name";
 inline constexpr llvm::StringLiteral kShape = "dyn.shape";
 /// The weights-file tensor an entry argument binds (string).
 inline constexpr llvm::StringLiteral kWeight = "dyn.weight";
+/// The panel width of a weight entry argument the runtime packs (i64; see
+/// `dyn.weight`'s `panel`).
+inline constexpr llvm::StringLiteral kWeightPanel = "dyn.weight_panel";
 /// The runtime parameter an entry argument carries (symbol reference).
 inline constexpr llvm::StringLiteral kParam = "dyn.param";
 /// The entry argument through which the runtime passes the run statistics

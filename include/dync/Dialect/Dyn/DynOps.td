@@ -28,8 +28,18 @@ def Dyn_WeightOp : Dyn_Op<"weight", [Pure]> {
     ```mlir
     %w = dyn.weight "blk0.ffn.weight" : tensor<256x64xf32>
     ```
+
+    With `panel = P`, the result is the stored `[N, K]` matrix (N a multiple
+    of P) in panels of P rows: `[N / P, K, P]`, element `(j, k, t)` being
+    the stored `(j * P + t, k)`. The runtime packs the tensor into that
+    layout once, when it loads the model (`dyn-pack-weights` chooses it for
+    the weights a matmul kernel streams).
+
+    ```mlir
+    %p = dyn.weight "blk0.ffn.weight" {panel = 32 : i64} : tensor<8x64x32xf32>
+    ```
   }];
-  let arguments = (ins StrAttr:$name);
+  let arguments = (ins StrAttr:$name, OptionalAttr<I64Attr>:$panel);
   let results = (outs AnyStaticShapeTensor:$result);
   let assemblyFormat = "$name attr-dict `:` type($result)";
   let hasVerifier = 1;

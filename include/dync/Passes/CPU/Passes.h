@@ -8,6 +8,7 @@
 #define DYNC_PASSES_CPU_PASSES_H
 
 #include "dync/Passes/Common.h"
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 
 namespace dync {
 

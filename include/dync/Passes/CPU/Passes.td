@@ -76,7 +76,9 @@ def DynVectorizeMatmuls : Pass<"dyn-vectorize-matmuls", "::mlir::func::FuncOp"> 
     `a[row, k]`, broadcast, multiplies the vectors of `b`'s row `k` — so
     each output sums in the same order as the loops it replaces. Leftover
     columns get 1-vector tiles, then single columns; leftover rows, 1-row
-    tiles.
+    tiles. A weight in panels (`dyn-pack-weights`: `b` is `[n / P, k, P]`,
+    read at `(n floordiv P, k, n mod P)`) gets the same outer-product tiles,
+    as wide as divides the panel, each within one panel.
 
     The CPU backend picks the shapes from the target's features: 16 lanes,
     6 x 4 dot tiles and 12 x 2 outer tiles with AVX-512 (32 vector
@@ -91,8 +93,9 @@ def DynVectorizeMatmuls : Pass<"dyn-vectorize-matmuls", "::mlir::func::FuncOp"> 
     Option<"outerVectors", "outer-vectors", "int64_t", "2",
            "vectors of columns of the outer-product tile">,
   ];
-  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",
-                           "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect"];
+  let dependentDialects = ["::mlir::affine::AffineDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 def DynCollapseParallelLoops : Pass<"dyn-collapse-parallel-loops", "::mlir::func::FuncOp"> {
@@ -161,6 +164,41 @@ def DynExpandBF16 : Pass<"dyn-expand-bf16", "::mlir::func::FuncOp"> {
     hide reductions from LLVM's vectorizer.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
+def DynPackWeights : Pass<"dyn-pack-weights", "::mlir::func::FuncOp"> {
+  let summary = "Reads the weights of Linear layers in panels the matmul kernel streams";
+  let description = [{
+    A `linalg.generic` on tensors computing `out[.., m, n] += a[.., m, k] *
+    W[n, k]` — a Linear layer `x @ Wᵀ` — whose `W` is a stored f32 weight
+    (`dyn.weight`, `[N, K]`, `N` a multiple of `panel`) reads `W` in panels
+    instead: `dyn.weight "W" {panel = 32}` of type `[N / 32, K, 32]`,
+    indexed `(n floordiv 32, k, n mod 32)`. The values are the same; the
+    runtime makes the packed copy once, when it loads the model (reported
+    by `dync-run --stats`), and `dyn-vectorize-matmuls` gives such a matmul
+    its outer-product kernel, which streams one contiguous panel per tile
+    (measured on W5's 128 x 512 x 2048 layers with AVX-512: see
+    docs/Performance.md). A weight other ops also read is read both ways;
+    other weights (f16, 3-D MoE experts, `N` not a multiple of the panel)
+    are left alone.
+
+    ```mlir
+    %w = dyn.weight "fc.weight" : tensor<64x16xf32>
+    %y = linalg.generic {indexing_maps = [(m, n, k) -> (m, k), (m, n, k) -> (n, k),
+                                          (m, n, k) -> (m, n)], ...}
+           ins(%x, %w : ...) outs(...)
+    // becomes
+    %p = dyn.weight "fc.weight" {panel = 32 : i64} : tensor<2x16x32xf32>
+    %y = linalg.generic {indexing_maps = [(m, n, k) -> (m, k),
+                                          (m, n, k) -> (n floordiv 32, k, n mod 32),
+                                          (m, n, k) -> (m, n)], ...}
+           ins(%x, %p : ...) outs(...)
+    ```
+  }];
+  let options = [
+    Option<"panel", "panel", "int64_t", "32", "rows of W per panel">,
+  ];
+  let dependentDialects = ["::mlir::dyn::DynDialect", "::mlir::linalg::LinalgDialect"];
 }
 
 def DynCheckCpuSupport : Pass<"dyn-check-cpu-support", "::mlir::ModuleOp"> {

@@ -62,11 +62,14 @@ DynVectorizeMatmulsOptions matmulKernelFor(const CpuOptions &options);
 /// the entry, subgraphs timed, dyn ops spelled with upstream ops (run
 /// statistics allocated), CPU support checked, the manifest recorded
 /// (`dyn.manifest`, which names `target` unless it is the CPU), and the
-/// entry readied for a C interface. The CUDA target shares this stage, with
-/// its own forms of attention and MoE (`toLinalg`, convert-dyn-to-linalg's
-/// options).
+/// entry readied for a C interface; with `packWeights`, first the weights
+/// of Linear layers read in the panels of the CPU's matmul kernel
+/// (dyn-pack-weights). The CUDA target shares this stage, with its own forms
+/// of attention and MoE (`toLinalg`, convert-dyn-to-linalg's options) and
+/// weights as stored.
 void buildCpuCodegenPipeline(mlir::OpPassManager &pm, llvm::StringRef target = "cpu",
-                             const ConvertDynToLinalgOptions &toLinalg = {});
+                             const ConvertDynToLinalgOptions &toLinalg = {},
+                             bool packWeights = true);
 
 /// The `codegen` stage to buffers, shared by the targets: elementwise ops as
 /// fused linalg, one-shot bufferization with function boundaries,
