@@ -215,6 +215,7 @@ public:
   }
 
   std::string device() const { return dync_model_device(model_); }
+  int64_t weightCopyBytes() const { return dync_model_weight_copy_bytes(model_); }
 
   std::vector<std::string> statNames() const {
     std::vector<std::string> out;
@@ -367,7 +368,10 @@ NB_MODULE(_runtime, m) {
       .def_prop_ro("params", &Model::params, "(name, dtype, default) per runtime parameter")
       .def_prop_ro("dims", &Model::dims, "(name, min, max) per dynamic dim")
       .def_prop_ro("stat_names", &Model::statNames)
-      .def_prop_ro("device", &Model::device, "'cpu', or 'cuda' for a model compiled for CUDA");
+      .def_prop_ro("device", &Model::device, "'cpu', or 'cuda' for a model compiled for CUDA")
+      .def_prop_ro("weight_copy_bytes", &Model::weightCopyBytes,
+                   "Bytes of weights copied at load (packed for the matmul kernel, misaligned, "
+                   "or in CUDA managed memory)");
 
   nb::class_<Session>(m, "Session", "One thread's runs of a model (runs are serialized).")
       .def(nb::init<const Model &>(), nb::arg("model"), nb::keep_alive<1, 2>())

@@ -120,12 +120,13 @@ LogicalResult DynDialect::verifyRegionArgAttribute(Operation *op, unsigned regio
     auto panel = dyn_cast<IntegerAttr>(attr.getValue());
     // Checked while the argument is a tensor or memref (not once lowered).
     auto shaped = dyn_cast<ShapedType>(type);
-    bool fits = panel && (!shaped || (shaped.hasRank() && shaped.getRank() == 3 &&
-                                      shaped.getDimSize(2) == panel.getInt()));
+    bool fits = panel && (!shaped || (shaped.hasRank() && shaped.getRank() >= 3 &&
+                                      shaped.getRank() <= 4 &&
+                                      shaped.getShape().back() == panel.getInt()));
     if (!fits || panel.getInt() < 1 || !fn.getArgAttr(argIndex, attrs::kWeight))
       return op->emitOpError() << "'" << name << "' of argument #" << argIndex
-                               << " must be the panel width of a weight of type [N / panel, K, "
-                                  "panel], got "
+                               << " must be the panel width of a weight of type [(E,) N / panel, "
+                                  "K, panel], got "
                                << type;
     return success();
   }

@@ -76,9 +76,11 @@ LogicalResult WeightOp::verify() {
     return emitOpError("weight name must not be empty");
   if (std::optional<int64_t> panel = getPanel()) {
     auto type = cast<RankedTensorType>(getType());
-    if (*panel < 1 || type.getRank() != 3 || type.getDimSize(2) != *panel)
+    if (*panel < 1 || type.getRank() < 3 || type.getRank() > 4 ||
+        type.getShape().back() != *panel)
       return emitOpError() << "a weight in panels of " << *panel
-                           << " is [N / panel, K, panel], got " << type;
+                           << " is [N / panel, K, panel] or [E, N / panel, K, panel], got "
+                           << type;
   }
   return success();
 }
@@ -230,10 +232,25 @@ LogicalResult MoeExpertsOp::verify() {
   int64_t e = dimOf(getW1(), 0);
   int64_t d = dimOf(getRows(), 1);
   if (failed(checkShape(*this, "'offsets'", getOffsets(),
-                        {ShapedType::isDynamic(e) ? kDyn : e + 1}, "[E+1]")) ||
-      failed(verifyExpertWeights(*this, e, d, getW1(), getW2(), getW3(),
-                                 getB1(), getB2())))
+                        {ShapedType::isDynamic(e) ? kDyn : e + 1}, "[E+1]")))
     return failure();
+  if (std::optional<int64_t> panel = getPanel()) {
+    // Weights in panels of P rows (dyn-pack-weights).
+    int64_t p = *panel, hp = dimOf(getW1(), 1);
+    if (p < 1 || (!ShapedType::isDynamic(d) && d % p != 0))
+      return emitOpError() << "panel " << p << " must be positive and divide d = " << d;
+    int64_t h = ShapedType::isDynamic(hp) ? kDyn : hp * p;
+    int64_t dp = ShapedType::isDynamic(d) ? kDyn : d / p;
+    if (failed(checkShape(*this, "'w1'", getW1(), {e, hp, d, p}, "[E, h / panel, d, panel]")) ||
+        failed(checkShape(*this, "'w2'", getW2(), {e, dp, h, p}, "[E, d / panel, h, panel]")) ||
+        failed(checkShape(*this, "'w3'", getW3(), {e, hp, d, p}, "[E, h / panel, d, panel]")) ||
+        failed(checkShape(*this, "'b1'", getB1(), {e, h}, "[E, h]")) ||
+        failed(checkShape(*this, "'b2'", getB2(), {e, d}, "[E, d]")))
+      return failure();
+  } else if (failed(verifyExpertWeights(*this, e, d, getW1(), getW2(), getW3(), getB1(),
+                                        getB2()))) {
+    return failure();
+  }
   if (getResult().getType() != getRows().getType())
     return emitOpError() << "result type " << getResult().getType()
                          << " must equal the type of 'rows' "

@@ -149,7 +149,12 @@ Value TensorBuilder::convert(Value v, Type elt) {
 Value TensorBuilder::linear(Value x, Value w, Value bias) {
   auto xType = rankedType(x);
   int64_t r = xType.getRank();
-  int64_t n = rankedType(w).getDimSize(0);
+  auto wType = rankedType(w);
+  int64_t n = wType.getDimSize(0);
+  // In panels: [n / P, k, P], read at (n floordiv P, k, n mod P).
+  int64_t panel = wType.getRank() == 3 ? wType.getDimSize(2) : 0;
+  if (panel)
+    n *= panel;
   MLIRContext *ctx = b.getContext();
   // Loops: batch dims (r-1), n, k.
   int64_t loops = r + 1;
@@ -161,6 +166,8 @@ Value TensorBuilder::linear(Value x, Value w, Value bias) {
   AffineExpr nE = getAffineDimExpr(r - 1, ctx), kE = getAffineDimExpr(r, ctx);
   xExprs.push_back(kE);
   wExprs = {nE, kE};
+  if (panel)
+    wExprs = {nE.floorDiv(panel), kE, nE % panel};
   oExprs.push_back(nE);
   SmallVector<AffineMap> maps{AffineMap::get(loops, 0, xExprs, ctx),
                               AffineMap::get(loops, 0, wExprs, ctx),

@@ -13,6 +13,8 @@
 #include "dync/Passes/CPU/Passes.h"
 #include "dync/Passes/Codegen/MatmulMatch.h"
 
+#include "llvm/ADT/SetVector.h"
+
 namespace dync {
 #define GEN_PASS_DEF_DYNPACKWEIGHTS
 #include "dync/Passes/CPU/Passes.h.inc"
@@ -42,6 +44,35 @@ dyn::WeightOp packableWeight(dync::Matmul mm, int64_t panel) {
   return weight;
 }
 
+/// The packed read of `stored` ([.., N, K] as [.., N / panel, K, panel]),
+/// one per stored read.
+Value packedRead(dyn::WeightOp stored, int64_t panel, DenseMap<Operation *, Value> &packedOf) {
+  Value &packed = packedOf[stored];
+  if (!packed) {
+    auto type = cast<RankedTensorType>(stored.getType());
+    SmallVector<int64_t> shape(type.getShape());
+    int64_t k = shape.pop_back_val(), n = shape.pop_back_val();
+    shape.append({n / panel, k, panel});
+    OpBuilder b(stored);
+    packed = dyn::WeightOp::create(b, stored.getLoc(),
+                                   RankedTensorType::get(shape, type.getElementType()),
+                                   stored.getNameAttr(), b.getI64IntegerAttr(panel));
+  }
+  return packed;
+}
+
+/// A MoE layer's expert weight the host loop over experts can read in
+/// panels: a stored f32 [E, N, K], N a multiple of the panel.
+dyn::WeightOp packableExpertWeight(Value w, int64_t panel) {
+  auto weight = w ? w.getDefiningOp<dyn::WeightOp>() : dyn::WeightOp();
+  if (!weight || weight.getPanel())
+    return {};
+  auto type = cast<RankedTensorType>(weight.getType());
+  if (type.getRank() != 3 || !type.getElementType().isF32() || type.getDimSize(1) % panel != 0)
+    return {};
+  return weight;
+}
+
 struct PackWeightsPass : dync::impl::DynPackWeightsBase<PackWeightsPass> {
   using Base::Base;
   void runOnOperation() override {
@@ -59,16 +90,10 @@ struct PackWeightsPass : dync::impl::DynPackWeightsBase<PackWeightsPass> {
     });
     // One packed read per (function, weight), next to the stored one's.
     DenseMap<Operation *, Value> packedOf;
+    llvm::SetVector<Operation *> replaced;
     for (auto &[mm, stored] : packable) {
-      Value &packed = packedOf[stored];
-      if (!packed) {
-        auto type = cast<RankedTensorType>(stored.getType());
-        auto packedType = RankedTensorType::get(
-            {type.getDimSize(0) / panel, type.getDimSize(1), panel}, type.getElementType());
-        OpBuilder b(stored);
-        packed = dyn::WeightOp::create(b, stored.getLoc(), packedType, stored.getNameAttr(),
-                                       b.getI64IntegerAttr(panel));
-      }
+      Value packed = packedRead(stored, panel, packedOf);
+      replaced.insert(stored);
       MLIRContext *ctx = mm.op.getContext();
       AffineExpr n = getAffineDimExpr(mm.n, ctx), k = getAffineDimExpr(mm.k, ctx);
       SmallVector<AffineMap> maps = mm.op.getIndexingMapsArray();
@@ -76,7 +101,24 @@ struct PackWeightsPass : dync::impl::DynPackWeightsBase<PackWeightsPass> {
       mm.op.setIndexingMapsAttr(Builder(ctx).getAffineMapArrayAttr(maps));
       mm.op->setOperand(1, packed);
     }
-    for (auto &[mm, stored] : packable)
+    // The experts of a MoE layer: all of w1, w2 and w3 in panels, or none.
+    getOperation().walk([&](dyn::MoeExpertsOp op) {
+      if (op.getPanel())
+        return;
+      SmallVector<OpOperand *> weights{&op.getW1Mutable(), &op.getW2Mutable()};
+      if (!op.getW3Mutable().empty())
+        weights.push_back(&op.getW3Mutable()[0]);
+      if (!llvm::all_of(weights,
+                        [&](OpOperand *w) { return packableExpertWeight(w->get(), panel); }))
+        return;
+      for (OpOperand *w : weights) {
+        auto stored = w->get().getDefiningOp<dyn::WeightOp>();
+        w->set(packedRead(stored, panel, packedOf));
+        replaced.insert(stored);
+      }
+      op.setPanel(panel);
+    });
+    for (Operation *stored : replaced)
       if (stored->use_empty())
         stored->erase();
   }

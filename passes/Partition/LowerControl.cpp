@@ -535,7 +535,8 @@ private:
         b.getI64IntegerAttr(e), op.getCapacityFactorAttr(), op.getCapacityAttr());
     Value expertOut = dyn::MoeExpertsOp::create(
         b, rowsType, dispatch.getRows(), dispatch.getOffsets(), op.getW1(),
-        op.getW2(), op.getW3(), op.getB1(), op.getB2(), op.getActivationAttr());
+        op.getW2(), op.getW3(), op.getB1(), op.getB2(), op.getActivationAttr(),
+        /*panel=*/IntegerAttr());
     Value y = dyn::MoeCombineOp::create(b, flatType, expertOut, dispatch.getSlots(),
                                         route.getWeights());
 

@@ -154,6 +154,20 @@ std::unique_ptr<File> File::open(const std::string &path, std::string &error) {
   return file;
 }
 
+void File::release(const TensorInfo &info) const {
+  if (!mapping_)
+    return;
+  long pageSize = sysconf(_SC_PAGESIZE);
+  uintptr_t page = pageSize > 0 ? static_cast<uintptr_t>(pageSize) : 4096;
+  uintptr_t begin = reinterpret_cast<uintptr_t>(data(info));
+  uintptr_t end = begin + (info.end - info.begin);
+  begin = (begin + page - 1) / page * page;
+  end = end / page * page;
+  // Advice only: a failure leaves the pages resident, which is harmless.
+  if (begin < end)
+    (void)madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED);
+}
+
 std::unique_ptr<File> File::fromMemory(const uint8_t *data, uint64_t size,
                                        const std::string &name,
                                        std::string &error) {

@@ -64,6 +64,10 @@ public:
     return dataSection_ + info.begin;
   }
   const std::string &path() const { return path_; }
+  /// Drops the pages of a mapped file that lie wholly inside `info`'s data
+  /// from memory (they are read from the file again if the tensor is read):
+  /// for a tensor the runtime has copied. Does nothing for bytes in memory.
+  void release(const TensorInfo &info) const;
 
 private:
   File() = default;

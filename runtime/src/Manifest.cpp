@@ -7,6 +7,8 @@
 
 #include "Internal.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include <cfloat>
@@ -126,13 +128,14 @@ dync_status_t *dync::rt::readManifest(dync_model_t &model, const char *text,
       return fail(DYNC_STATUS_UNIMPLEMENTED, "model argument '%s' has rank %zu; the runtime "
                   "takes at most %d", arg.name.c_str(), arg.shape.size(), DYNC_MAX_RANK);
     if (auto panel = a.find("panel"); panel != a.end()) {
-      // A weight the runtime packs in panels: f32, [N / panel, K, panel].
+      // A weight the runtime packs in panels: f32, [(E,) N / panel, K, panel].
       arg.panel = panel->is_number_integer() ? panel->get<int64_t>() : -1;
-      if (arg.kind != ArgKind::Weight || arg.dtype != DYNC_F32 || arg.shape.size() != 3 ||
-          arg.panel < 1 || arg.shape[2] != arg.panel || arg.shape[0] < 0 || arg.shape[1] < 0)
+      bool sized = std::all_of(arg.shape.begin(), arg.shape.end(), [](int64_t d) { return d >= 0; });
+      if (arg.kind != ArgKind::Weight || arg.dtype != DYNC_F32 || arg.shape.size() < 3 ||
+          arg.shape.size() > 4 || arg.panel < 1 || arg.shape.back() != arg.panel || !sized)
         return fail(DYNC_STATUS_DATA_LOSS,
                     "'%s' has a malformed manifest (argument '%s' has a panel, but is not an f32 "
-                    "weight of shape [N / panel, K, panel])", modelPath, arg.name.c_str());
+                    "weight of shape [(E,) N / panel, K, panel])", modelPath, arg.name.c_str());
     }
     if (auto dflt = a.find("default"); dflt != a.end() && dflt->is_number())
       arg.defaultValue = dflt->get<double>();

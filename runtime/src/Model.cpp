@@ -3,6 +3,7 @@
 #include "Cuda.h"
 #include "Internal.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
@@ -102,10 +103,12 @@ dync_status_t *dync::rt::bindWeights(dync_model_t &model, const char *modelPath,
       return fail(DYNC_STATUS_NOT_FOUND,
                   "weights file '%s' has no tensor '%s', which the model needs", path.c_str(),
                   a.name.c_str());
-    // A weight packed in panels is stored [N, K].
+    // A weight packed in panels, [(E,) N / panel, K, panel], is stored [(E,) N, K].
     std::vector<int64_t> stored = a.shape;
-    if (a.panel)
-      stored = {a.shape[0] * a.panel, a.shape[1]};
+    if (a.panel) {
+      stored.pop_back();
+      stored[stored.size() - 2] *= a.panel;
+    }
     if (info->shape != stored)
       return fail(DYNC_STATUS_INCOMPATIBLE,
                   "weight '%s' in '%s' has a different shape than the model was compiled for",
@@ -119,13 +122,18 @@ dync_status_t *dync::rt::bindWeights(dync_model_t &model, const char *modelPath,
     size_t size = info->end - info->begin;
     if (a.panel) {
       // Once, here: the matmul kernel streams panels of `panel` rows,
-      // [N / panel, K, panel]; element (j, k, t) is the stored (j * panel + t, k).
+      // [N / panel, K, panel]; element (j, k, t) is the stored (j * panel + t, k)
+      // (of each expert's matrix, for [E, N / panel, K, panel]).
       void *packed = std::aligned_alloc(64, (size + 63) / 64 * 64);
       if (!packed)
         return fail(DYNC_STATUS_OUT_OF_MEMORY, "cannot pack weight '%s' (%zu bytes)",
                     a.name.c_str(), size);
       model.packedCopies.emplace_back(packed, std::free);
-      packPanels(data, static_cast<float *>(packed), a.shape[0], a.shape[1], a.panel);
+      int64_t matrices = a.shape.size() == 4 ? a.shape[0] : 1;
+      int64_t panels = a.shape[a.shape.size() - 3], k = a.shape[a.shape.size() - 2];
+      for (int64_t e = 0; e < matrices; ++e)
+        packPanels(data + e * panels * a.panel * k * sizeof(float),
+                   static_cast<float *>(packed) + e * panels * k * a.panel, panels, k, a.panel);
       model.weightCopyBytes += size;
       data = static_cast<const uint8_t *>(packed);
     } else if (reinterpret_cast<uintptr_t>(data) % dync_dtype_size(a.dtype) != 0) {
@@ -154,6 +162,17 @@ dync_status_t *dync::rt::bindWeights(dync_model_t &model, const char *modelPath,
       data = static_cast<const uint8_t *>(copy);
     }
     a.data = data;
+  }
+  // A weight read only in panels is not read from the file again: its pages
+  // leave memory (else the process would hold it twice).
+  for (const Arg &a : model.args) {
+    if (a.kind != ArgKind::Weight || !a.panel)
+      continue;
+    bool readAsStored = std::any_of(model.args.begin(), model.args.end(), [&](const Arg &o) {
+      return o.kind == ArgKind::Weight && !o.panel && o.name == a.name;
+    });
+    if (!readAsStored)
+      model.weights->release(*model.weights->find(a.name));
   }
   return nullptr;
 }

@@ -3,8 +3,21 @@
 #include "ThreadPool.h"
 
 #include <algorithm>
+#include <chrono>
 #include <sched.h>
 #include <unistd.h>
+
+// helgrind does not model C++ atomics: the values threads spin on are
+// atomics, which it would report as races. Its client requests (no-ops
+// outside valgrind) exclude them from its checks.
+#if __has_include(<valgrind/helgrind.h>)
+#include <valgrind/helgrind.h>
+#define DYNC_HG_ATOMIC(x) VALGRIND_HG_DISABLE_CHECKING(&(x), sizeof(x))
+#define DYNC_HG_END_ATOMIC(x) VALGRIND_HG_ENABLE_CHECKING(&(x), sizeof(x))
+#else
+#define DYNC_HG_ATOMIC(x) ((void)0)
+#define DYNC_HG_END_ATOMIC(x) ((void)0)
+#endif
 
 namespace dync::rt {
 
@@ -17,6 +30,8 @@ int availableProcessors() {
 }
 
 ThreadPool::ThreadPool(int threads) {
+  DYNC_HG_ATOMIC(published);
+  DYNC_HG_ATOMIC(stopPublished);
   for (int i = 1; i < threads; ++i)
     workers.emplace_back([this] { workerLoop(); });
 }
@@ -25,10 +40,24 @@ ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mutex);
     stopping = true;
+    stopPublished.store(true, std::memory_order_release);
     wake.notify_all();
   }
   for (std::thread &t : workers)
     t.join();
+}
+
+template <typename Pred> bool ThreadPool::spinUntil(Pred ready) {
+  auto deadline = std::chrono::steady_clock::now() + kSpin;
+  for (int i = 1;; ++i) {
+    if (ready())
+      return true;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+    if (i % 64 == 0 && std::chrono::steady_clock::now() > deadline)
+      return false;
+  }
 }
 
 /// Claims chunks of `job` until none is left. Chunks are claimed with an
@@ -48,10 +77,12 @@ bool ThreadPool::parallelFor(ChunkFn fn, void *frame, int64_t n, int64_t work) {
   }
   // A few chunks per thread, so that a thread the OS delays holds up less.
   Job job(fn, frame, n, std::min<int64_t>(n, useful * 4));
+  DYNC_HG_ATOMIC(job.active);
   {
     std::lock_guard<std::mutex> lock(mutex);
     current = &job;
     ++generation;
+    published.store(generation, std::memory_order_release);
     // Wake only as many workers as the loop is worth (under the lock, which
     // race detectors such as helgrind expect).
     for (int64_t i = 1; i < useful; ++i)
@@ -60,15 +91,29 @@ bool ThreadPool::parallelFor(ChunkFn fn, void *frame, int64_t n, int64_t work) {
   runChunks(job);
   // No worker joins after this; wait for those inside to leave, so that the
   // job (on this stack) and the frame outlive every use.
-  std::unique_lock<std::mutex> lock(mutex);
-  current = nullptr;
-  done.wait(lock, [&] { return job.active == 0; });
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    current = nullptr;
+  }
+  // Workers still inside finish their chunks soon: spin before sleeping.
+  if (!spinUntil([&] { return job.active.load(std::memory_order_acquire) == 0; })) {
+    std::unique_lock<std::mutex> lock(mutex);
+    done.wait(lock, [&] { return job.active.load(std::memory_order_acquire) == 0; });
+  }
+  DYNC_HG_END_ATOMIC(job.active);
   return true;
 }
 
 void ThreadPool::workerLoop() {
   uint64_t seen = 0;
   for (;;) {
+    // The next loop of a run usually follows within microseconds: wait for
+    // it spinning a while before sleeping, so that it starts without the
+    // wake-up of a sleeping thread.
+    spinUntil([&] {
+      return published.load(std::memory_order_acquire) != seen ||
+             stopPublished.load(std::memory_order_acquire);
+    });
     Job *job;
     {
       std::unique_lock<std::mutex> lock(mutex);
@@ -80,9 +125,11 @@ void ThreadPool::workerLoop() {
       ++job->active;
     }
     runChunks(*job);
-    std::lock_guard<std::mutex> lock(mutex);
-    if (--job->active == 0)
+    // The job is on the caller's stack: not touched after this.
+    if (job->active.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      std::lock_guard<std::mutex> lock(mutex);
       done.notify_all();
+    }
   }
 }
 

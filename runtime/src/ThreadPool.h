@@ -11,6 +11,7 @@
 #define DYNC_RUNTIME_THREADPOOL_H
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -26,6 +27,10 @@ using ChunkFn = void (*)(void *frame, int64_t lo, int64_t hi);
 /// worth waking: a parallel loop gets a thread per this much work, at most
 /// the pool's size. About 10-20 us of work, several times a wake-up's cost.
 inline constexpr int64_t kMinWorkPerThread = 1 << 15;
+
+/// How long a thread of the pool spins for the next loop (a worker) or for
+/// the last workers to finish (the caller) before it sleeps.
+inline constexpr std::chrono::microseconds kSpin{100};
 
 /// The number of processors this process may run on.
 int availableProcessors();
@@ -56,10 +61,12 @@ private:
     int64_t chunks;
     /// The next chunk to claim.
     std::atomic<int64_t> next{0};
-    /// Workers inside this job (guarded by `mutex`).
-    int active = 0;
+    /// Workers inside this job: joined under `mutex`, left without it.
+    std::atomic<int> active{0};
   };
   static void runChunks(Job &job);
+  /// Spins until `ready()` or kSpin has passed; returns whether it was ready.
+  template <typename Pred> static bool spinUntil(Pred ready);
   void workerLoop();
 
   std::vector<std::thread> workers;
@@ -68,6 +75,9 @@ private:
   Job *current = nullptr;
   uint64_t generation = 0;
   bool stopping = false;
+  /// `generation` and `stopping`, for workers that spin before they sleep.
+  std::atomic<uint64_t> published{0};
+  std::atomic<bool> stopPublished{false};
 };
 
 } // namespace dync::rt

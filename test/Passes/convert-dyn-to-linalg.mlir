@@ -118,6 +118,27 @@ func.func @experts(%rows: tensor<?x8xf32>, %off: tensor<3xi32>, %w1: tensor<2x4x
 
 // -----
 
+// Expert weights in panels of 32 rows (dyn-pack-weights): each expert's
+// slice of w1 [2, 2, 32, 32] (h = 64, d = 32) and of w2 [2, 1, 64, 32] is
+// read at (n floordiv 32, k, n mod 32) by its matmul.
+// CHECK-DAG:   #[[PANELS:.+]] = affine_map<(d0, d1, d2) -> (d1 floordiv 32, d2, d1 mod 32)>
+// CHECK-LABEL: func.func @experts_in_panels
+// CHECK:       scf.for
+// CHECK:       tensor.extract_slice %arg2[%{{.*}}, 0, 0, 0] [1, 2, 32, 32] [1, 1, 1, 1] : tensor<2x2x32x32xf32> to tensor<2x32x32xf32>
+// CHECK:       linalg.generic {indexing_maps = [#{{.+}}, #[[PANELS]], #{{.+}}]
+// CHECK-SAME:    ins(%{{.*}}, %{{.*}} : tensor<?x32xf32>, tensor<2x32x32xf32>) outs(%{{.*}} : tensor<?x64xf32>)
+// CHECK:       tensor.extract_slice %arg3[%{{.*}}, 0, 0, 0] [1, 1, 64, 32] [1, 1, 1, 1] : tensor<2x1x64x32xf32> to tensor<1x64x32xf32>
+// CHECK:       linalg.generic {indexing_maps = [#{{.+}}, #[[PANELS]], #{{.+}}]
+// CHECK-SAME:    ins(%{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<1x64x32xf32>) outs(%{{.*}} : tensor<?x32xf32>)
+func.func @experts_in_panels(%rows: tensor<?x32xf32>, %off: tensor<3xi32>, %w1: tensor<2x2x32x32xf32>,
+                             %w2: tensor<2x1x64x32xf32>) -> tensor<?x32xf32> {
+  %y = dyn.moe.experts %rows, %off w1(%w1) w2(%w2) {activation = #dyn.activation<relu>, panel = 32 : i64}
+      : (tensor<?x32xf32>, tensor<3xi32>, tensor<2x2x32x32xf32>, tensor<2x1x64x32xf32>) -> tensor<?x32xf32> loc("moe")
+  return %y : tensor<?x32xf32>
+}
+
+// -----
+
 // MoE dispatch with a fixed capacity: each assignment is granted while its
 // expert holds fewer than 3, whatever T (no capacity computed from T).
 // CHECK-LABEL: func.func @dispatch_fixed_capacity

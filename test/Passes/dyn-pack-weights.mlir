@@ -108,3 +108,68 @@ func.func @left_alone(%x: tensor<?x16xf32>, %i10: tensor<?x10xf32>, %i64: tensor
   } -> tensor<?x64xf32>
   return %y10, %ykn, %yh : tensor<?x10xf32>, tensor<?x64xf32>, tensor<?x64xf32>
 }
+
+// -----
+
+// One weight read by two matmuls (a tied projection): one packed read, and
+// the stored read goes away once.
+// CHECK-LABEL: func.func @tied(
+// CHECK-COUNT-1: dyn.weight "tied" {panel = 32 : i64} : tensor<1x8x32xf32>
+// CHECK-NOT:     dyn.weight
+// CHECK:         return
+func.func @tied(%x: tensor<?x8xf32>, %init: tensor<?x32xf32>) -> (tensor<?x32xf32>, tensor<?x32xf32>) {
+  %w = dyn.weight "tied" : tensor<32x8xf32>
+  %a = linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                                        affine_map<(m, n, k) -> (n, k)>,
+                                        affine_map<(m, n, k) -> (m, n)>],
+                       iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<?x8xf32>, tensor<32x8xf32>) outs(%init : tensor<?x32xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<?x32xf32>
+  %b = linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                                        affine_map<(m, n, k) -> (n, k)>,
+                                        affine_map<(m, n, k) -> (m, n)>],
+                       iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<?x8xf32>, tensor<32x8xf32>) outs(%init : tensor<?x32xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<?x32xf32>
+  return %a, %b : tensor<?x32xf32>, tensor<?x32xf32>
+}
+
+// -----
+
+// The experts of a MoE layer: w1 [E, h, d], w2 [E, d, h] and w3 all in
+// panels ([E, h / 32, d, 32], [E, d / 32, h, 32]), and the op says so.
+// CHECK-LABEL: func.func @experts(
+// CHECK-DAG:     %[[W1:.+]] = dyn.weight "w1" {panel = 32 : i64} : tensor<4x2x32x32xf32>
+// CHECK-DAG:     %[[W2:.+]] = dyn.weight "w2" {panel = 32 : i64} : tensor<4x1x64x32xf32>
+// CHECK-DAG:     %[[W3:.+]] = dyn.weight "w3" {panel = 32 : i64} : tensor<4x2x32x32xf32>
+// CHECK:         dyn.moe.experts %{{.+}}, %{{.+}} w1(%[[W1]]) w2(%[[W2]]) w3(%[[W3]]) b1(%{{.+}}) {activation = #dyn.activation<silu>, panel = 32 : i64}
+// Experts whose d is not a multiple of 32 (w2 has 16 rows) keep every
+// weight as stored.
+// CHECK-LABEL: func.func @experts_left_alone(
+// CHECK-NOT:     panel
+// CHECK:         return
+func.func @experts(%rows: tensor<?x32xf32>, %off: tensor<5xi32>) -> tensor<?x32xf32> {
+  %w1 = dyn.weight "w1" : tensor<4x64x32xf32>
+  %w2 = dyn.weight "w2" : tensor<4x32x64xf32>
+  %w3 = dyn.weight "w3" : tensor<4x64x32xf32>
+  %b1 = dyn.weight "b1" : tensor<4x64xf32>
+  %y = dyn.moe.experts %rows, %off w1(%w1) w2(%w2) w3(%w3) b1(%b1) {activation = #dyn.activation<silu>}
+      : (tensor<?x32xf32>, tensor<5xi32>, tensor<4x64x32xf32>, tensor<4x32x64xf32>,
+         tensor<4x64x32xf32>, tensor<4x64xf32>) -> tensor<?x32xf32>
+  return %y : tensor<?x32xf32>
+}
+func.func @experts_left_alone(%rows: tensor<?x16xf32>, %off: tensor<5xi32>) -> tensor<?x16xf32> {
+  %w1 = dyn.weight "v1" : tensor<4x64x16xf32>
+  %w2 = dyn.weight "v2" : tensor<4x16x64xf32>
+  %y = dyn.moe.experts %rows, %off w1(%w1) w2(%w2) {activation = #dyn.activation<relu>}
+      : (tensor<?x16xf32>, tensor<5xi32>, tensor<4x64x16xf32>, tensor<4x16x64xf32>) -> tensor<?x16xf32>
+  return %y : tensor<?x16xf32>
+}

@@ -125,6 +125,28 @@ def test_large_input_is_not_copied(tmp_path):
     np.testing.assert_array_equal(s, np.full(65536, 256, np.float32))
 
 
+def test_packed_weights_are_reported_and_correct(tmp_path):
+    """A Linear weight of 64 rows is packed at load (64 x 16 f32: 4096 bytes
+    copied); one of 10 rows is read where the file is mapped."""
+    model = {"format": "dync-model", "version": 1, "name": "two", "weights": "two.safetensors",
+             "dims": {"B": {"min": 1, "max": 32}},
+             "inputs": [{"name": "x", "dtype": "f32", "shape": ["B", 16]}],
+             "outputs": ["y"],
+             "nodes": [{"name": "a", "op": "linear", "inputs": ["x"], "outputs": ["h"],
+                        "weights": {"weight": "wa"}},
+                       {"name": "b", "op": "linear", "inputs": ["h"], "outputs": ["y"],
+                        "weights": {"weight": "wb"}}]}
+    (tmp_path / "two.json").write_text(json.dumps(model))
+    rng = np.random.default_rng(0)
+    wa = rng.standard_normal((64, 16)).astype(np.float32)
+    wb = rng.standard_normal((10, 64)).astype(np.float32)
+    save_safetensors(tmp_path / "two.safetensors", {"wa": wa, "wb": wb})
+    m = dync.load(dync.compile(tmp_path / "two.json", tmp_path / "two.so"))
+    assert m.weight_copy_bytes == 64 * 16 * 4
+    x = rng.standard_normal((7, 16)).astype(np.float32)
+    np.testing.assert_allclose(m(x), (x @ wa.T) @ wb.T, rtol=1e-5, atol=1e-5)
+
+
 def test_outputs_outlive_the_model(compiled):
     m = dync.load(compiled("static_mlp"))
     x = np.random.default_rng(1).standard_normal((4, 32)).astype(np.float32)

@@ -244,7 +244,7 @@ int main(int argc, char **argv) {
                           "\"dtype\": \"f32\", \"shape\": [1, 4, 16], \"panel\": 32}]}",
                           NULL, &other),
              DYNC_STATUS_DATA_LOSS,
-             "has a malformed manifest (argument 'w' has a panel, but is not an f32 weight of shape [N / panel, K, panel])");
+             "has a malformed manifest (argument 'w' has a panel, but is not an f32 weight of shape [(E,) N / panel, K, panel])");
 
   /* Weights of another shape or dtype than the model was compiled for. */
   expectCode("weight shape", dync_model_load(argv[2], getenv("SHAPE_WEIGHTS"), &other),

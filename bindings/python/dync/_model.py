@@ -106,6 +106,11 @@ class Model:
         self._stat_names = list(self._model.stat_names)
         #: "cpu", or "cuda" for a model compiled with target="cuda".
         self.device: str = self._model.device
+        #: Bytes of weights the runtime copied when it loaded the model: the
+        #: weights of Linear layers and MoE experts packed in the panels the
+        #: CPU's matmul kernel streams, misaligned tensors, a CUDA model's
+        #: copies. Every other weight is read where the weights file is mapped.
+        self.weight_copy_bytes: int = self._model.weight_copy_bytes
         if threads is not None and threads < 1:
             raise InvalidArgumentError(f"threads must be at least 1, got {threads}")
         self._threads = threads

@@ -48,7 +48,8 @@ public:
   mlir::Value convert(mlir::Value v, mlir::Type elt);
   mlir::Value convertScalar(mlir::Value v, mlir::Type elt);
 
-  /// `x[..., k] · w[n, k]ᵀ (+ bias[n])`: PyTorch's linear.
+  /// `x[..., k] · w[n, k]ᵀ (+ bias[n])`: PyTorch's linear. A rank-3 `w` is
+  /// that matrix in panels of P rows, `[n / P, k, P]` (`dyn.weight`'s panel).
   mlir::Value linear(mlir::Value x, mlir::Value w, mlir::Value bias);
 
   /// torch.matmul for operands of rank >= 2 with broadcasting batch dims;

@@ -85,7 +85,7 @@ mlir::Value attentionByRows(mlir::ImplicitLocOpBuilder &b, mlir::Value q, mlir::
                                 entered);
 
 /// Whether dyn.moe.experts can run on the device (moeOnDevice): f32
-/// operands and static weights.
+/// operands and static weights, as stored (not in panels).
 bool fitsMoeOnDevice(mlir::dyn::MoeExpertsOp op);
 
 /// dyn.moe.dispatch's results (rows, offsets, slots) computed element by

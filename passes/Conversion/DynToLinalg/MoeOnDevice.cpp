@@ -69,7 +69,8 @@ Value ifOwned(ImplicitLocOpBuilder &b, Value rowExpert, Value r, Value zero,
 bool dync::dyn_to_linalg::fitsMoeOnDevice(dyn::MoeExpertsOp op) {
   auto f32 = [](Value v) { return !v || rankedType(v).getElementType().isF32(); };
   auto w1 = rankedType(op.getW1());
-  return f32(op.getRows()) && f32(op.getW1()) && f32(op.getW2()) && f32(op.getW3()) &&
+  // Weights in panels are the CPU's layout: the host loop over experts reads them.
+  return !op.getPanel() && f32(op.getRows()) && f32(op.getW1()) && f32(op.getW2()) && f32(op.getW3()) &&
          f32(op.getB1()) && f32(op.getB2()) && w1.hasStaticShape() &&
          rankedType(op.getW2()).hasStaticShape();
 }

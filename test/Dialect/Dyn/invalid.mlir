@@ -10,7 +10,7 @@ func.func @weight_empty_name() {
 // -----
 
 func.func @weight_panel_mismatch() {
-  // expected-error @+1 {{a weight in panels of 16 is [N / panel, K, panel], got 'tensor<2x8x32xf32>'}}
+  // expected-error @+1 {{a weight in panels of 16 is [N / panel, K, panel] or [E, N / panel, K, panel], got 'tensor<2x8x32xf32>'}}
   %w = dyn.weight "w" {panel = 16 : i64} : tensor<2x8x32xf32>
   return
 }
@@ -18,7 +18,7 @@ func.func @weight_panel_mismatch() {
 // -----
 
 func.func @weight_panel_rank() {
-  // expected-error @+1 {{a weight in panels of 32 is [N / panel, K, panel], got 'tensor<64x8xf32>'}}
+  // expected-error @+1 {{a weight in panels of 32 is [N / panel, K, panel] or [E, N / panel, K, panel], got 'tensor<64x8xf32>'}}
   %w = dyn.weight "w" {panel = 32 : i64} : tensor<64x8xf32>
   return
 }
@@ -448,6 +448,36 @@ func.func @experts_w2_shape(%r: tensor<?x64xf32>, %o: tensor<9xi32>,
   // expected-error @+1 {{'w2' has shape [8, 64, 128], expected [8, 64, 256] [E, d, h]}}
   %y = dyn.moe.experts %r, %o w1(%w1) w2(%w2) {activation = #dyn.activation<relu>}
       : (tensor<?x64xf32>, tensor<9xi32>, tensor<8x256x64xf32>, tensor<8x64x128xf32>) -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @experts_panel_divides(%r: tensor<?x64xf32>, %o: tensor<9xi32>,
+    %w1: tensor<8x8x64x32xf32>, %w2: tensor<8x2x256x32xf32>) {
+  // expected-error @+1 {{panel 48 must be positive and divide d = 64}}
+  %y = dyn.moe.experts %r, %o w1(%w1) w2(%w2) {activation = #dyn.activation<relu>, panel = 48 : i64}
+      : (tensor<?x64xf32>, tensor<9xi32>, tensor<8x8x64x32xf32>, tensor<8x2x256x32xf32>) -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @experts_panel_w2(%r: tensor<?x64xf32>, %o: tensor<9xi32>,
+    %w1: tensor<8x8x64x32xf32>, %w2: tensor<8x64x256xf32>) {
+  // expected-error @+1 {{'w2' has shape [8, 64, 256], expected [8, 2, 256, 32] [E, d / panel, h, panel]}}
+  %y = dyn.moe.experts %r, %o w1(%w1) w2(%w2) {activation = #dyn.activation<relu>, panel = 32 : i64}
+      : (tensor<?x64xf32>, tensor<9xi32>, tensor<8x8x64x32xf32>, tensor<8x64x256xf32>) -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @experts_panel_w1(%r: tensor<?x64xf32>, %o: tensor<9xi32>,
+    %w1: tensor<8x8x32x32xf32>, %w2: tensor<8x2x256x32xf32>) {
+  // expected-error @+1 {{'w1' has shape [8, 8, 32, 32], expected [8, 8, 64, 32] [E, h / panel, d, panel]}}
+  %y = dyn.moe.experts %r, %o w1(%w1) w2(%w2) {activation = #dyn.activation<relu>, panel = 32 : i64}
+      : (tensor<?x64xf32>, tensor<9xi32>, tensor<8x8x32x32xf32>, tensor<8x2x256x32xf32>) -> tensor<?x64xf32>
   return
 }
 
@@ -1174,7 +1204,7 @@ func.func @param(%t: f32 {dyn.param = "t"}) { return }
 
 // -----
 
-// expected-error @+1 {{'dyn.weight_panel' of argument #0 must be the panel width of a weight of type [N / panel, K, panel], got 'tensor<4x8xf32>'}}
+// expected-error @+1 {{'dyn.weight_panel' of argument #0 must be the panel width of a weight of type [(E,) N / panel, K, panel], got 'tensor<4x8xf32>'}}
 func.func @weight_panel_arg(%w: tensor<4x8xf32> {dyn.weight = "w", dyn.weight_panel = 8 : i64}) { return }
 
 // -----

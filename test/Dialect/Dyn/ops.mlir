@@ -18,6 +18,18 @@ func.func @weight_and_param() -> (tensor<4x8xf32>, f32, i32) {
   return %w, %t, %k : tensor<4x8xf32>, f32, i32
 }
 
+// CHECK-LABEL: func.func @experts_in_panels
+func.func @experts_in_panels(%rows: tensor<?x64xf32>, %offsets: tensor<9xi32>,
+                             %w1: tensor<8x8x64x32xf32>, %w2: tensor<8x2x256x32xf32>)
+    -> tensor<?x64xf32> {
+  // CHECK: dyn.moe.experts %{{.*}}, %{{.*}} w1(%{{.*}}) w2(%{{.*}}) {activation = #dyn.activation<relu>, panel = 32 : i64}
+  %out = dyn.moe.experts %rows, %offsets w1(%w1) w2(%w2)
+      {activation = #dyn.activation<relu>, panel = 32 : i64}
+      : (tensor<?x64xf32>, tensor<9xi32>, tensor<8x8x64x32xf32>, tensor<8x2x256x32xf32>)
+      -> tensor<?x64xf32>
+  return %out : tensor<?x64xf32>
+}
+
 // CHECK-LABEL: func.func @weight_in_panels
 func.func @weight_in_panels() -> tensor<2x8x32xf32> {
   // CHECK: dyn.weight "blk0.ffn.weight" {panel = 32 : i64} : tensor<2x8x32xf32>

@@ -31,7 +31,8 @@ def Dyn_WeightOp : Dyn_Op<"weight", [Pure]> {
 
     With `panel = P`, the result is the stored `[N, K]` matrix (N a multiple
     of P) in panels of P rows: `[N / P, K, P]`, element `(j, k, t)` being
-    the stored `(j * P + t, k)`. The runtime packs the tensor into that
+    the stored `(j * P + t, k)`; a stored `[E, N, K]` (the experts of a MoE
+    layer) is `[E, N / P, K, P]`, each expert's matrix in panels. The runtime packs the tensor into that
     layout once, when it loads the model (`dyn-pack-weights` chooses it for
     the weights a matmul kernel streams).
 
@@ -251,15 +252,20 @@ def Dyn_MoeExpertsOp : Dyn_Op<"moe.experts", [DeclareOpInterfaceMethods<ValueBou
         : (tensor<?x64xf32>, tensor<9xi32>, tensor<8x256x64xf32>,
            tensor<8x64x256xf32>) -> tensor<?x64xf32>
     ```
+
+    With `panel = P` (`dyn-pack-weights`), `w1`, `w2` and `w3` are in panels
+    of P rows: `[E, h / P, d, P]`, `[E, d / P, h, P]`, `[E, h / P, d, P]`
+    (see `dyn.weight`).
   }];
   let arguments = (ins 2DTensorOf<[AnyFloat]>:$rows,
                        1DTensorOf<[I32]>:$offsets,
-                       3DTensorOf<[AnyFloat]>:$w1,
-                       3DTensorOf<[AnyFloat]>:$w2,
-                       Optional<3DTensorOf<[AnyFloat]>>:$w3,
+                       TensorRankOf<[AnyFloat], [3, 4]>:$w1,
+                       TensorRankOf<[AnyFloat], [3, 4]>:$w2,
+                       Optional<TensorRankOf<[AnyFloat], [3, 4]>>:$w3,
                        Optional<2DTensorOf<[AnyFloat]>>:$b1,
                        Optional<2DTensorOf<[AnyFloat]>>:$b2,
-                       Dyn_ActivationAttr:$activation);
+                       Dyn_ActivationAttr:$activation,
+                       OptionalAttr<I64Attr>:$panel);
   let results = (outs 2DTensorOf<[AnyFloat]>:$result);
   let assemblyFormat = [{
     $rows `,` $offsets `w1` `(` $w1 `)` `w2` `(` $w2 `)`
