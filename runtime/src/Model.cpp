@@ -136,6 +136,14 @@ dync_status_t *dync::rt::bindWeights(dync_model_t &model, const char *modelPath,
                    static_cast<float *>(packed) + e * panels * k * a.panel, panels, k, a.panel);
       model.weightCopyBytes += size;
       data = static_cast<const uint8_t *>(packed);
+      // A weight read only in panels is not read from the file again: its
+      // pages leave memory now, before the next weight is packed (else the
+      // process would hold every packed weight twice at its peak).
+      bool readAsStored = std::any_of(model.args.begin(), model.args.end(), [&](const Arg &o) {
+        return o.kind == ArgKind::Weight && !o.panel && o.name == a.name;
+      });
+      if (!readAsStored)
+        model.weights->release(*info);
     } else if (reinterpret_cast<uintptr_t>(data) % dync_dtype_size(a.dtype) != 0) {
       // Generated code assumes element alignment: copy the rare misaligned
       // tensor once.
@@ -162,17 +170,6 @@ dync_status_t *dync::rt::bindWeights(dync_model_t &model, const char *modelPath,
       data = static_cast<const uint8_t *>(copy);
     }
     a.data = data;
-  }
-  // A weight read only in panels is not read from the file again: its pages
-  // leave memory (else the process would hold it twice).
-  for (const Arg &a : model.args) {
-    if (a.kind != ArgKind::Weight || !a.panel)
-      continue;
-    bool readAsStored = std::any_of(model.args.begin(), model.args.end(), [&](const Arg &o) {
-      return o.kind == ArgKind::Weight && !o.panel && o.name == a.name;
-    });
-    if (!readAsStored)
-      model.weights->release(*model.weights->find(a.name));
   }
   return nullptr;
 }
