@@ -16,6 +16,7 @@ CpuOptions CpuPipelineOptions::toCpuOptions() const {
   options.cpu = cpu;
   options.features = mattr;
   options.optLevel = optLevel;
+  options.packWeights = packWeights;
   return options;
 }
 
@@ -52,7 +53,7 @@ void buildCpuPipeline(OpPassManager &pm, Stage stop, const CpuOptions &options) 
   buildPartitionPipeline(pm);
   if (stop == Stage::Partitioned)
     return;
-  buildCpuCodegenPipeline(pm);
+  buildCpuCodegenPipeline(pm, "cpu", {}, options.packWeights);
   if (stop == Stage::Codegen)
     return;
   buildCpuLoweringPipeline(pm, options);

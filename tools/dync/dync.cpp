@@ -130,6 +130,13 @@ cl::opt<unsigned> jobs("j",
                                "(default: the cores this process may use, at most 8)"),
                       cl::value_desc("N"), cl::Prefix, cl::init(0), cl::cat(dyncCategory));
 
+cl::opt<bool> packWeights(
+    "pack-weights",
+    cl::desc("Read the f32 weights of Linear layers and MoE experts in the panels of the "
+             "CPU's matmul kernel, packed once when the model loads (default true; "
+             "--pack-weights=false reads every weight where the file is mapped)"),
+    cl::init(true), cl::cat(dyncCategory));
+
 cl::opt<std::string> memoryBudget(
     "memory-budget",
     cl::desc("Reject the model if its memory plan may need more than this at "
@@ -413,6 +420,7 @@ int main(int argc, char **argv) {
 
   dync::CpuOptions cpu{cpuName, cpuFeatures, optLevel, ""};
   cpu.memoryBudget = budget.value_or(0);
+  cpu.packWeights = packWeights;
   dync::CudaOptions gpu;
   if (!cudaArchs.empty())
     gpu.archs.assign(cudaArchs.begin(), cudaArchs.end());

@@ -51,6 +51,10 @@ struct CpuPipelineOptions : mlir::PassPipelineOptions<CpuPipelineOptions> {
                             llvm::cl::desc("Target features, e.g. +avx2,+fma "
                                            "(default: the host's)")};
   Option<unsigned> optLevel{*this, "opt-level", llvm::cl::desc("0-3"), llvm::cl::init(2)};
+  Option<bool> packWeights{*this, "pack-weights",
+                           llvm::cl::desc("Read Linear layers' weights in the matmul kernel's "
+                                          "panels (dyn-pack-weights; default true)"),
+                           llvm::cl::init(true)};
 
   CpuOptions toCpuOptions() const;
 };

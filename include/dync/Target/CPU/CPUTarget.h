@@ -42,6 +42,9 @@ struct CpuOptions {
   /// Reject the model if its memory plan may need more bytes than this
   /// (--memory-budget); 0: no limit.
   int64_t memoryBudget = 0;
+  /// Read Linear layers' and experts' weights in the matmul kernel's panels,
+  /// packed by the runtime at load (dyn-pack-weights; --pack-weights).
+  bool packWeights = true;
 };
 
 /// The host's CPU name and its features (`+avx2,-avx512f,...`).
