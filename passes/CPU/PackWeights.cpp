@@ -25,8 +25,8 @@ using namespace mlir;
 namespace {
 
 /// The weight that `mm` reads as b, if it is one the kernel can stream in
-/// panels of `panel` rows: a stored f32 [N, K] matrix indexed (n, k), N a
-/// multiple of the panel.
+/// panels of `panel` rows: a stored f32 [N, K] matrix (a dot-product match of
+/// a rank-2 b reads it at (n, k)), N a multiple of the panel.
 dyn::WeightOp packableWeight(dync::Matmul mm, int64_t panel) {
   if (mm.outer || mm.panel)
     return {};
@@ -35,11 +35,6 @@ dyn::WeightOp packableWeight(dync::Matmul mm, int64_t panel) {
     return {};
   auto type = cast<RankedTensorType>(weight.getType());
   if (type.getRank() != 2 || !type.getElementType().isF32() || type.getDimSize(0) % panel != 0)
-    return {};
-  AffineMap map = mm.op.getIndexingMapsArray()[1];
-  MLIRContext *ctx = mm.op.getContext();
-  if (map.getResult(0) != getAffineDimExpr(mm.n, ctx) ||
-      map.getResult(1) != getAffineDimExpr(mm.k, ctx))
     return {};
   return weight;
 }

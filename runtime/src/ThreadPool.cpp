@@ -30,8 +30,8 @@ int availableProcessors() {
 }
 
 ThreadPool::ThreadPool(int threads) {
-  DYNC_HG_ATOMIC(published);
-  DYNC_HG_ATOMIC(stopPublished);
+  DYNC_HG_ATOMIC(generation);
+  DYNC_HG_ATOMIC(stopping);
   for (int i = 1; i < threads; ++i)
     workers.emplace_back([this] { workerLoop(); });
 }
@@ -39,8 +39,7 @@ ThreadPool::ThreadPool(int threads) {
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mutex);
-    stopping = true;
-    stopPublished.store(true, std::memory_order_release);
+    stopping.store(true, std::memory_order_release);
     wake.notify_all();
   }
   for (std::thread &t : workers)
@@ -81,8 +80,7 @@ bool ThreadPool::parallelFor(ChunkFn fn, void *frame, int64_t n, int64_t work) {
   {
     std::lock_guard<std::mutex> lock(mutex);
     current = &job;
-    ++generation;
-    published.store(generation, std::memory_order_release);
+    generation.fetch_add(1, std::memory_order_release);
     // Wake only as many workers as the loop is worth (under the lock, which
     // race detectors such as helgrind expect).
     for (int64_t i = 1; i < useful; ++i)
@@ -111,8 +109,8 @@ void ThreadPool::workerLoop() {
     // it spinning a while before sleeping, so that it starts without the
     // wake-up of a sleeping thread.
     spinUntil([&] {
-      return published.load(std::memory_order_acquire) != seen ||
-             stopPublished.load(std::memory_order_acquire);
+      return generation.load(std::memory_order_acquire) != seen ||
+             stopping.load(std::memory_order_acquire);
     });
     Job *job;
     {
@@ -120,7 +118,7 @@ void ThreadPool::workerLoop() {
       wake.wait(lock, [&] { return stopping || (current && generation != seen); });
       if (stopping)
         return;
-      seen = generation;
+      seen = generation.load(std::memory_order_relaxed);
       job = current;
       ++job->active;
     }

@@ -73,11 +73,10 @@ private:
   std::mutex mutex;
   std::condition_variable wake, done;
   Job *current = nullptr;
-  uint64_t generation = 0;
-  bool stopping = false;
-  /// `generation` and `stopping`, for workers that spin before they sleep.
-  std::atomic<uint64_t> published{0};
-  std::atomic<bool> stopPublished{false};
+  /// Written under `mutex`; atomic because workers that spin before they
+  /// sleep read them without it.
+  std::atomic<uint64_t> generation{0};
+  std::atomic<bool> stopping{false};
 };
 
 } // namespace dync::rt

@@ -255,8 +255,8 @@ int main(int argc, char **argv) {
     std::printf("threads: %d (parallel loops split among them: %lld)\n",
                 dync_session_threads(session),
                 static_cast<long long>(dync_session_parallel_loops(session)));
-    std::printf("weights copied at load: %.1f MiB (packed for the matmul kernel, or "
-                "misaligned)\n",
+    std::printf("weights copied at load: %.1f MiB (packed for the matmul kernel, "
+                "misaligned, or for a CUDA device)\n",
                 static_cast<double>(dync_model_weight_copy_bytes(model)) / (1 << 20));
     std::vector<std::pair<std::string, int64_t>> all;
     for (int32_t i = 0; i < nStats; ++i)
