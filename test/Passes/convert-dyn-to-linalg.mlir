@@ -97,8 +97,11 @@ func.func @attention_not_blocks(%q: tensor<1x2x?x8xf32>, %r: tensor<1x2x96x8xf32
 // MoE: experts run in a loop over experts, each on its own rows only; the
 // rows expert e computes are counted in the branch that computes them, into
 // statistic e of the family (dyn-lower-statistics gives it slots).
+// The loop carries the rows and each expert reads its slice of the carried
+// value (not of %arg0), so that bufferization updates the rows in place
+// instead of copying them first.
 // CHECK-LABEL: func.func @experts
-// CHECK:       scf.for %[[E:.*]] = %c0
+// CHECK:       scf.for %[[E:.*]] = %c0 to %{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %arg0)
 // The row count is clamped to the rows there are (a bound for the memory
 // budget).
 // CHECK:       %[[D:.*]] = arith.subi
@@ -106,7 +109,7 @@ func.func @attention_not_blocks(%q: tensor<1x2x?x8xf32>, %r: tensor<1x2x96x8xf32
 // CHECK:       %[[N:.*]] = arith.minsi %[[D]], %[[R]]
 // CHECK:       %[[ANY:.*]] = arith.cmpi sgt, %[[N]]
 // CHECK:       scf.if %[[ANY]]
-// CHECK:       %[[XS:.*]] = tensor.extract_slice %{{.*}}[%{{.*}}, 0] [%[[N]], 8]
+// CHECK:       %[[XS:.*]] = tensor.extract_slice %[[ACC]][%{{.*}}, 0] [%[[N]], 8]
 // CHECK:       %[[ROWS:.*]] = tensor.dim %[[XS]], %c0
 // CHECK:       dyn.rt.count %[[ROWS]] at(%[[E]]) {name = "moe.expert_tokens", slots = 2 : i64} : index
 // CHECK-NOT:   dyn.moe.experts
@@ -141,6 +144,7 @@ func.func @experts_in_panels(%rows: tensor<?x32xf32>, %off: tensor<3xi32>, %w1: 
 
 // MoE dispatch with a fixed capacity: each assignment is granted while its
 // expert holds fewer than 3, whatever T (no capacity computed from T).
+// The rows past offsets[E] are unspecified: the rows buffer is not filled.
 // CHECK-LABEL: func.func @dispatch_fixed_capacity
 // CHECK:       %[[CAP:.*]] = arith.constant 3 : index
 // CHECK-NOT:   math.ceil
@@ -148,6 +152,9 @@ func.func @experts_in_panels(%rows: tensor<?x32xf32>, %off: tensor<3xi32>, %w1: 
 // CHECK:       scf.for
 // CHECK:       %[[ROOM:.*]] = arith.cmpi slt, %{{.*}}, %[[CAP]] : index
 // CHECK:       scf.if %[[ROOM]]
+// CHECK:       %[[ROWS:.*]] = tensor.empty(%{{.*}}) : tensor<?x8xf32>
+// CHECK-NOT:   linalg.fill {{.*}} outs(%[[ROWS]]
+// CHECK:       scf.for %{{.*}} iter_args(%{{.*}} = %[[ROWS]],
 func.func @dispatch_fixed_capacity(%x: tensor<?x8xf32>, %i: tensor<?x1xi32>) -> tensor<?x1xi32> {
   %r, %o, %s = dyn.moe.dispatch %x, %i {num_experts = 4 : i64, capacity = 3 : i64}
       : tensor<?x8xf32>, tensor<?x1xi32> -> tensor<?x8xf32>, tensor<5xi32>, tensor<?x1xi32>

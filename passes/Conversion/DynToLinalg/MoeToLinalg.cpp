@@ -136,10 +136,11 @@ struct LowerDispatch : OpConversionPattern<dyn::MoeDispatchOp> {
     // Slots and rows.
     auto rowsType = op.getRows().getType();
     int64_t d = rankedType(x).getDimSize(1);
-    // Rows buffer: T·k rows, zeroed (rows past offsets[E] are never read).
+    // Rows buffer: T·k rows, left unset: rows past offsets[E] are
+    // unspecified (DynOps.td) and nothing reads them, so a zero fill would
+    // only write T·k·d elements on every run.
     Value nRows = arith::MulIOp::create(b, t, kv);
-    Value rows0 = tb.filled({nRows, b.getIndexAttr(d)}, rowsType.getElementType(),
-                      cast<TypedAttr>(b.getZeroAttr(rowsType.getElementType())));
+    Value rows0 = tb.empty({nRows, b.getIndexAttr(d)}, rowsType.getElementType());
     Value slots0 = local;
     auto place = scf::ForOp::create(
         b, zero, t, one, ValueRange{rows0, slots0},
@@ -248,7 +249,11 @@ struct LowerExperts : OpConversionPattern<dyn::MoeExpertsOp> {
                 SmallVector<OpFoldResult> one2{q.getIndexAttr(1), q.getIndexAttr(1)};
                 SmallVector<OpFoldResult> size{n, q.getIndexAttr(d)};
                 SmallVector<OpFoldResult> off{lo, q.getIndexAttr(0)};
-                Value xs = tensor::ExtractSliceOp::create(q, sliceType, rows, off, size, one2);
+                // Read from the loop's value, not from `rows`: the earlier
+                // experts wrote only their own rows, so the two agree here,
+                // and reading the value the loop carries lets bufferization
+                // update rows in place instead of copying them first.
+                Value xs = tensor::ExtractSliceOp::create(q, sliceType, acc[0], off, size, one2);
                 // Rows this expert's FFN computes, counted in the branch that
                 // computes them, from the rows it is given.
                 dyn::RtCountOp::create(q, tensor::DimOp::create(q, xs, 0), ei,
