@@ -8,6 +8,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "MatmulFusion.h"
+
 #include "dync/Passes/CPU/Passes.h"
 #include "dync/Passes/Codegen/MatmulMatch.h"
 
@@ -24,6 +26,7 @@ namespace dync {
 
 using namespace mlir;
 using dync::Matmul;
+using dync::MatmulFusion;
 using dync::matchMatmul;
 
 namespace {
@@ -45,8 +48,8 @@ constexpr int64_t kBlockCols = 64;
 /// Emits the loop nest that replaces one matched op.
 class Emitter {
 public:
-  Emitter(Matmul mm, KernelShape shape, ImplicitLocOpBuilder &b)
-      : mm(mm), shape(shape), b(b), maps(mm.op.getIndexingMapsArray()) {
+  Emitter(Matmul mm, MatmulFusion fusion, KernelShape shape, ImplicitLocOpBuilder &b)
+      : mm(mm), fusion(fusion), shape(shape), b(b), maps(mm.op.getIndexingMapsArray()) {
     a = mm.op.getDpsInputs()[0];
     w = mm.op.getDpsInputs()[1];
     out = mm.op.getDpsInits()[0];
@@ -113,7 +116,8 @@ public:
 
 private:
   Emitter(const Emitter &parent, ImplicitLocOpBuilder &b)
-      : mm(parent.mm), shape(parent.shape), b(b), maps(parent.maps), a(parent.a), w(parent.w),
+      : mm(parent.mm), fusion(parent.fusion), shape(parent.shape), b(b), maps(parent.maps),
+        a(parent.a), w(parent.w),
         out(parent.out), sizes(parent.sizes), rowTiles(parent.rowTiles), kFull(parent.kFull) {}
 
   int64_t tileRows() const { return mm.outer ? shape.outerRows : shape.rows; }
@@ -261,9 +265,12 @@ private:
       return indices(maps[2]);
     };
     SmallVector<Value> init;
+    Value filled;
+    if (fusion.fill)
+      filled = vector::BroadcastOp::create(b, vecType, fusion.fillValue);
     for (int64_t i = 0; i < rows; ++i)
       for (int64_t c = 0; c < vectors; ++c)
-        init.push_back(vector::LoadOp::create(b, vecType, out, outAt(i, c)));
+        init.push_back(filled ? filled : vector::LoadOp::create(b, vecType, out, outAt(i, c)));
     scf::ForOp loop = kLoop(idx(0), sizes[mm.k], 1, init, [&](Emitter &e, Value kk, ValueRange acc) {
       SmallVector<Value> bs;
       for (int64_t c = 0; c < vectors; ++c) {
@@ -282,7 +289,21 @@ private:
     });
     for (int64_t i = 0; i < rows; ++i)
       for (int64_t c = 0; c < vectors; ++c)
-        vector::StoreOp::create(b, loop.getResult(i * vectors + c), out, outAt(i, c));
+        store(loop.getResult(i * vectors + c), outAt(i, c));
+  }
+
+  /// Stores `v` (a vector or a scalar of sums) to out at `at`, or through
+  /// the fused epilogue to its output.
+  void store(Value v, ValueRange at) {
+    Value to = out;
+    if (fusion.epilogue) {
+      v = dync::applyEpilogue(b, fusion, v, at);
+      to = fusion.target;
+    }
+    if (isa<VectorType>(v.getType()))
+      vector::StoreOp::create(b, v, to, at);
+    else
+      memref::StoreOp::create(b, v, to, at);
   }
 
   /// One column of out (n % lanes leftovers), in scalars.
@@ -294,7 +315,7 @@ private:
     };
     SmallVector<Value> init;
     for (int64_t i = 0; i < rows; ++i)
-      init.push_back(memref::LoadOp::create(b, out, outAt(i)));
+      init.push_back(fusion.fill ? fusion.fillValue : Value(memref::LoadOp::create(b, out, outAt(i))));
     scf::ForOp loop = kLoop(idx(0), sizes[mm.k], 1, init, [&](Emitter &e, Value kk, ValueRange acc) {
       Value y = e.loadScalar(w, e.rowIndices(col, kk, maps[1], mm.n));
       SmallVector<Value> next;
@@ -305,7 +326,7 @@ private:
       return next;
     });
     for (int64_t i = 0; i < rows; ++i)
-      memref::StoreOp::create(b, loop.getResult(i), out, outAt(i));
+      store(loop.getResult(i), outAt(i));
   }
 
   /// out[row .. row+rows, col .. col+cols] += a[rows] . b[cols] over k.
@@ -341,7 +362,8 @@ private:
         SmallVector<Value> at = indices(maps[2]);
         auto sumType = VectorType::get({4}, b.getF32Type());
         Value sums = sumFourRows(vecLoop.getResults().slice(i * cols, cols));
-        Value old = vector::LoadOp::create(b, sumType, out, at);
+        Value old = fusion.fill ? Value(vector::BroadcastOp::create(b, sumType, fusion.fillValue))
+                                : Value(vector::LoadOp::create(b, sumType, out, at));
         vector::StoreOp::create(b, arith::AddFOp::create(b, old, sums), out, at);
       }
       return;
@@ -370,7 +392,7 @@ private:
         iv[mm.m] = arith::AddIOp::create(b, row, idx(i));
         iv[mm.n] = arith::AddIOp::create(b, col, idx(j));
         SmallVector<Value> at = indices(maps[2]);
-        Value old = memref::LoadOp::create(b, out, at);
+        Value old = fusion.fill ? fusion.fillValue : Value(memref::LoadOp::create(b, out, at));
         Value sum = arith::AddFOp::create(b, old, tail.getResult(i * cols + j));
         memref::StoreOp::create(b, sum, out, at);
       }
@@ -426,6 +448,7 @@ private:
   }
 
   Matmul mm;
+  MatmulFusion fusion;
   KernelShape shape;
   ImplicitLocOpBuilder &b;
   SmallVector<AffineMap> maps;
@@ -461,9 +484,23 @@ struct VectorizeMatmulsPass
           m && (!m->panel || (m->panel % lanes == 0 && kBlockCols % m->panel == 0)))
         matches.push_back(*m);
     });
-    for (Matmul &m : matches) {
-      ImplicitLocOpBuilder b(m.op.getLoc(), m.op);
-      Emitter(m, KernelShape{lanes, rows, cols, outerRows, outerVectors}, b).emit();
+    // The fill before a matmul and the elementwise op after it, matched
+    // before any is rewritten.
+    DominanceInfo dom(getOperation());
+    SmallVector<MatmulFusion> fusions;
+    for (Matmul &m : matches)
+      fusions.push_back(dync::matchMatmulFusion(m, dom));
+    for (auto [m, fusion] : llvm::zip(matches, fusions)) {
+      // With an epilogue, the kernel takes the epilogue's place: only ops
+      // without memory effects stand between the two, and the epilogue's
+      // operands are all defined there.
+      Operation *at = fusion.epilogue ? fusion.epilogue.getOperation() : m.op.getOperation();
+      ImplicitLocOpBuilder b(m.op.getLoc(), at);
+      Emitter(m, fusion, KernelShape{lanes, rows, cols, outerRows, outerVectors}, b).emit();
+      if (fusion.epilogue)
+        fusion.epilogue.erase();
+      if (fusion.fill)
+        fusion.fill.erase();
       m.op.erase();
     }
   }

@@ -245,3 +245,155 @@ func.func @linear_in_panels(%x: memref<?x16xf32>, %w: memref<4x16x32xf32>, %y: m
   }
   return
 }
+
+// -----
+
+// The fill before a Linear layer and the elementwise op after it that
+// updates its output in place (bias + relu) go into the kernel: the
+// accumulators start from the fill's value instead of loading y, and each
+// vector of sums gets the bias (a vector along n) and relu before its one
+// store. Neither op is left.
+// CHECK-LABEL: func.func @fused_bias_relu(
+// CHECK-SAME:    %[[X:.+]]: memref<?x16xf32>, %[[W:.+]]: memref<2x16x32xf32>, %[[B:.+]]: memref<64xf32>)
+// CHECK-DAG:     %[[ZERO:.+]] = arith.constant dense<0.000000e+00> : vector<8xf32>
+// CHECK-DAG:     %[[Y:.+]] = memref.alloc
+// CHECK-NOT:     linalg.fill
+// CHECK:           scf.for %[[ROW:.+]] = %c0 to %{{.+}} step %c6 {
+// CHECK:             scf.for %[[COL:.+]] = %c0 to %c64 step %c16 {
+// CHECK-NOT:           vector.load %[[Y]]
+// CHECK:               %[[ACC:.+]]:12 = scf.for %{{.+}} iter_args(%{{.+}} = %[[ZERO]],
+// CHECK:               %[[BIAS:.+]] = vector.load %[[B]][%[[COL]]] : memref<64xf32>, vector<8xf32>
+// CHECK:               %[[SUM:.+]] = arith.addf %[[ACC]]#0, %[[BIAS]] : vector<8xf32>
+// CHECK:               %[[RELU:.+]] = arith.maximumf %[[SUM]], %{{.+}} : vector<8xf32>
+// CHECK:               vector.store %[[RELU]], %[[Y]][%[[ROW]], %[[COL]]] : memref<?x64xf32>, vector<8xf32>
+// CHECK-NOT:     linalg.generic
+// CHECK-NOT:     linalg.fill
+func.func @fused_bias_relu(%x: memref<?x16xf32>, %w: memref<2x16x32xf32>, %bias: memref<64xf32>) -> memref<?x64xf32> {
+  %zero = arith.constant 0.0 : f32
+  %c0 = arith.constant 0 : index
+  %n = memref.dim %x, %c0 : memref<?x16xf32>
+  %y = memref.alloc(%n) : memref<?x64xf32>
+  linalg.fill ins(%zero : f32) outs(%y : memref<?x64xf32>)
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                                   affine_map<(m, n, k) -> (n floordiv 32, k, n mod 32)>,
+                                   affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x16xf32>, memref<2x16x32xf32>) outs(%y : memref<?x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(m, n) -> (m, n)>, affine_map<(m, n) -> (n)>,
+                                   affine_map<(m, n) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%y, %bias : memref<?x64xf32>, memref<64xf32>) outs(%y : memref<?x64xf32>) {
+  ^bb0(%v: f32, %c: f32, %o: f32):
+    %s = arith.addf %v, %c : f32
+    %r = arith.maximumf %s, %zero : f32
+    linalg.yield %r : f32
+  }
+  return %y : memref<?x64xf32>
+}
+
+// -----
+
+// Not fused: the elementwise op writes another buffer, z (only an update
+// of the matmul's output in place is taken: z might be x, which the kernel
+// still reads while it stores). The fill still goes.
+// CHECK-LABEL: func.func @not_in_place(
+// CHECK-NOT:     linalg.fill
+// CHECK:         vector.store
+// CHECK:         linalg.generic
+func.func @not_in_place(%x: memref<?x16xf32>, %w: memref<2x16x32xf32>, %z: memref<?x64xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %c0 = arith.constant 0 : index
+  %n = memref.dim %x, %c0 : memref<?x16xf32>
+  %y = memref.alloc(%n) : memref<?x64xf32>
+  linalg.fill ins(%zero : f32) outs(%y : memref<?x64xf32>)
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                                   affine_map<(m, n, k) -> (n floordiv 32, k, n mod 32)>,
+                                   affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x16xf32>, memref<2x16x32xf32>) outs(%y : memref<?x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(m, n) -> (m, n)>, affine_map<(m, n) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%y : memref<?x64xf32>) outs(%z : memref<?x64xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %r = arith.maximumf %v, %zero : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// Not fused: the residual r may be y itself (both are the function's
+// arguments), and tiles of y are written before others of r are read.
+// CHECK-LABEL: func.func @may_alias(
+// CHECK:         vector.store
+// CHECK:         linalg.generic
+func.func @may_alias(%x: memref<?x16xf32>, %w: memref<2x16x32xf32>, %r: memref<?x64xf32>, %y: memref<?x64xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                                   affine_map<(m, n, k) -> (n floordiv 32, k, n mod 32)>,
+                                   affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x16xf32>, memref<2x16x32xf32>) outs(%y : memref<?x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(m, n) -> (m, n)>, affine_map<(m, n) -> (m, n)>,
+                                   affine_map<(m, n) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%y, %r : memref<?x64xf32>, memref<?x64xf32>) outs(%y : memref<?x64xf32>) {
+  ^bb0(%v: f32, %c: f32, %o: f32):
+    %s = arith.addf %v, %c : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// A residual from another allocation cannot be y: fused, read as vectors
+// along n; a per-row scale (no n) is one element broadcast.
+// CHECK-LABEL: func.func @residual_and_row_scale(
+// CHECK:         %[[R:.+]] = memref.alloc
+// CHECK:           vector.load %[[R]][%{{.+}}, %{{.+}}] : memref<?x64xf32>, vector<8xf32>
+// CHECK:           %[[S:.+]] = memref.load %{{.+}}[%{{.+}}] : memref<?xf32>
+// CHECK:           vector.broadcast %[[S]] : f32 to vector<8xf32>
+// CHECK-NOT:     linalg.generic
+func.func @residual_and_row_scale(%x: memref<?x16xf32>, %w: memref<2x16x32xf32>, %scale: memref<?xf32>) -> memref<?x64xf32> {
+  %c0 = arith.constant 0 : index
+  %n = memref.dim %x, %c0 : memref<?x16xf32>
+  %r = memref.alloc(%n) : memref<?x64xf32>
+  %y = memref.alloc(%n) : memref<?x64xf32>
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                                   affine_map<(m, n, k) -> (n floordiv 32, k, n mod 32)>,
+                                   affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x16xf32>, memref<2x16x32xf32>) outs(%y : memref<?x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(m, n) -> (m, n)>, affine_map<(m, n) -> (m, n)>,
+                                   affine_map<(m, n) -> (m)>, affine_map<(m, n) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%y, %r, %scale : memref<?x64xf32>, memref<?x64xf32>, memref<?xf32>) outs(%y : memref<?x64xf32>) {
+  ^bb0(%v: f32, %c: f32, %s: f32, %o: f32):
+    %t = arith.addf %v, %c : f32
+    %u = arith.mulf %t, %s : f32
+    linalg.yield %u : f32
+  }
+  memref.dealloc %r : memref<?x64xf32>
+  return %y : memref<?x64xf32>
+}
