@@ -15,12 +15,23 @@ using namespace dync;
 
 namespace {
 
+std::optional<int64_t> workspaceSlot(Value v);
+
 /// The op before (or after) `op` in its block past the ops without memory
-/// effects (views, dims, index arithmetic).
-Operation *neighbourWithEffects(Operation *op, bool after) {
+/// effects (views, dims, index arithmetic) and, after it, past the
+/// workspace calls of dyn-plan-buffers, collected in `calls`: the caller
+/// checks that they are only the epilogue's output's (a call may grow its
+/// slot's buffer, which a buffer the kernel reads must not be in).
+Operation *neighbourWithEffects(Operation *op, bool after,
+                                SmallVectorImpl<Operation *> *calls = nullptr) {
   Operation *p = after ? op->getNextNode() : op->getPrevNode();
-  while (p && isMemoryEffectFree(p))
+  while (p) {
+    if (calls && p->getNumResults() == 1 && workspaceSlot(p->getResult(0)))
+      calls->push_back(p);
+    else if (!isMemoryEffectFree(p))
+      break;
     p = after ? p->getNextNode() : p->getPrevNode();
+  }
   return p;
 }
 
@@ -163,8 +174,12 @@ MatmulFusion dync::matchMatmulFusion(Matmul mm, DominanceInfo &dom) {
   for (auto [pos, e] : llvm::enumerate(outMap.getResults()))
     if (auto d = dyn_cast<AffineDimExpr>(e); d && d.getPosition() == mm.n)
       nDim = pos;
-  auto g = dyn_cast_or_null<linalg::GenericOp>(neighbourWithEffects(mm.op, true));
-  if (nDim && g && isEpilogue(mm, g, fusion, *nDim)) {
+  SmallVector<Operation *> calls;
+  auto g = dyn_cast_or_null<linalg::GenericOp>(neighbourWithEffects(mm.op, true, &calls));
+  if (nDim && g && isEpilogue(mm, g, fusion, *nDim) &&
+      llvm::all_of(calls, [&](Operation *call) {
+        return rootBuffer(fusion.target) == call->getResult(0);
+      })) {
     fusion.epilogue = g;
     fusion.nDim = *nDim;
   }

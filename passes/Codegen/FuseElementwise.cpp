@@ -8,6 +8,7 @@
 #include "dync/Passes/Codegen/Passes.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace dync {
@@ -56,6 +57,18 @@ static bool shouldFuse(OpOperand *fused) {
 namespace {
 struct FuseElementwisePass : dync::impl::DynFuseElementwiseBase<FuseElementwisePass> {
   void runOnOperation() override {
+    // First a tensor.dim of a linalg op's result becomes the dim of its
+    // init (the same size): a dim is a use that would otherwise keep a
+    // producer from fusing, and have it computed for that dim alone. Not
+    // upstream's resolve-ranked-shaped-type-result-dims patterns, which
+    // rewrite every op's result dims in terms of its operands and lose
+    // the bounds the memory budget reads (the dims of subgraph results).
+    getOperation().walk([](tensor::DimOp dim) {
+      auto result = dyn_cast<OpResult>(dim.getSource());
+      auto producer = result ? dyn_cast<linalg::LinalgOp>(result.getOwner()) : nullptr;
+      if (producer && producer.hasPureTensorSemantics())
+        dim.getSourceMutable().assign(producer.getDpsInits()[result.getResultNumber()]);
+    });
     RewritePatternSet patterns(&getContext());
     linalg::populateElementwiseOpsFusionPatterns(patterns, shouldFuse);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))

@@ -182,3 +182,38 @@ func.func @one_user_rereads(%x: tensor<4x16xf32>, %w: tensor<8x16xf32>, %y: tens
   } -> tensor<4x8xf32>
   return %u, %r : tensor<4x16xf32>, tensor<4x8xf32>
 }
+
+// -----
+
+// A tensor.dim of the producer's result (the size of the next op's init)
+// is resolved to the producer's own init first: it no longer counts as a
+// use, and the producer fuses.
+// CHECK-LABEL: func.func @dim_of_producer(
+// CHECK:         linalg.generic
+// CHECK:           arith.addf
+// CHECK:           arith.maximumf
+// CHECK-NOT:     linalg.generic
+func.func @dim_of_producer(%x: tensor<?x8xf32>, %b: tensor<8xf32>) -> tensor<?x8xf32> {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %n = tensor.dim %x, %c0 : tensor<?x8xf32>
+  %e = tensor.empty(%n) : tensor<?x8xf32>
+  %s = linalg.generic {indexing_maps = [affine_map<(m, n) -> (m, n)>, affine_map<(m, n) -> (n)>,
+                                        affine_map<(m, n) -> (m, n)>],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%x, %b : tensor<?x8xf32>, tensor<8xf32>) outs(%e : tensor<?x8xf32>) {
+  ^bb0(%a: f32, %c: f32, %o: f32):
+    %r = arith.addf %a, %c : f32
+    linalg.yield %r : f32
+  } -> tensor<?x8xf32>
+  %m = tensor.dim %s, %c0 : tensor<?x8xf32>
+  %e2 = tensor.empty(%m) : tensor<?x8xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(m, n) -> (m, n)>, affine_map<(m, n) -> (m, n)>],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%s : tensor<?x8xf32>) outs(%e2 : tensor<?x8xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %r = arith.maximumf %a, %zero : f32
+    linalg.yield %r : f32
+  } -> tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}

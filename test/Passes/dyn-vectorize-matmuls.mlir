@@ -397,3 +397,91 @@ func.func @residual_and_row_scale(%x: memref<?x16xf32>, %w: memref<2x16x32xf32>,
   memref.dealloc %r : memref<?x64xf32>
   return %y : memref<?x64xf32>
 }
+
+// -----
+
+// With dyn-plan-buffers' workspace slots: the epilogue's output slot is
+// handed out between the matmul and the epilogue. Its slot (1) is not a's
+// (2): fused, the kernel where the epilogue was, storing to slot 1.
+// CHECK-LABEL: func.func @workspace_target(
+// CHECK:         %[[S1:.+]] = call @dync_workspace(%c1
+// CHECK:         %[[Z:.+]] = memref.view %[[S1]]
+// CHECK:           vector.store %{{.+}}, %[[Z]]
+// CHECK-NOT:     linalg.generic
+func.func private @dync_workspace(index, index) -> memref<?xi8>
+func.func @workspace_target(%n: index, %w: memref<2x16x32xf32>, %bias: memref<64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %bytes = arith.constant 65536 : index
+  %zero = arith.constant 0.0 : f32
+  %sa = call @dync_workspace(%c2, %bytes) : (index, index) -> memref<?xi8>
+  %x = memref.view %sa[%c0][%n] : memref<?xi8> to memref<?x16xf32>
+  %so = call @dync_workspace(%c3, %bytes) : (index, index) -> memref<?xi8>
+  %y = memref.view %so[%c0][%n] : memref<?xi8> to memref<?x64xf32>
+  linalg.fill ins(%zero : f32) outs(%y : memref<?x64xf32>)
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                                   affine_map<(m, n, k) -> (n floordiv 32, k, n mod 32)>,
+                                   affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x16xf32>, memref<2x16x32xf32>) outs(%y : memref<?x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  %sz = call @dync_workspace(%c1, %bytes) : (index, index) -> memref<?xi8>
+  %z = memref.view %sz[%c0][%n] : memref<?xi8> to memref<?x64xf32>
+  linalg.generic {indexing_maps = [affine_map<(m, n) -> (m, n)>, affine_map<(m, n) -> (n)>,
+                                   affine_map<(m, n) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%y, %bias : memref<?x64xf32>, memref<64xf32>) outs(%z : memref<?x64xf32>) {
+  ^bb0(%v: f32, %c: f32, %o: f32):
+    %s = arith.addf %v, %c : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Not fused: the epilogue's output is a's slot (2), which a ends its life
+// in: the kernel would overwrite rows of a that later tiles still read.
+// CHECK-LABEL: func.func @workspace_target_is_a(
+// CHECK:         vector.store
+// CHECK:         linalg.generic
+func.func private @dync_workspace(index, index) -> memref<?xi8>
+func.func @workspace_target_is_a(%n: index, %w: memref<2x16x32xf32>, %bias: memref<64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %bytes = arith.constant 65536 : index
+  %zero = arith.constant 0.0 : f32
+  %sa = call @dync_workspace(%c2, %bytes) : (index, index) -> memref<?xi8>
+  %x = memref.view %sa[%c0][%n] : memref<?xi8> to memref<?x16xf32>
+  %so = call @dync_workspace(%c3, %bytes) : (index, index) -> memref<?xi8>
+  %y = memref.view %so[%c0][%n] : memref<?xi8> to memref<?x64xf32>
+  linalg.fill ins(%zero : f32) outs(%y : memref<?x64xf32>)
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                                   affine_map<(m, n, k) -> (n floordiv 32, k, n mod 32)>,
+                                   affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x16xf32>, memref<2x16x32xf32>) outs(%y : memref<?x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  %sz = call @dync_workspace(%c2, %bytes) : (index, index) -> memref<?xi8>
+  %z = memref.view %sz[%c0][%n] : memref<?xi8> to memref<?x64xf32>
+  linalg.generic {indexing_maps = [affine_map<(m, n) -> (m, n)>, affine_map<(m, n) -> (n)>,
+                                   affine_map<(m, n) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%y, %bias : memref<?x64xf32>, memref<64xf32>) outs(%z : memref<?x64xf32>) {
+  ^bb0(%v: f32, %c: f32, %o: f32):
+    %s = arith.addf %v, %c : f32
+    linalg.yield %s : f32
+  }
+  return
+}
