@@ -76,6 +76,10 @@ void buildBufferizationPipeline(OpPassManager &pm, int64_t memoryBudget, bool sh
   bufferize.allowReturnAllocsFromLoops = true;
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
+  // An op whose result is inserted into a slice of a larger tensor (a MoE
+  // expert's output into its rows) computes into that slice: bufferized,
+  // it stores there instead of into a temporary that is then copied.
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   bufferization::BufferDeallocationPipelineOptions dealloc;
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
