@@ -80,6 +80,24 @@ def DynVectorizeMatmuls : Pass<"dyn-vectorize-matmuls", "::mlir::func::FuncOp"> 
     read at `(n floordiv P, k, n mod P)`) gets the same outer-product tiles,
     as wide as divides the panel, each within one panel.
 
+    The kernel also absorbs the ops next to the matmul in its block (past
+    ops without memory effects) when that changes no result:
+
+    - a `linalg.fill` of the output just before it: the accumulators start
+      from the fill's value instead of loading the output;
+    - with the outer-product kernel, an all-parallel `linalg.generic` just
+      after it (past the workspace call of its own output's slot, too) that
+      reads the output at the same element, on f32 buffers, with a body of
+      elementwise arith and math ops (bias, activation, residual, scale): the
+      body runs on each vector of sums (its other inputs loaded as vectors
+      along n, or one element broadcast when they have no n) before the
+      tile's one store, to the generic's output. The output is the matmul's
+      (updated in place), or a buffer that cannot alias what the kernel
+      still reads: another allocation or workspace slot than `a` and `b`,
+      than any input it reads at other elements; then the matmul's output
+      must be a buffer of its own that nothing reads afterwards. Buffers
+      given to the function (arguments) may alias each other: not fused.
+
     The CPU backend picks the shapes from the target's features: 16 lanes,
     6 x 4 dot tiles and 12 x 2 outer tiles with AVX-512 (32 vector
     registers); 8 lanes, 3 x 4 and 6 x 2 with AVX; 4 lanes otherwise. Other
