@@ -176,8 +176,7 @@ MatmulFusion dync::matchMatmulFusion(Matmul mm, DominanceInfo &dom) {
       nDim = pos;
   SmallVector<Operation *> calls;
   auto g = dyn_cast_or_null<linalg::GenericOp>(neighbourWithEffects(mm.op, true, &calls));
-  if (nDim && g && isEpilogue(mm, g, fusion, *nDim) &&
-      llvm::all_of(calls, [&](Operation *call) {
+  if (nDim && g && isEpilogue(mm, g, fusion, *nDim) && llvm::all_of(calls, [&](Operation *call) {
         return rootBuffer(fusion.target) == call->getResult(0);
       })) {
     fusion.epilogue = g;
@@ -216,9 +215,8 @@ Value dync::applyEpilogue(ImplicitLocOpBuilder &b, const MatmulFusion &fusion, V
       alongN |= d == nDim;
       at.push_back(outIndices[d]);
     }
-    Value v = vecType && alongN
-                  ? Value(vector::LoadOp::create(b, vecType, in->get(), at))
-                  : Value(memref::LoadOp::create(b, in->get(), at));
+    Value v = vecType && alongN ? Value(vector::LoadOp::create(b, vecType, in->get(), at))
+                                : Value(memref::LoadOp::create(b, in->get(), at));
     map.map(arg, widen(v));
   }
   // The output's own value, read only when the output is the matmul's
