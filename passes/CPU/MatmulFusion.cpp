@@ -7,6 +7,7 @@
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
@@ -15,7 +16,21 @@ using namespace dync;
 
 namespace {
 
-std::optional<int64_t> workspaceSlot(Value v);
+/// The buffer `v` is a view of.
+Value rootBuffer(Value v) {
+  while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
+    v = view.getViewSource();
+  return v;
+}
+
+/// The slot of a `dync_workspace(slot, bytes)` call (dyn-plan-buffers), if
+/// `v` is one's result.
+std::optional<int64_t> workspaceSlot(Value v) {
+  auto call = v.getDefiningOp<func::CallOp>();
+  if (!call || call.getCallee() != "dync_workspace" || call.getNumOperands() != 2)
+    return std::nullopt;
+  return getConstantIntValue(call.getOperand(0));
+}
 
 /// The op before (or after) `op` in its block past the ops without memory
 /// effects (views, dims, index arithmetic) and, after it, past the
@@ -35,35 +50,38 @@ Operation *neighbourWithEffects(Operation *op, bool after,
   return p;
 }
 
-/// The buffer `v` is a view of.
-Value rootBuffer(Value v) {
-  while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
-    v = view.getViewSource();
-  return v;
+/// Where a buffer comes from, as far as aliasing goes.
+enum class Origin { Alloc, Slot, Argument, Unknown };
+
+Origin originOf(Value root) {
+  if (root.getDefiningOp<memref::AllocOp>())
+    return Origin::Alloc;
+  if (workspaceSlot(root))
+    return Origin::Slot;
+  // A function's argument; a block argument of a loop may carry any
+  // buffer, as may a loop's or a call's result.
+  if (auto arg = dyn_cast<BlockArgument>(root);
+      arg && isa<FunctionOpInterface>(arg.getOwner()->getParentOp()))
+    return Origin::Argument;
+  return Origin::Unknown;
 }
 
-/// The slot of a `dync_workspace(slot, bytes)` call (dyn-plan-buffers), if
-/// `v` is one's result.
-std::optional<int64_t> workspaceSlot(Value v) {
-  auto call = v.getDefiningOp<func::CallOp>();
-  if (!call || call.getCallee() != "dync_workspace" || call.getNumOperands() != 2)
-    return std::nullopt;
-  return getConstantIntValue(call.getOperand(0));
-}
-
-/// Whether buffers `x` and `y` cannot overlap: one is an allocation of its
-/// own, or they are different workspace slots (each slot is a buffer of its
-/// own), or a workspace slot and memory given to the function.
+/// Whether buffers `x` and `y` cannot overlap: two allocations, an
+/// allocation and a workspace slot or memory given to the function,
+/// different workspace slots (each slot is a buffer of its own), a slot
+/// and memory given to the function. Anything else may be the other (a
+/// loop's block argument may carry an allocation; two arguments may be one
+/// buffer).
 bool distinctBuffers(Value x, Value y) {
   Value rx = rootBuffer(x), ry = rootBuffer(y);
   if (rx == ry)
     return false;
-  if (rx.getDefiningOp<memref::AllocOp>() || ry.getDefiningOp<memref::AllocOp>())
-    return true;
-  std::optional<int64_t> sx = workspaceSlot(rx), sy = workspaceSlot(ry);
-  if (sx && sy)
-    return *sx != *sy;
-  return (sx && isa<BlockArgument>(ry)) || (sy && isa<BlockArgument>(rx));
+  Origin ox = originOf(rx), oy = originOf(ry);
+  if (ox == Origin::Unknown || oy == Origin::Unknown)
+    return false;
+  if (ox == Origin::Slot && oy == Origin::Slot)
+    return *workspaceSlot(rx) != *workspaceSlot(ry);
+  return !(ox == Origin::Argument && oy == Origin::Argument);
 }
 
 bool isF32Buffer(Value v) {
@@ -154,14 +172,14 @@ bool isEpilogue(Matmul mm, linalg::GenericOp g, MatmulFusion &fusion, unsigned n
 
 } // namespace
 
-MatmulFusion dync::matchMatmulFusion(Matmul mm, DominanceInfo &dom) {
+MatmulFusion dync::matchMatmulFusion(Matmul mm) {
   MatmulFusion fusion;
   Value out = mm.op.getDpsInits()[0];
   if (!isF32Buffer(out))
     return fusion;
   if (auto fill = dyn_cast_or_null<linalg::FillOp>(neighbourWithEffects(mm.op, false));
       fill && fill.hasPureBufferSemantics() && fill.getDpsInits()[0] == out &&
-      fill.getInputs()[0].getType().isF32() && dom.properlyDominates(fill.getInputs()[0], mm.op)) {
+      fill.getInputs()[0].getType().isF32()) {
     fusion.fill = fill;
     fusion.fillValue = fill.getInputs()[0];
   }

@@ -15,7 +15,6 @@
 #include "dync/Passes/Codegen/MatmulMatch.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/IR/Dominance.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
 namespace dync {
@@ -37,11 +36,10 @@ struct MatmulFusion {
 /// The fill and epilogue `mm` (on buffers) may absorb. An epilogue is taken
 /// only for the outer-product kernel (`mm.outer`), with `lanes`-wide vector
 /// loads of its other inputs along n (or broadcasts of inputs without n),
-/// a body of elementwise arith and math ops on f32, operands that dominate
-/// it, and inputs that cannot alias the output (distinct allocations or
-/// workspace slots), since the kernel writes each tile before the other
-/// tiles' inputs are read.
-MatmulFusion matchMatmulFusion(Matmul mm, mlir::DominanceInfo &dom);
+/// a body of elementwise arith and math ops on f32, and inputs that cannot
+/// alias the output (distinct allocations or workspace slots), since the
+/// kernel writes each tile before the other tiles' inputs are read.
+MatmulFusion matchMatmulFusion(Matmul mm);
 
 /// The epilogue's body applied to `acc` (a vector of lanes f32, or a
 /// scalar): its other inputs loaded at `outIndices` (the output's indices

@@ -486,10 +486,9 @@ struct VectorizeMatmulsPass
     });
     // The fill before a matmul and the elementwise op after it, matched
     // before any is rewritten.
-    DominanceInfo dom(getOperation());
     SmallVector<MatmulFusion> fusions;
     for (Matmul &m : matches)
-      fusions.push_back(dync::matchMatmulFusion(m, dom));
+      fusions.push_back(dync::matchMatmulFusion(m));
     for (auto [m, fusion] : llvm::zip(matches, fusions)) {
       // With an epilogue, the kernel takes the epilogue's place: only ops
       // without memory effects stand between the two, and the epilogue's

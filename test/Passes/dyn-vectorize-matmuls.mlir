@@ -485,3 +485,45 @@ func.func @workspace_target_is_a(%n: index, %w: memref<2x16x32xf32>, %bias: memr
   }
   return
 }
+
+// -----
+
+// Not fused: the residual is a loop's block argument, which may carry the
+// very allocation the epilogue writes (here it does, from the second
+// iteration on): an allocation is only known apart from other
+// allocations, workspace slots and the function's arguments.
+// CHECK-LABEL: func.func @loop_carried(
+// CHECK:         scf.for
+// CHECK:           vector.store
+// CHECK:           linalg.generic
+func.func @loop_carried(%x: memref<?x16xf32>, %w: memref<2x16x32xf32>, %r0: memref<?x64xf32>) -> memref<?x64xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %n = memref.dim %x, %c0 : memref<?x16xf32>
+  %y = memref.alloc(%n) : memref<?x64xf32>
+  %last = scf.for %i = %c0 to %c2 step %c1 iter_args(%r = %r0) -> (memref<?x64xf32>) {
+    linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                                     affine_map<(m, n, k) -> (n floordiv 32, k, n mod 32)>,
+                                     affine_map<(m, n, k) -> (m, n)>],
+                    iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%x, %w : memref<?x16xf32>, memref<2x16x32xf32>) outs(%y : memref<?x64xf32>) {
+    ^bb0(%a: f32, %b: f32, %acc: f32):
+      %p = arith.mulf %a, %b : f32
+      %s = arith.addf %acc, %p : f32
+      linalg.yield %s : f32
+    }
+    // y[m, n] += r[m, 0]: another element of r, which is y itself once
+    // the loop has gone round.
+    linalg.generic {indexing_maps = [affine_map<(m, n) -> (m, n)>, affine_map<(m, n) -> (m, 0)>,
+                                     affine_map<(m, n) -> (m, n)>],
+                    iterator_types = ["parallel", "parallel"]}
+        ins(%y, %r : memref<?x64xf32>, memref<?x64xf32>) outs(%y : memref<?x64xf32>) {
+    ^bb0(%v: f32, %c: f32, %o: f32):
+      %s = arith.addf %v, %c : f32
+      linalg.yield %s : f32
+    }
+    scf.yield %y : memref<?x64xf32>
+  }
+  return %last : memref<?x64xf32>
+}
