@@ -85,6 +85,43 @@ std::optional<int64_t> elementBytes(Type type) {
   return std::nullopt;
 }
 
+/// Inside a parallel loop's body (where no slot reaches), moves a buffer
+/// that an iteration of a sequential loop allocates and frees itself out of
+/// that loop: allocated once before the outermost such `scf.for` (through
+/// the `scf.if`s and `scf.for`s between, while its sizes are defined outside
+/// them), freed after it. An iteration's buffer is dead at its dealloc, so
+/// the next iteration may have the same memory. The online softmax of
+/// blocked attention allocated its score and probability blocks per key
+/// block.
+void hoistFromSequentialLoops(func::FuncOp f) {
+  SmallVector<std::pair<memref::AllocOp, memref::DeallocOp>> found;
+  f.walk([&](memref::AllocOp alloc) {
+    if (memref::DeallocOp d = soleDealloc(alloc, *alloc->getBlock()))
+      found.push_back({alloc, d});
+  });
+  for (auto [a, dealloc] : found) {
+    memref::AllocOp alloc = a;
+    auto definedOutside = [&](Operation *op) {
+      return llvm::none_of(alloc->getOperands(), [&](Value v) {
+        return op->isAncestor(v.getParentRegion()->getParentOp());
+      });
+    };
+    scf::ForOp outer;
+    for (Operation *up = alloc->getParentOp(); isa<scf::ForOp, scf::IfOp>(up) && definedOutside(up);
+         up = up->getParentOp())
+      if (auto loop = dyn_cast<scf::ForOp>(up))
+        outer = loop;
+    if (!outer ||
+        (!outer->getParentOfType<scf::ForallOp>() && !outer->getParentOfType<scf::ParallelOp>()))
+      continue;
+    alloc->moveBefore(outer);
+    OpBuilder b(outer->getContext());
+    b.setInsertionPointAfter(outer);
+    memref::DeallocOp::create(b, dealloc.getLoc(), alloc);
+    dealloc.erase();
+  }
+}
+
 struct PlanBuffersPass : dync::impl::DynPlanBuffersBase<PlanBuffersPass> {
   using Base::Base;
   void runOnOperation() override {
@@ -96,6 +133,7 @@ struct PlanBuffersPass : dync::impl::DynPlanBuffersBase<PlanBuffersPass> {
     for (auto f : llvm::to_vector(module.getOps<func::FuncOp>())) {
       if (f.isDeclaration() || !f.getBody().hasOneBlock())
         continue;
+      hoistFromSequentialLoops(f);
       FunctionPlan fp{f, {}, 0};
       for (Block *block : plannedBlocks(f))
         plan(*block, workspace, fp);

@@ -211,3 +211,70 @@ func.func private @sg1(%x: f32) -> f32 {
   memref.dealloc %t : memref<16xf32>
   return %v : f32
 }
+
+// -----
+
+// In a parallel loop's body (no slots there), a buffer that each iteration
+// of a sequential loop allocates and frees, in the loop or in a branch of
+// it, is allocated once before the loop and freed after it: %s of a size
+// defined outside both loops, from within the scf.if. %d's size is the
+// parallel loop's index: defined outside the scf.for, so it moves too. %e's
+// size changes with each iteration, %next is carried to the next iteration
+// (the body does not free it) and %top, outside a parallel loop, gets a
+// slot as before: they stay.
+// CHECK-LABEL: func.func @hoist_in_parallel(
+// CHECK:         scf.parallel (%[[I:.+]]) =
+// CHECK-NEXT:      %[[S:.+]] = memref.alloc() {alignment = 64 : i64} : memref<64x64xf32>
+// CHECK-NEXT:      %[[D:.+]] = memref.alloc(%[[I]]) : memref<?xf32>
+// CHECK-NEXT:      scf.for %[[J:.+]] =
+// CHECK-NOT:         memref.dealloc %[[S]]
+// CHECK-NOT:         memref.dealloc %[[D]]
+// CHECK:             scf.if
+// CHECK-NOT:           memref.alloc()
+// CHECK:               memref.store %{{.+}}, %[[S]]
+// CHECK:             memref.alloc(%[[J]])
+// CHECK:             memref.dealloc
+// CHECK:           }
+// CHECK-NEXT:      memref.dealloc %[[D]]
+// CHECK-NEXT:      memref.dealloc %[[S]]
+// CHECK:           memref.alloc() : memref<4xf32>
+// CHECK:           scf.for
+// CHECK-NEXT:        memref.alloc() : memref<4xf32>
+// CHECK:         scf.for
+// CHECK-NOT:       memref.alloc
+// CHECK:           func.call @dync_workspace
+func.func @hoist_in_parallel(%n: index, %x: f32, %p: i1) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  scf.parallel (%i) = (%c0) to (%c4) step (%c1) {
+    scf.for %j = %c0 to %n step %c1 {
+      scf.if %p {
+        %s = memref.alloc() {alignment = 64 : i64} : memref<64x64xf32>
+        memref.store %x, %s[%c0, %c0] : memref<64x64xf32>
+        memref.dealloc %s : memref<64x64xf32>
+      }
+      %d = memref.alloc(%i) : memref<?xf32>
+      memref.store %x, %d[%c0] : memref<?xf32>
+      memref.dealloc %d : memref<?xf32>
+      %e = memref.alloc(%j) : memref<?xf32>
+      memref.store %x, %e[%c0] : memref<?xf32>
+      memref.dealloc %e : memref<?xf32>
+    }
+    %k0 = memref.alloc() : memref<4xf32>
+    %k = scf.for %j = %c0 to %n step %c1 iter_args(%cur = %k0) -> (memref<4xf32>) {
+      %next = memref.alloc() : memref<4xf32>
+      %v = memref.load %cur[%c0] : memref<4xf32>
+      memref.store %v, %next[%c0] : memref<4xf32>
+      scf.yield %next : memref<4xf32>
+    }
+    %v = memref.load %k[%c0] : memref<4xf32>
+    scf.reduce
+  }
+  scf.for %j = %c0 to %n step %c1 {
+    %top = memref.alloc() : memref<4xf32>
+    memref.store %x, %top[%c0] : memref<4xf32>
+    memref.dealloc %top : memref<4xf32>
+  }
+  return
+}

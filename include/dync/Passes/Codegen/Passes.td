@@ -112,6 +112,15 @@ def DynPlanBuffers : Pass<"dyn-plan-buffers", "::mlir::ModuleOp"> {
     the same memory. Buffers that escape (results, buffers freed
     conditionally or elsewhere) keep their `malloc`. The function records
     its slot count in `dyn.workspace_slots`.
+
+    A parallel loop's body gets no slots (its iterations run on the pool's
+    threads; a call into the runtime would keep them on one). There, first,
+    a buffer that each iteration of a sequential `scf.for` allocates and
+    frees itself (in the loop's body or in an `scf.if` in it), of a size
+    defined outside the loop, is allocated once before the outermost such
+    loop and freed after it: an iteration's buffer is dead at its dealloc,
+    so the next may have the same memory. Blocked attention's score and
+    probability blocks were malloc'd and freed per key block.
   }];
   let options = [
     Option<"shareLeafSlots", "share-leaf-slots", "bool", "false",
