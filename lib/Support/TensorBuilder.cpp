@@ -51,10 +51,11 @@ Value TensorBuilder::filled(ArrayRef<OpFoldResult> sizes, Type elt,
       .getResult(0);
 }
 
-Value TensorBuilder::map(ValueRange inputs, RankedTensorType outType,
-                         const ScalarFn &fn) {
+/// The indexing maps of an elementwise op over `outType` reading `inputs`
+/// with NumPy broadcasting, the output's (identity) last.
+static SmallVector<AffineMap> broadcastMaps(ValueRange inputs, RankedTensorType outType) {
   int64_t rank = outType.getRank();
-  MLIRContext *ctx = b.getContext();
+  MLIRContext *ctx = outType.getContext();
   SmallVector<AffineMap> maps;
   for (Value in : inputs) {
     auto type = rankedType(in);
@@ -68,6 +69,12 @@ Value TensorBuilder::map(ValueRange inputs, RankedTensorType outType,
     maps.push_back(AffineMap::get(rank, 0, exprs, ctx));
   }
   maps.push_back(AffineMap::getMultiDimIdentityMap(rank, ctx));
+  return maps;
+}
+
+Value TensorBuilder::map(ValueRange inputs, RankedTensorType outType, const ScalarFn &fn) {
+  int64_t rank = outType.getRank();
+  SmallVector<AffineMap> maps = broadcastMaps(inputs, outType);
 
   SmallVector<OpFoldResult> sizes;
   for (int64_t k = 0; k < rank; ++k) {
@@ -97,6 +104,19 @@ Value TensorBuilder::map(ValueRange inputs, RankedTensorType outType,
         Value r = fn(ib, args.drop_back());
         linalg::YieldOp::create(ib, r);
       });
+  return generic.getResult(0);
+}
+
+Value TensorBuilder::update(Value dest, ValueRange inputs, const ScalarFn &fn) {
+  auto destType = rankedType(dest);
+  SmallVector<utils::IteratorType> iters(destType.getRank(), utils::IteratorType::parallel);
+  Location loc = b.getLoc();
+  auto generic = linalg::GenericOp::create(b, TypeRange{destType}, inputs, ValueRange{dest},
+                                           broadcastMaps(inputs, destType), iters,
+                                           [&](OpBuilder &nested, Location, ValueRange args) {
+                                             ImplicitLocOpBuilder ib(loc, nested);
+                                             linalg::YieldOp::create(ib, fn(ib, args));
+                                           });
   return generic.getResult(0);
 }
 

@@ -44,6 +44,12 @@ public:
   mlir::Value map(mlir::ValueRange inputs, mlir::RankedTensorType outType,
                   const ScalarFn &fn);
 
+  /// `dest = fn(inputs..., dest)` elementwise, `inputs` broadcast to
+  /// `dest`'s shape as in `map`: destination-passing style, so that
+  /// bufferization updates `dest`'s buffer in place when nothing reads the
+  /// old value afterwards (a loop's carried state).
+  mlir::Value update(mlir::Value dest, mlir::ValueRange inputs, const ScalarFn &fn);
+
   /// Converts the element type (float widths, int widths, int<->float, i1).
   mlir::Value convert(mlir::Value v, mlir::Type elt);
   mlir::Value convertScalar(mlir::Value v, mlir::Type elt);

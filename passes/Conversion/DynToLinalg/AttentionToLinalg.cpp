@@ -313,15 +313,19 @@ SmallVector<Value> attendBlock(ImplicitLocOpBuilder &ib, const BlockedAttention 
           .getResult(0);
   auto colType = RankedTensorType::get({bs, 1}, elt);
   Value rowMax = tb.reduce(s, {1}, ReduceKind::Max, true);
-  Value mNew = tb.map({st[0], rowMax}, colType, [](ImplicitLocOpBuilder &ab, ValueRange a) {
-    return Value(arith::MaximumFOp::create(ab, a[0], a[1]));
-  });
-  // A row with nothing visible yet keeps max -inf: use 0
-  // as the reference so that exp never sees -inf - -inf.
-  Value ref = tb.map(mNew, colType, [&](ImplicitLocOpBuilder &ab, ValueRange a) {
+  // The state st = (row max, row sum, accumulator) is updated in place
+  // (TensorBuilder::update), the max last, after every read of the old one:
+  // bufferized, the loop then carries the same three buffers throughout
+  // instead of yielding fresh ones each block, which were malloc'd and freed
+  // per key block.
+  // The reference max(old, new), or 0 for a row with nothing visible yet
+  // (max -inf), so that exp never sees -inf - -inf.
+  Value ref = tb.map({st[0], rowMax}, colType, [&](ImplicitLocOpBuilder &ab, ValueRange a) {
+    Value m = arith::MaximumFOp::create(ab, a[0], a[1]);
     Value ninf = arith::ConstantOp::create(ab, ab.getFloatAttr(elt, -std::numeric_limits<double>::infinity()));
-    Value isInf = arith::CmpFOp::create(ab, arith::CmpFPredicate::OEQ, a[0], ninf);
-    return Value(arith::SelectOp::create(ab, isInf, arith::ConstantOp::create(ab, ab.getFloatAttr(elt, 0.0)), a[0]));
+    Value isInf = arith::CmpFOp::create(ab, arith::CmpFPredicate::OEQ, m, ninf);
+    return Value(arith::SelectOp::create(
+        ab, isInf, arith::ConstantOp::create(ab, ab.getFloatAttr(elt, 0.0)), m));
   });
   Value p = tb.map({s, ref}, sq, [](ImplicitLocOpBuilder &ab, ValueRange a) {
     return Value(math::ExpOp::create(ab, arith::SubFOp::create(ab, a[0], a[1])));
@@ -330,13 +334,16 @@ SmallVector<Value> attendBlock(ImplicitLocOpBuilder &ib, const BlockedAttention 
     return Value(math::ExpOp::create(ab, arith::SubFOp::create(ab, a[0], a[1])));
   });
   Value rowSum = tb.reduce(p, {1}, ReduceKind::Sum, true);
-  Value lNew = tb.map({st[1], alpha, rowSum}, colType, [](ImplicitLocOpBuilder &ab, ValueRange a) {
-    return Value(arith::AddFOp::create(ab, arith::MulFOp::create(ab, a[0], a[1]), a[2]));
+  Value lNew = tb.update(st[1], {alpha, rowSum}, [](ImplicitLocOpBuilder &ab, ValueRange a) {
+    return Value(arith::AddFOp::create(ab, arith::MulFOp::create(ab, a[2], a[0]), a[1]));
   });
   auto accType = RankedTensorType::get({bs, att.dv}, elt);
   Value pv = tb.matmul(p, vb, accType);
-  Value aNew = tb.map({st[2], alpha, pv}, accType, [](ImplicitLocOpBuilder &ab, ValueRange a) {
-    return Value(arith::AddFOp::create(ab, arith::MulFOp::create(ab, a[0], a[1]), a[2]));
+  Value aNew = tb.update(st[2], {alpha, pv}, [](ImplicitLocOpBuilder &ab, ValueRange a) {
+    return Value(arith::AddFOp::create(ab, arith::MulFOp::create(ab, a[2], a[0]), a[1]));
+  });
+  Value mNew = tb.update(st[0], {rowMax}, [](ImplicitLocOpBuilder &ab, ValueRange a) {
+    return Value(arith::MaximumFOp::create(ab, a[1], a[0]));
   });
   return {mNew, lNew, aNew};
 }
