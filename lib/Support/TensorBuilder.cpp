@@ -223,7 +223,8 @@ Value TensorBuilder::linear(Value x, Value w, Value bias) {
   });
 }
 
-Value TensorBuilder::matmul(Value a, Value bv, RankedTensorType outType, bool transposeB) {
+Value TensorBuilder::matmul(Value a, Value bv, RankedTensorType outType, bool transposeB,
+                            bool transposeA) {
   auto aType = rankedType(a), bType = rankedType(bv);
   int64_t outRank = outType.getRank();
   int64_t loops = outRank + 1;
@@ -244,7 +245,10 @@ Value TensorBuilder::matmul(Value a, Value bv, RankedTensorType outType, bool tr
     return exprs;
   };
   SmallVector<AffineExpr> aExprs = batchExprs(aType);
-  aExprs.append({mE, kE});
+  if (transposeA)
+    aExprs.append({kE, mE});
+  else
+    aExprs.append({mE, kE});
   SmallVector<AffineExpr> bExprs = batchExprs(bType);
   if (transposeB)
     bExprs.append({nE, kE});
@@ -264,7 +268,7 @@ Value TensorBuilder::matmul(Value a, Value bv, RankedTensorType outType, bool tr
       continue;
     }
     if (k == outRank - 2) {
-      sizes.push_back(size(a, aType.getRank() - 2));
+      sizes.push_back(size(a, aType.getRank() - (transposeA ? 1 : 2)));
       continue;
     }
     if (k == outRank - 1) {
@@ -337,7 +341,8 @@ Value TensorBuilder::reduce(Value x, ArrayRef<int64_t> axes, ReduceKind kind,
   bool isFloat = isa<FloatType>(elt);
   auto [iters, outExprs, sizes, shape] = reductionLoops(*this, x, axes);
   TypedAttr initAttr;
-  if (kind == ReduceKind::Max)
+  bool isMax = kind == ReduceKind::Max || kind == ReduceKind::ShiftMax;
+  if (isMax)
     initAttr = isFloat ? TypedAttr(b.getFloatAttr(
                              elt, -std::numeric_limits<double>::infinity()))
                        : TypedAttr(b.getIntegerAttr(
@@ -356,7 +361,9 @@ Value TensorBuilder::reduce(Value x, ArrayRef<int64_t> axes, ReduceKind kind,
           [&](OpBuilder &nested, Location, ValueRange a) {
             ImplicitLocOpBuilder ib(loc, nested);
             Value v;
-            if (kind == ReduceKind::Max)
+            if (kind == ReduceKind::ShiftMax && isFloat)
+              v = arith::MaxNumFOp::create(ib, a[0], a[1]);
+            else if (isMax)
               v = isFloat ? Value(arith::MaximumFOp::create(ib, a[0], a[1]))
                           : Value(arith::MaxSIOp::create(ib, a[0], a[1]));
             else

@@ -117,13 +117,21 @@ std::optional<dync::Matmul> dync::matchMatmul(linalg::GenericOp op) {
     return std::nullopt;
   std::optional<unsigned> k = dimAt(aMap, 1), m = dimAt(aMap, 2), oM = dimAt(oMap, 2),
                           oN = dimAt(oMap, 1);
+  SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
+  // a as [.., k, m]: the outer-product kernel reads a one element at a
+  // time, so a's layout is free (blocked attention's pᵀ·v, the
+  // probabilities kept with the queries along the vectors).
+  bool transposedA = k && iters[*k] != utils::IteratorType::reduction;
+  if (transposedA)
+    std::swap(k, m);
   // A weight in panels is read as the outer-product kernel reads b[k, n]: the
   // columns n of one k are contiguous (within a panel).
   bool outer = panels || (k && dimAt(bMap, 2) == k);
   std::optional<unsigned> n = panels ? std::get<1>(*panels) : outer ? dimAt(bMap, 1) : dimAt(bMap, 2);
   if (panels && std::get<2>(*panels) != k)
     return std::nullopt;
-  if (!k || !m || !n || (!outer && dimAt(bMap, 1) != k) || oM != m || oN != n || *m == *n)
+  if (!k || !m || !n || (!outer && dimAt(bMap, 1) != k) || (transposedA && !outer) || oM != m ||
+      oN != n || *m == *n)
     return std::nullopt;
   // The operands read as vectors are contiguous along the vector: a and b
   // along k (dot products); b and out along n (outer products).
@@ -131,7 +139,6 @@ std::optional<dync::Matmul> dync::matchMatmul(linalg::GenericOp op) {
   for (Value v : {vecA, op.getDpsInputs()[1]})
     if (auto memref = dyn_cast<MemRefType>(v.getType()); memref && !unitInnerStride(memref))
       return std::nullopt;
-  SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
   Matmul match{op, *m, *n, *k, {}, outer, panels ? std::get<0>(*panels) : 0};
   for (unsigned d = 0; d < op.getNumLoops(); ++d) {
     bool isReduction = iters[d] == utils::IteratorType::reduction;

@@ -52,20 +52,33 @@ func.func @attention(%q: tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32> {
 
 // Lengths that are static multiples of 64: by blocks of 64 queries x 64
 // keys, every (batch, head, query block) in parallel, a loop over key
-// blocks carrying the online softmax's row max, row sum and accumulator;
-// causal attention stops at the query block's diagonal (min(qi + 1, 3)).
-// No S x S tensor. The keys are transposed once, before the blocks, block
-// by block ([B, H, S/64, D, 64]), so that each block's q·kᵀ multiplies
-// [64, D] by a contiguous [D, 64] block of kᵀ.
+// blocks carrying the online softmax's max, sum and accumulator; causal
+// attention stops at the query block's diagonal (min(qi + 1, 3)). No S x S
+// tensor. The queries are transposed once, before the blocks, block by
+// block ([B, H, S/64, D, 64]), so that each block's scores, computed
+// transposed (sᵀ = k·qᵀ, [keys, queries]), multiply a [64, D] key block by a
+// contiguous [D, 64] block of qᵀ; the max and the sum over the keys then run
+// down sᵀ's columns ([1, 64], one per query), and the accumulator takes pᵀ·v
+// with sᵀ's probabilities read as they are.
+// CHECK-DAG:   #[[PT:.+]] = affine_map<(d0, d1, d2) -> (d2, d0)>
 // CHECK-LABEL: func.func @attention_blocks
-// CHECK:       %[[KB:.*]] = tensor.expand_shape %arg0 {{\[\[}}0], [1], [2, 3], [4]] output_shape [%{{.*}}, 2, 3, 64, 8] : tensor<?x2x192x8xf32> into tensor<?x2x3x64x8xf32>
-// CHECK:       %[[KT:.*]] = linalg.transpose ins(%[[KB]] : tensor<?x2x3x64x8xf32>) outs(%{{.*}} : tensor<?x2x3x8x64xf32>) permutation = [0, 1, 2, 4, 3]
+// CHECK:       %[[QB:.*]] = tensor.expand_shape %arg0 {{\[\[}}0], [1], [2, 3], [4]] output_shape [%{{.*}}, 2, 3, 64, 8] : tensor<?x2x192x8xf32> into tensor<?x2x3x64x8xf32>
+// CHECK:       %[[QT:.*]] = linalg.transpose ins(%[[QB]] : tensor<?x2x3x64x8xf32>) outs(%{{.*}} : tensor<?x2x3x8x64xf32>) permutation = [0, 1, 2, 4, 3]
 // CHECK:       scf.forall (%{{.*}}, %{{.*}}, %[[QI:.*]]) in (%{{.*}}, %{{.*}}, 3) shared_outs(
+// CHECK:         %[[QBT:.*]] = tensor.extract_slice %[[QT]][%{{.*}}, %{{.*}}, %[[QI]], 0, 0] [1, 1, 1, 8, 64] [1, 1, 1, 1, 1] : tensor<?x2x3x8x64xf32> to tensor<8x64xf32>
 // CHECK:         %[[NEXT:.*]] = arith.addi %[[QI]], %c1
 // CHECK:         %[[END:.*]] = arith.minsi %[[NEXT]], %c3
-// CHECK:         scf.for %{{.*}} = %c0{{.*}} to %[[END]] step %c1 iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (tensor<64x1xf32>, tensor<64x1xf32>, tensor<64x8xf32>)
-// CHECK:           tensor.extract_slice %[[KT]][%{{.*}}, %{{.*}}, %{{.*}}, 0, 0] [1, 1, 1, 8, 64] [1, 1, 1, 1, 1] : tensor<?x2x3x8x64xf32> to tensor<8x64xf32>
+// CHECK:         scf.for %{{.*}} = %c0{{.*}} to %[[END]] step %c1 iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (tensor<1x64xf32>, tensor<1x64xf32>, tensor<64x8xf32>)
+// CHECK:           %[[KB:.*]] = tensor.extract_slice %arg0[{{.*}}] [1, 1, 64, 8] [1, 1, 1, 1] : tensor<?x2x192x8xf32> to tensor<64x8xf32>
+// CHECK:           linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[KB]], %[[QBT]] : tensor<64x8xf32>, tensor<8x64xf32>)
+// CHECK:           linalg.generic {{.*}} iterator_types = ["reduction", "parallel"]}
+// CHECK-NEXT:      ^bb0
+// CHECK-NEXT:        arith.maxnumf
 // CHECK:           math.exp
+// CHECK:           linalg.generic {{.*}} iterator_types = ["reduction", "parallel"]}
+// CHECK-NEXT:      ^bb0
+// CHECK-NEXT:        arith.addf
+// CHECK:           linalg.generic {indexing_maps = [#[[PT]], #{{.+}}, #{{.+}}], iterator_types = ["parallel", "parallel", "reduction"]}
 // CHECK:         scf.forall.in_parallel
 // CHECK-NEXT:      tensor.parallel_insert_slice %{{.*}} [1, 1, 64, 8]
 // CHECK-NOT:   tensor<{{.*}}192x192

@@ -165,6 +165,45 @@ func.func @outer(%x: memref<?x8xf32>, %w: memref<8x61xf32>, %y: memref<?x61xf32>
 
 // -----
 
+// aᵀ @ b with a as [k, m] (blocked attention's pᵀ·v): the outer-product
+// kernel reads a one element at a time, at [k, row]. The dot-product kernel
+// reads a as vectors along k, so with b as [n, k] it is left alone.
+// CHECK-LABEL: func.func @transposed_a(
+// CHECK-SAME:    %[[A:.+]]: memref<8x?xf32>, %[[B:.+]]: memref<8x16xf32>, %[[Y:.+]]: memref<?x16xf32>,
+// CHECK:         scf.for %[[ROW:.+]] = %c0 to %{{.+}} step %c6 {
+// CHECK:           scf.for %[[K:.+]] = %c0 to %c8 step %c1 iter_args(
+// CHECK:             vector.load %[[B]][%[[K]], %{{.+}}] : memref<8x16xf32>, vector<8xf32>
+// CHECK:             memref.load %[[A]][%[[K]], %[[ROW]]] : memref<8x?xf32>
+// CHECK:         linalg.generic
+// CHECK-SAME:      ins(%[[A]], %{{.+}} : memref<8x?xf32>, memref<16x8xf32>)
+// CHECK-NOT:     linalg.generic
+func.func @transposed_a(%x: memref<8x?xf32>, %w: memref<8x16xf32>, %y: memref<?x16xf32>,
+                        %wn: memref<16x8xf32>) {
+  linalg.generic {
+      indexing_maps = [affine_map<(m, n, k) -> (k, m)>, affine_map<(m, n, k) -> (k, n)>,
+                       affine_map<(m, n, k) -> (m, n)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<8x?xf32>, memref<8x16xf32>) outs(%y : memref<?x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {
+      indexing_maps = [affine_map<(m, n, k) -> (k, m)>, affine_map<(m, n, k) -> (n, k)>,
+                       affine_map<(m, n, k) -> (m, n)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %wn : memref<8x?xf32>, memref<16x8xf32>) outs(%y : memref<?x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
 // Left alone: a body that does more than multiply-add; f16; and an operand
 // whose k dimension is strided.
 // CHECK-LABEL: func.func @others(

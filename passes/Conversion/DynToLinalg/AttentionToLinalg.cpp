@@ -247,11 +247,10 @@ struct BlockedAttention {
     return tensor::ExtractSliceOp::create(ib, RankedTensorType::get({bs, w}, elt), src, off, size,
                                           str);
   }
-  /// Key block `kj` of head `hi` of batch `bi` of `srcT` [B, H, S/bs, w,
-  /// bs] (k in transposed blocks): [w, bs], contiguous.
-  Value blockT(ImplicitLocOpBuilder &ib, Value srcT, Value bi, Value hi, Value kj,
-               int64_t w) const {
-    SmallVector<OpFoldResult> off{bi, hi, kj, ib.getIndexAttr(0), ib.getIndexAttr(0)};
+  /// Block `j` of head `hi` of batch `bi` of `srcT` [B, H, S/bs, w, bs] (q
+  /// in transposed blocks): [w, bs], contiguous.
+  Value blockT(ImplicitLocOpBuilder &ib, Value srcT, Value bi, Value hi, Value j, int64_t w) const {
+    SmallVector<OpFoldResult> off{bi, hi, j, ib.getIndexAttr(0), ib.getIndexAttr(0)};
     SmallVector<OpFoldResult> size{ib.getIndexAttr(1), ib.getIndexAttr(1), ib.getIndexAttr(1),
                                    ib.getIndexAttr(w), ib.getIndexAttr(bs)};
     SmallVector<OpFoldResult> str(5, ib.getIndexAttr(1));
@@ -260,9 +259,9 @@ struct BlockedAttention {
   }
 
   Value q, k, v;
-  /// k in transposed blocks, [B, H, S/bs, D, bs], made once before the
+  /// q in transposed blocks, [B, H, S/bs, D, bs], made once before the
   /// blocks (blockedAttention).
-  Value kT;
+  Value qT;
   int64_t bs;
   bool causal;
   Type elt;
@@ -270,9 +269,28 @@ struct BlockedAttention {
   double scale;
 };
 
-/// One key block of the online softmax: the running row max, row sum and
-/// accumulator `st` of a query block `qb` updated with key block `kj`.
-SmallVector<Value> attendBlock(ImplicitLocOpBuilder &ib, const BlockedAttention &att, Value qb,
+/// `x` [1, n] as [n, 1] (views once bufferized).
+Value asColumn(ImplicitLocOpBuilder &ib, Value x) {
+  auto t = rankedType(x);
+  int64_t n = t.getDimSize(1);
+  SmallVector<ReassociationIndices> all{{0, 1}};
+  Value flat =
+      tensor::CollapseShapeOp::create(ib, RankedTensorType::get({n}, t.getElementType()), x, all);
+  return tensor::ExpandShapeOp::create(ib, RankedTensorType::get({n, 1}, t.getElementType()), flat,
+                                       all);
+}
+
+/// One key block of the online softmax: the running max, sum and
+/// accumulator `st` of the queries of `qbT` (a query block, transposed:
+/// [d, bs]) updated with key block `kj`. The scores are computed
+/// transposed, sᵀ = k·qᵀ ([keys, queries]), so that the max and the sum over
+/// the keys run down the columns, each a vector of queries: with the scores
+/// [queries, keys], every query's max and sum ended in a reduction across
+/// the lanes of a vector (the max, with arith.maximumf's NaN and signed-zero
+/// rules, was 11% of block-sparse attention's time). The max and the sum
+/// are [1, bs]; the accumulator stays [bs, dv] (pᵀ·v reads sᵀ's layout in
+/// place).
+SmallVector<Value> attendBlock(ImplicitLocOpBuilder &ib, const BlockedAttention &att, Value qbT,
                                Value bi, Value hi, Value qStart, Value kj, ValueRange st) {
   TensorBuilder tb(ib);
   Type elt = att.elt;
@@ -280,16 +298,16 @@ SmallVector<Value> attendBlock(ImplicitLocOpBuilder &ib, const BlockedAttention 
   double scale = att.scale;
   bool causal = att.causal;
   Value kStart = arith::MulIOp::create(ib, kj, constIndex(ib, bs));
+  Value kb = att.block(ib, att.k, bi, hi, kStart, att.d);
   Value vb = att.block(ib, att.v, bi, hi, kStart, att.dv);
   auto sq = RankedTensorType::get({bs, bs}, elt);
-  // q·kᵀ against the transposed keys: an outer-product matmul (broadcast a
-  // query element, multiply-add a row of keys). With k's rows, the D-long
+  // k·qᵀ against the transposed queries: an outer-product matmul (broadcast
+  // a key element, multiply-add a row of queries). With q's rows, the D-long
   // dot products (64 here) would end in a reduction across lanes for every
   // few outputs. Measured on W2 (S=2048, H=8, D=64, AVX-512, 2 threads,
-  // dync-run --bench 10, three interleaved pairs): dense 58.6 -> 51.3 ms,
-  // block-sparse 10.9 -> 9.8 ms.
-  Value kbT = att.blockT(ib, att.kT, bi, hi, kj, att.d);
-  Value s = tb.matmul(qb, kbT, sq);
+  // dync-run --bench 10, three interleaved pairs), then with kᵀ: dense 58.6
+  // -> 51.3 ms, block-sparse 10.9 -> 9.8 ms.
+  Value s = tb.matmul(kb, qbT, sq);
   MLIRContext *ctx = ib.getContext();
   auto id2 = AffineMap::getMultiDimIdentityMap(2, ctx);
   Value sinit = tb.empty({ib.getIndexAttr(bs), ib.getIndexAttr(bs)}, elt);
@@ -301,8 +319,8 @@ SmallVector<Value> attendBlock(ImplicitLocOpBuilder &ib, const BlockedAttention 
             ImplicitLocOpBuilder i6(l6, b6);
             Value x = arith::MulFOp::create(i6, a[0], arith::ConstantOp::create(i6, i6.getFloatAttr(elt, scale)));
             if (causal) {
-              Value qp = arith::AddIOp::create(i6, qStart, linalg::IndexOp::create(i6, 0));
-              Value kp = arith::AddIOp::create(i6, kStart, linalg::IndexOp::create(i6, 1));
+              Value kp = arith::AddIOp::create(i6, kStart, linalg::IndexOp::create(i6, 0));
+              Value qp = arith::AddIOp::create(i6, qStart, linalg::IndexOp::create(i6, 1));
               Value later = arith::CmpIOp::create(i6, arith::CmpIPredicate::ugt, kp, qp);
               Value ninf = arith::ConstantOp::create(
                   i6, i6.getFloatAttr(elt, -std::numeric_limits<double>::infinity()));
@@ -311,16 +329,16 @@ SmallVector<Value> attendBlock(ImplicitLocOpBuilder &ib, const BlockedAttention 
             linalg::YieldOp::create(i6, x);
           })
           .getResult(0);
-  auto colType = RankedTensorType::get({bs, 1}, elt);
-  Value rowMax = tb.reduce(s, {1}, ReduceKind::Max, true);
-  // The state st = (row max, row sum, accumulator) is updated in place
+  auto rowType = RankedTensorType::get({1, bs}, elt);
+  Value blockMax = tb.reduce(s, {0}, ReduceKind::ShiftMax, true);
+  // The state st = (max, sum, accumulator) is updated in place
   // (TensorBuilder::update), the max last, after every read of the old one:
   // bufferized, the loop then carries the same three buffers throughout
   // instead of yielding fresh ones each block, which were malloc'd and freed
   // per key block.
-  // The reference max(old, new), or 0 for a row with nothing visible yet
+  // The reference max(old, new), or 0 for a query with nothing visible yet
   // (max -inf), so that exp never sees -inf - -inf.
-  Value ref = tb.map({st[0], rowMax}, colType, [&](ImplicitLocOpBuilder &ab, ValueRange a) {
+  Value ref = tb.map({st[0], blockMax}, rowType, [&](ImplicitLocOpBuilder &ab, ValueRange a) {
     Value m = arith::MaximumFOp::create(ab, a[0], a[1]);
     Value ninf = arith::ConstantOp::create(ab, ab.getFloatAttr(elt, -std::numeric_limits<double>::infinity()));
     Value isInf = arith::CmpFOp::create(ab, arith::CmpFPredicate::OEQ, m, ninf);
@@ -330,19 +348,20 @@ SmallVector<Value> attendBlock(ImplicitLocOpBuilder &ib, const BlockedAttention 
   Value p = tb.map({s, ref}, sq, [](ImplicitLocOpBuilder &ab, ValueRange a) {
     return Value(math::ExpOp::create(ab, arith::SubFOp::create(ab, a[0], a[1])));
   });
-  Value alpha = tb.map({st[0], ref}, colType, [](ImplicitLocOpBuilder &ab, ValueRange a) {
+  Value alpha = tb.map({st[0], ref}, rowType, [](ImplicitLocOpBuilder &ab, ValueRange a) {
     return Value(math::ExpOp::create(ab, arith::SubFOp::create(ab, a[0], a[1])));
   });
-  Value rowSum = tb.reduce(p, {1}, ReduceKind::Sum, true);
-  Value lNew = tb.update(st[1], {alpha, rowSum}, [](ImplicitLocOpBuilder &ab, ValueRange a) {
+  Value blockSum = tb.reduce(p, {0}, ReduceKind::Sum, true);
+  Value lNew = tb.update(st[1], {alpha, blockSum}, [](ImplicitLocOpBuilder &ab, ValueRange a) {
     return Value(arith::AddFOp::create(ab, arith::MulFOp::create(ab, a[2], a[0]), a[1]));
   });
   auto accType = RankedTensorType::get({bs, att.dv}, elt);
-  Value pv = tb.matmul(p, vb, accType);
-  Value aNew = tb.update(st[2], {alpha, pv}, [](ImplicitLocOpBuilder &ab, ValueRange a) {
-    return Value(arith::AddFOp::create(ab, arith::MulFOp::create(ab, a[2], a[0]), a[1]));
-  });
-  Value mNew = tb.update(st[0], {rowMax}, [](ImplicitLocOpBuilder &ab, ValueRange a) {
+  Value pv = tb.matmul(p, vb, accType, /*transposeB=*/false, /*transposeA=*/true);
+  Value aNew =
+      tb.update(st[2], {asColumn(ib, alpha), pv}, [](ImplicitLocOpBuilder &ab, ValueRange a) {
+        return Value(arith::AddFOp::create(ab, arith::MulFOp::create(ab, a[2], a[0]), a[1]));
+      });
+  Value mNew = tb.update(st[0], {blockMax}, [](ImplicitLocOpBuilder &ab, ValueRange a) {
     return Value(arith::MaximumFOp::create(ab, a[1], a[0]));
   });
   return {mNew, lNew, aNew};
@@ -361,22 +380,22 @@ Value blockedAttention(ImplicitLocOpBuilder &b, BlockedAttention att, int64_t nq
                        function_ref<Value(ImplicitLocOpBuilder &, Value, Value, Value, Value)> keep,
                        function_ref<void(ImplicitLocOpBuilder &, Value)> entered) {
   TensorBuilder tb(b);
-  // k as [B, H, S/bs, D, bs]: each key block transposed and contiguous, so
-  // that the outer-product kernel streams its rows (a [D, S] transpose left
-  // them 4·S bytes apart). Measured on W2 (dync-run --bench 20/30, four and
-  // three interleaved pairs): dense 58.1 -> 55.5 ms, block-sparse 12.0 ->
-  // 10.6 ms.
+  // q as [B, H, S/bs, D, bs]: each query block transposed and contiguous,
+  // so that the outer-product kernel streams its rows (a [D, S] transpose
+  // left them 4·S bytes apart). Measured on W2 (dync-run --bench 20/30,
+  // four and three interleaved pairs), with k then: dense 58.1 -> 55.5 ms,
+  // block-sparse 12.0 -> 10.6 ms.
   {
-    auto kt = rankedType(att.k);
-    int64_t s = kt.getDimSize(2);
-    int64_t kbs = att.bs;
-    auto blocked = RankedTensorType::get(
-        {kt.getDimSize(0), kt.getDimSize(1), s / kbs, kbs, att.d}, att.elt);
-    SmallVector<OpFoldResult> sizes{tb.size(att.k, 0), tb.size(att.k, 1), b.getIndexAttr(s / kbs),
-                                    b.getIndexAttr(kbs), b.getIndexAttr(att.d)};
-    Value kb = tensor::ExpandShapeOp::create(
-        b, blocked, att.k, SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}, {4}}, sizes);
-    att.kT = tb.transpose(kb, {0, 1, 2, 4, 3});
+    auto qt = rankedType(att.q);
+    int64_t s = qt.getDimSize(2);
+    int64_t qbs = att.bs;
+    auto blocked =
+        RankedTensorType::get({qt.getDimSize(0), qt.getDimSize(1), s / qbs, qbs, att.d}, att.elt);
+    SmallVector<OpFoldResult> sizes{tb.size(att.q, 0), tb.size(att.q, 1), b.getIndexAttr(s / qbs),
+                                    b.getIndexAttr(qbs), b.getIndexAttr(att.d)};
+    Value qb = tensor::ExpandShapeOp::create(
+        b, blocked, att.q, SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}, {4}}, sizes);
+    att.qT = tb.transpose(qb, {0, 1, 2, 4, 3});
   }
   Value q = att.q;
   Type elt = att.elt;
@@ -391,17 +410,17 @@ Value blockedAttention(ImplicitLocOpBuilder &b, BlockedAttention att, int64_t nq
   Value bi = body->getArgument(0), hi = body->getArgument(1), qi = body->getArgument(2);
   b.setInsertionPoint(forall.getTerminator());
   Value qStart = arith::MulIOp::create(b, qi, constIndex(b, bs));
-  Value qb = att.block(b, q, bi, hi, qStart, att.d);
-  Value m0 = tb.filled({b.getIndexAttr(bs), b.getIndexAttr(1)}, elt,
+  Value qbT = att.blockT(b, att.qT, bi, hi, qi, att.d);
+  Value m0 = tb.filled({b.getIndexAttr(1), b.getIndexAttr(bs)}, elt,
                        b.getFloatAttr(elt, -std::numeric_limits<double>::infinity()));
-  Value l0 = tb.filled({b.getIndexAttr(bs), b.getIndexAttr(1)}, elt, b.getFloatAttr(elt, 0.0));
+  Value l0 = tb.filled({b.getIndexAttr(1), b.getIndexAttr(bs)}, elt, b.getFloatAttr(elt, 0.0));
   Value a0 = tb.filled({b.getIndexAttr(bs), b.getIndexAttr(dv)}, elt, b.getFloatAttr(elt, 0.0));
   auto loopK = scf::ForOp::create(
       b, zero, keyBlocks(b, qi), one, ValueRange{m0, l0, a0},
       [&](OpBuilder &b4, Location l4, Value kj, ValueRange st) {
         ImplicitLocOpBuilder i4(l4, b4);
         if (!keep) {
-          scf::YieldOp::create(i4, attendBlock(i4, att, qb, bi, hi, qStart, kj, st));
+          scf::YieldOp::create(i4, attendBlock(i4, att, qbT, bi, hi, qStart, kj, st));
           return;
         }
         auto ifOp = scf::IfOp::create(
@@ -409,13 +428,13 @@ Value blockedAttention(ImplicitLocOpBuilder &b, BlockedAttention att, int64_t nq
             [&](OpBuilder &b5, Location l5) {
               ImplicitLocOpBuilder i5(l5, b5);
               entered(i5, hi);
-              scf::YieldOp::create(i5, attendBlock(i5, att, qb, bi, hi, qStart, kj, st));
+              scf::YieldOp::create(i5, attendBlock(i5, att, qbT, bi, hi, qStart, kj, st));
             },
             [&](OpBuilder &b5, Location l5) { scf::YieldOp::create(b5, l5, st); });
         scf::YieldOp::create(i4, ifOp.getResults());
       });
   auto accType = RankedTensorType::get({bs, dv}, elt);
-  Value res = tb.map({loopK.getResult(2), loopK.getResult(1)}, accType,
+  Value res = tb.map({loopK.getResult(2), asColumn(b, loopK.getResult(1))}, accType,
                      [](ImplicitLocOpBuilder &ab, ValueRange x) {
                        return Value(arith::DivFOp::create(ab, x[0], x[1]));
                      });

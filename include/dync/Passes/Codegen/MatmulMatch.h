@@ -35,7 +35,8 @@ struct Matmul {
 };
 
 /// Recognizes out[.., m, n] += a[.., m, k] * b[.., n, k] (or b[.., k, n], or
-/// b in panels) on buffers or tensors with an f32 output, f32 inputs or
+/// b in panels; with b[.., k, n] or panels, also a[.., k, m]) on buffers or
+/// tensors with an f32 output, f32 inputs or
 /// f16/bf16 ones the body extends to f32, and, on buffers, unit strides along
 /// the dimensions the kernels read as vectors (a and b along k for dot
 /// products; b and out along n for outer products).
