@@ -74,7 +74,9 @@ def DynVectorizeMatmuls : Pass<"dyn-vectorize-matmuls", "::mlir::func::FuncOp"> 
     tiles of `outer-rows` rows x `outer-vectors` vectors of columns: the
     accumulators start from `out`, and for each `k` in order every row's
     `a[row, k]`, broadcast, multiplies the vectors of `b`'s row `k` — so
-    each output sums in the same order as the loops it replaces. Leftover
+    each output sums in the same order as the loops it replaces. This
+    kernel reads `a` one element at a time, so `a` may also be `[.., k, m]`
+    (blocked attention's `pᵀ·v`). Leftover
     columns get 1-vector tiles, then single columns; leftover rows, 1-row
     tiles. A weight in panels (`dyn-pack-weights`: `b` is `[n / P, k, P]`,
     read at `(n floordiv P, k, n mod P)`) gets the same outer-product tiles,

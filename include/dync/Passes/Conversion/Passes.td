@@ -24,7 +24,10 @@ def ConvertDynToLinalg : Pass<"convert-dyn-to-linalg", "::mlir::ModuleOp"> {
     - `dyn.attention`: `softmax(q·kᵀ·scale [+ causal mask])·v` with generics;
       with `attention-by-blocks` (the CPU's choice) and query and key lengths
       that are static multiples of 64, by blocks of 64 queries x 64 keys with
-      an online softmax, every (batch, head, query block) in parallel (a GPU
+      an online softmax (each block's scores transposed, keys x queries, so
+      that the max and the sum over the keys are vectors of queries; the
+      max, sum and accumulator updated in place), every (batch, head, query
+      block) in parallel (a GPU
       would launch a kernel per block, so the CUDA target keeps the
       whole-sequence form); with `attention-by-rows` (the CUDA target's
       choice, unless cuBLAS runs the products), the loop over query rows
