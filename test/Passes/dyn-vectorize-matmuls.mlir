@@ -1,5 +1,6 @@
 // RUN: dync-opt %s -dyn-vectorize-matmuls -canonicalize -split-input-file | FileCheck %s
 // RUN: dync-opt %s -dyn-vectorize-matmuls="lanes=16 rows=6 cols=4" -canonicalize -split-input-file | FileCheck %s --check-prefix=WIDE
+// RUN: dync-opt %s -dyn-vectorize-matmuls="lanes=16 outer-rows=12" -canonicalize -split-input-file | FileCheck %s --check-prefix=TALL
 // RUN: not dync-opt %s -dyn-vectorize-matmuls="lanes=0" -split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
 
 // BAD: dyn-vectorize-matmuls: lanes, rows, cols, outer-rows and outer-vectors must be positive
@@ -194,6 +195,41 @@ func.func @transposed_a(%x: memref<8x?xf32>, %w: memref<8x16xf32>, %y: memref<?x
                        affine_map<(m, n, k) -> (m, n)>],
       iterator_types = ["parallel", "parallel", "reduction"]}
       ins(%x, %wn : memref<8x?xf32>, memref<16x8xf32>) outs(%y : memref<?x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// AVX-512's outer-product tile of 12 rows takes 8 when the rows of a are a
+// multiple of 4 KiB apart (k = 1024: they share one L1 set); 12 with k =
+// 512.
+// TALL-LABEL: func.func @rows_4k_apart(
+// TALL:         scf.for %{{.+}} step %c8 {
+// TALL:           memref.load %arg0
+// TALL:         scf.for %{{.+}} step %c12 {
+// TALL:           memref.load %arg3
+func.func @rows_4k_apart(%x: memref<?x1024xf32>, %w: memref<1024x32xf32>, %y: memref<?x32xf32>,
+                         %x2: memref<?x512xf32>, %w2: memref<512x32xf32>) {
+  linalg.generic {
+      indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (k, n)>,
+                       affine_map<(m, n, k) -> (m, n)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x1024xf32>, memref<1024x32xf32>) outs(%y : memref<?x32xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {
+      indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (k, n)>,
+                       affine_map<(m, n, k) -> (m, n)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x2, %w2 : memref<?x512xf32>, memref<512x32xf32>) outs(%y : memref<?x32xf32>) {
   ^bb0(%a: f32, %b: f32, %acc: f32):
     %p = arith.mulf %a, %b : f32
     %s = arith.addf %acc, %p : f32
