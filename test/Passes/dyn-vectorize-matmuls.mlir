@@ -150,6 +150,8 @@ func.func @half_weights(%x: memref<?x44xf32>, %w: memref<32x44xf16>, %y: memref<
 // CHECK:           scf.for %{{.+}} = %c56 to %c61 step %c1 {
 // CHECK:             scf.for {{.+}} -> (f32, f32, f32, f32, f32, f32)
 // CHECK-NOT:     linalg.generic
+// k = 8: too short a loop to prefetch b's rows ahead.
+// CHECK-NOT:     memref.prefetch
 func.func @outer(%x: memref<?x8xf32>, %w: memref<8x61xf32>, %y: memref<?x61xf32>) {
   linalg.generic {
       indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (k, n)>,
@@ -207,9 +209,16 @@ func.func @transposed_a(%x: memref<8x?xf32>, %w: memref<8x16xf32>, %y: memref<?x
 
 // AVX-512's outer-product tile of 12 rows takes 8 when the rows of a are a
 // multiple of 4 KiB apart (k = 1024: they share one L1 set); 12 with k =
-// 512.
+// 512. In each k loop, the two 64-byte lines of b's row 16 ahead (at most
+// the last row) are prefetched.
 // TALL-LABEL: func.func @rows_4k_apart(
 // TALL:         scf.for %{{.+}} step %c8 {
+// TALL:           scf.for %[[K:.+]] = %c0 to %c1024 step %c1 iter_args(
+// TALL:             %[[NEXT:.+]] = arith.addi %[[K]], %c16
+// TALL:             %[[AHEAD:.+]] = arith.minsi %[[NEXT]], %c1023
+// TALL:             memref.prefetch %arg1[%[[AHEAD]], %{{.+}}], read, locality<3>, data : memref<1024x32xf32>
+// TALL:             memref.prefetch %arg1[%[[AHEAD]], %{{.+}}], read, locality<3>, data : memref<1024x32xf32>
+// TALL-NOT:         memref.prefetch
 // TALL:           memref.load %arg0
 // TALL:         scf.for %{{.+}} step %c12 {
 // TALL:           memref.load %arg3

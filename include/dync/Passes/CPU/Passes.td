@@ -76,7 +76,10 @@ def DynVectorizeMatmuls : Pass<"dyn-vectorize-matmuls", "::mlir::func::FuncOp"> 
     `a[row, k]`, broadcast, multiplies the vectors of `b`'s row `k` — so
     each output sums in the same order as the loops it replaces. This
     kernel reads `a` one element at a time, so `a` may also be `[.., k, m]`
-    (blocked attention's `pᵀ·v`). Leftover
+    (blocked attention's `pᵀ·v`). Its loop over k prefetches the cache lines
+    of `b`'s row 16 ahead into L1 (unless k is 16 or less); its tile takes
+    at most 8 rows when `a`'s rows are a multiple of 4 KiB apart (they
+    would share one L1 set). Leftover
     columns get 1-vector tiles, then single columns; leftover rows, 1-row
     tiles. A weight in panels (`dyn-pack-weights`: `b` is `[n / P, k, P]`,
     read at `(n floordiv P, k, n mod P)`) gets the same outer-product tiles,
